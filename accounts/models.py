@@ -1,0 +1,172 @@
+"""Tenants (accounts) and the people who sign in (users)."""
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django_countries.fields import CountryField
+from simple_history.models import HistoricalRecords
+
+
+class Account(models.Model):
+    """A tenant: the one platform (the carrier), a reseller, or a customer.
+
+    Accounts form a tree: resellers hang under the platform; customers hang under the
+    platform (direct customers) or under a reseller.
+    """
+
+    class Kind(models.TextChoices):
+        PLATFORM = "platform", "Platform"
+        RESELLER = "reseller", "Reseller"
+        CUSTOMER = "customer", "Customer"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    class Currency(models.TextChoices):
+        USD = "USD", "US dollar"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    # Billing identity, printed on invoices.
+    legal_name = models.CharField(max_length=200, blank=True)
+    country = CountryField(blank=True)
+    address = models.TextField(blank=True)
+    vat_number = models.CharField("VAT number", max_length=32, blank=True)
+    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.USD)
+    # Resellers share a sign-up link carrying this code; customers who sign up through it
+    # are created under the reseller.
+    signup_code = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"], condition=Q(kind="platform"), name="account_single_platform"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="platform", parent__isnull=True)
+                | (Q(kind__in=["reseller", "customer"]) & Q(parent__isnull=False)),
+                name="account_parent_matches_kind",
+            ),
+            models.CheckConstraint(condition=Q(currency="USD"), name="account_currency_supported"),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "suspended"]), name="account_status_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_platform(self):
+        return self.kind == self.Kind.PLATFORM
+
+    @property
+    def is_reseller(self):
+        return self.kind == self.Kind.RESELLER
+
+    @property
+    def is_customer(self):
+        return self.kind == self.Kind.CUSTOMER
+
+    @property
+    def is_active(self):
+        return self.status == self.Status.ACTIVE
+
+
+class Role(models.TextChoices):
+    PLATFORM_ADMIN = "platform_admin", "Platform admin"
+    PLATFORM_FINANCE = "platform_finance", "Finance"
+    RESELLER_ADMIN = "reseller_admin", "Reseller admin"
+    CUSTOMER_ADMIN = "customer_admin", "Customer admin"
+    CUSTOMER_MEMBER = "customer_member", "Customer member"
+
+
+ROLES_BY_ACCOUNT_KIND = {
+    Account.Kind.PLATFORM: (Role.PLATFORM_ADMIN, Role.PLATFORM_FINANCE),
+    Account.Kind.RESELLER: (Role.RESELLER_ADMIN,),
+    Account.Kind.CUSTOMER: (Role.CUSTOMER_ADMIN, Role.CUSTOMER_MEMBER),
+}
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        return self.get(email__iexact=username)
+
+    def _create(self, email, password, **fields):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **fields):
+        fields.setdefault("is_staff", False)
+        fields.setdefault("is_superuser", False)
+        return self._create(email, password, **fields)
+
+    def create_superuser(self, email, password=None, **fields):
+        """Operations-only users: Django admin access, no tenant, no portal role."""
+        fields.update(is_staff=True, is_superuser=True, account=None, role="")
+        return self._create(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """Someone who signs in with an e-mail address; belongs to exactly one account."""
+
+    email = models.EmailField("e-mail address", unique=True)
+    full_name = models.CharField(max_length=150, blank=True)
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
+    )
+    role = models.CharField(max_length=32, choices=Role.choices, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(
+        default=False, help_text="Can sign in to the Django admin (operations only)."
+    )
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+            # A portal user has an account and a role; only operations superusers have neither.
+            models.CheckConstraint(
+                condition=Q(account__isnull=False, role__in=Role.values)
+                | Q(account__isnull=True, role="", is_superuser=True),
+                name="user_account_and_role",
+            ),
+        ]
+
+    def __str__(self):
+        return self.full_name or self.email
+
+    def get_full_name(self):
+        return self.full_name or self.email
+
+    def get_short_name(self):
+        return (self.full_name or self.email).split(" ")[0]
+
+
+Account.tenant_field = "pk"
+User.tenant_field = "account"

@@ -1,0 +1,69 @@
+"""Role-aware navigation. Items whose page is not built yet show as disabled."""
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+
+from . import permissions
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+
+
+NAVIGATION = [
+    (
+        permissions.is_customer,
+        [
+            NavItem("Buy numbers", "catalog:coverage"),
+            NavItem("My numbers", "cart:my_numbers"),
+            NavItem("Cart", "cart:cart"),
+            NavItem("Balance & invoices", "billing:balance"),
+        ],
+    ),
+    (
+        permissions.is_platform_admin,
+        [
+            NavItem("Inventory", "inventory:dids"),
+            NavItem("Pricing", "inventory:blocks"),
+            NavItem("Customers", "accounts:customers"),
+            NavItem("Orders", "cart:orders_admin"),
+        ],
+    ),
+    (
+        lambda u: permissions.is_finance(u) and not permissions.is_platform_admin(u),
+        [
+            NavItem("Balances", "billing:balances"),
+            NavItem("Invoices", "billing:invoices"),
+            NavItem("Reports", "billing:reports"),
+            NavItem("Customers", "accounts:customers"),
+        ],
+    ),
+    (
+        permissions.is_reseller_admin,
+        [
+            NavItem("Customers", "accounts:customers"),
+            NavItem("Pricing", "catalog:reseller_pricing"),
+            NavItem("Numbers", "inventory:reseller_numbers"),
+        ],
+    ),
+]
+
+
+def navigation_for(user, current_path=""):
+    """List of dicts (label, url, active, available) for the user's role."""
+    for predicate, items in NAVIGATION:
+        if predicate(user):
+            return [_resolve(item, current_path) for item in items]
+    return []
+
+
+def _resolve(item, current_path):
+    try:
+        url = reverse(item.url_name)
+    except NoReverseMatch:
+        return {"label": item.label, "url": None, "active": False, "available": False}
+    active = current_path.startswith(url) and url != "/"
+    return {"label": item.label, "url": url, "active": active, "available": True}

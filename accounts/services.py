@@ -1,0 +1,164 @@
+"""Writes on accounts and users. Every caller (views, admin, commands, tests) goes through here."""
+
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .models import ROLES_BY_ACCOUNT_KIND, Account, Role, User
+from .validators import normalize_vat_number
+
+ALLOWED_PARENT_KINDS = {
+    Account.Kind.RESELLER: {Account.Kind.PLATFORM},
+    Account.Kind.CUSTOMER: {Account.Kind.PLATFORM, Account.Kind.RESELLER},
+}
+
+
+def platform_account() -> Account:
+    return Account.objects.get(kind=Account.Kind.PLATFORM)
+
+
+def _check_parent(kind, parent):
+    if kind == Account.Kind.PLATFORM:
+        if parent is not None:
+            raise ValidationError("The platform account has no parent.")
+        return
+    if parent is None or parent.kind not in ALLOWED_PARENT_KINDS[kind]:
+        allowed = " or ".join(sorted(ALLOWED_PARENT_KINDS[kind]))
+        raise ValidationError(f"A {kind} account must belong to the {allowed} account.")
+
+
+def account_create(*, kind, name, parent=None, **identity) -> Account:
+    _check_parent(kind, parent)
+    account = Account(kind=kind, name=name, parent=parent, **identity)
+    account.vat_number = normalize_vat_number(account.vat_number, account.country.code or "")
+    if kind == Account.Kind.RESELLER:
+        account.signup_code = secrets.token_urlsafe(12)
+    account.full_clean()
+    account.save()
+    return account
+
+
+def account_update_identity(*, account, **identity) -> Account:
+    """Change the billing identity (legal name, country, address, VAT number)."""
+    for field, value in identity.items():
+        setattr(account, field, value)
+    try:
+        account.vat_number = normalize_vat_number(account.vat_number, account.country.code or "")
+    except ValidationError as exc:
+        raise ValidationError({"vat_number": exc.messages}) from exc
+    account.full_clean()
+    account.save()
+    return account
+
+
+def account_set_status(*, account, status, actor) -> Account:
+    if account.is_platform:
+        raise ValidationError("The platform account cannot be suspended.")
+    if status not in Account.Status.values:
+        raise ValidationError(f"Unknown status “{status}”.")
+    account._change_reason = f"status set to {status} by {actor.email}"
+    account.status = status
+    account.save(update_fields=["status"])
+    return account
+
+
+def user_create(*, account, email, role, full_name="", password=None) -> User:
+    if role not in ROLES_BY_ACCOUNT_KIND[account.kind]:
+        raise ValidationError(
+            {"role": f"A {account.get_kind_display().lower()} account cannot have the role {role}."}
+        )
+    email = User.objects.normalize_email(email).lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": "A user with this e-mail address already exists."})
+    return User.objects.create_user(
+        email=email, password=password, full_name=full_name, account=account, role=role
+    )
+
+
+def user_update(*, user, actor, role=None, is_active=None, full_name=None) -> User:
+    if user.pk == actor.pk and (is_active is False or (role and role != user.role)):
+        raise ValidationError("You cannot change your own role or deactivate yourself.")
+    if role is not None:
+        if role not in ROLES_BY_ACCOUNT_KIND[user.account.kind]:
+            raise ValidationError({"role": f"The role {role} does not fit this account."})
+        user.role = role
+    if is_active is not None:
+        user.is_active = is_active
+    if full_name is not None:
+        user.full_name = full_name
+    user.save()
+    return user
+
+
+@transaction.atomic
+def customer_signup(*, email, password, full_name, company_name, country, parent=None) -> User:
+    """Self-service sign-up: a new customer account and its first (admin) user.
+
+    ``parent`` is the reseller whose sign-up link was used, or the platform otherwise.
+    """
+    parent = parent or platform_account()
+    if not parent.is_active:
+        raise ValidationError("This sign-up link is no longer active.")
+    account = account_create(
+        kind=Account.Kind.CUSTOMER,
+        name=company_name,
+        parent=parent,
+        legal_name=company_name,
+        country=country,
+    )
+    return user_create(
+        account=account,
+        email=email,
+        role=Role.CUSTOMER_ADMIN,
+        full_name=full_name,
+        password=password,
+    )
+
+
+def _send_invitation(user_id):
+    from django.conf import settings
+    from django.contrib.auth.tokens import default_token_generator
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    user = User.objects.select_related("account").get(pk=user_id)
+    path = reverse(
+        "accounts:password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    context = {"user": user, "link": settings.SITE_URL.rstrip("/") + path}
+    send_mail(
+        subject=f"You have been invited to {settings.SITE_NAME}",
+        message=render_to_string("accounts/email/invitation.txt", context),
+        from_email=None,
+        recipient_list=[user.email],
+    )
+
+
+def user_invite(*, account, email, role, full_name="") -> User:
+    """Create a user without a password and e-mail them a link to choose one."""
+    user = user_create(account=account, email=email, role=role, full_name=full_name)
+    transaction.on_commit(lambda: _send_invitation(user.pk))
+    return user
+
+
+@transaction.atomic
+def customer_create(*, parent, company_name, country, admin_name, admin_email) -> User:
+    """A platform admin or reseller opens a customer account and invites its admin."""
+    account = account_create(
+        kind=Account.Kind.CUSTOMER,
+        name=company_name,
+        parent=parent,
+        legal_name=company_name,
+        country=country,
+    )
+    return user_invite(
+        account=account, email=admin_email, role=Role.CUSTOMER_ADMIN, full_name=admin_name
+    )

@@ -1,0 +1,222 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from . import selectors, services
+from .forms import (
+    AccountIdentityForm,
+    CustomerCreateForm,
+    SignupForm,
+    TeamMemberEditForm,
+    TeamMemberForm,
+)
+from .models import Account
+from .permissions import (
+    administers_customers,
+    allow,
+    is_customer,
+    is_finance,
+    is_platform_admin,
+    is_portal_user,
+    is_reseller_admin,
+    manages_customers,
+    manages_team,
+)
+from .scoping import get_scoped_or_404
+
+
+def form_errors_to(form, exc: ValidationError):
+    """Attach a service's ValidationError to the form (field errors where it names a field)."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def healthz(request):
+    return HttpResponse("ok", content_type="text/plain")
+
+
+def home(request):
+    if request.user.is_authenticated:
+        return dashboard(request)
+    return render(request, "landing.html")
+
+
+def dashboard(request):
+    user = request.user
+    if not user.is_authenticated:
+        return redirect("accounts:login")
+    if user.account_id is None:
+        return render(request, "accounts/operations_only.html")
+    if not user.account.is_active:
+        return render(request, "accounts/suspended.html", status=403)
+    context = {"account": user.account}
+    if is_platform_admin(user):
+        context["counts"] = selectors.account_counts()
+        template = "dashboards/platform_admin.html"
+    elif is_finance(user):
+        context["counts"] = selectors.account_counts()
+        template = "dashboards/finance.html"
+    elif is_reseller_admin(user):
+        context["customers"] = selectors.customer_accounts_for(user)[:5]
+        context["customer_count"] = selectors.customer_accounts_for(user).count()
+        context["signup_url"] = request.build_absolute_uri(
+            reverse("accounts:signup_reseller", args=[user.account.signup_code])
+        )
+        template = "dashboards/reseller.html"
+    elif is_customer(user):
+        context["team_size"] = selectors.team_for(user).count()
+        template = "dashboards/customer.html"
+    else:
+        return render(request, "accounts/operations_only.html")
+    return render(request, template, context)
+
+
+def signup(request, code=None):
+    parent = None
+    if code is not None:
+        parent = get_object_or_404(
+            Account, kind=Account.Kind.RESELLER, signup_code=code, status=Account.Status.ACTIVE
+        )
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.customer_signup(parent=parent, **form.cleaned_data)
+        except ValidationError as exc:
+            form_errors_to(form, exc)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome! Your account {user.account} is ready.")
+            return redirect(request.GET.get("next") or "dashboard")
+    return render(request, "accounts/signup.html", {"form": form, "reseller": parent})
+
+
+@allow(manages_customers)
+def customer_list(request):
+    search = request.GET.get("q", "").strip()
+    kind = request.GET.get("kind", "")
+    accounts = selectors.customer_accounts_for(request.user, search=search, kind=kind)
+    page = Paginator(accounts, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "accounts/customer_list.html",
+        {
+            "page": page,
+            "q": search,
+            "kind": kind,
+            "can_create": administers_customers(request.user),
+        },
+    )
+
+
+@allow(administers_customers)
+def customer_create(request):
+    form = CustomerCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.customer_create(parent=request.user.account, **form.cleaned_data)
+        except ValidationError as exc:
+            form_errors_to(form, exc)
+        else:
+            messages.success(request, f"Customer created; an invitation went to {user.email}.")
+            return redirect("accounts:customer_detail", pk=user.account_id)
+    return render(request, "accounts/form_page.html", {"form": form, "title": "New customer"})
+
+
+@allow(manages_customers)
+def customer_detail(request, pk):
+    account = get_scoped_or_404(
+        Account.objects.exclude(pk=request.user.account_id).select_related("parent"),
+        request.user,
+        pk=pk,
+    )
+    return render(
+        request,
+        "accounts/customer_detail.html",
+        {
+            "customer": account,
+            "users": account.users.order_by("email"),
+            "children": account.children.order_by("name") if account.is_reseller else None,
+            "can_change_status": administers_customers(request.user),
+        },
+    )
+
+
+@require_POST
+@allow(administers_customers)
+def customer_set_status(request, pk):
+    account = get_scoped_or_404(
+        Account.objects.exclude(pk=request.user.account_id), request.user, pk=pk
+    )
+    status = request.POST.get("status", "")
+    try:
+        services.account_set_status(account=account, status=status, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{account} is now {account.get_status_display().lower()}.")
+    return redirect("accounts:customer_detail", pk=account.pk)
+
+
+@allow(is_portal_user)
+def account_settings(request):
+    account = request.user.account
+    can_edit = manages_team(request.user)
+    form = AccountIdentityForm(request.POST or None, instance=account)
+    if request.method == "POST" and can_edit and form.is_valid():
+        try:
+            services.account_update_identity(account=account, **form.cleaned_data)
+        except ValidationError as exc:
+            form_errors_to(form, exc)
+        else:
+            messages.success(request, "Billing details saved.")
+            return redirect("accounts:settings")
+    return render(request, "accounts/settings.html", {"form": form, "can_edit": can_edit})
+
+
+@allow(manages_team)
+def team_list(request):
+    return render(request, "accounts/team_list.html", {"members": selectors.team_for(request.user)})
+
+
+@allow(manages_team)
+def team_add(request):
+    account = request.user.account
+    form = TeamMemberForm(request.POST or None, account_kind=account.kind)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_invite(account=account, **form.cleaned_data)
+        except ValidationError as exc:
+            form_errors_to(form, exc)
+        else:
+            messages.success(request, f"{user.email} was invited and will choose a password.")
+            return redirect("accounts:team")
+    return render(request, "accounts/form_page.html", {"form": form, "title": "Add a user"})
+
+
+@allow(manages_team)
+def team_edit(request, pk):
+    member = get_object_or_404(selectors.team_for(request.user), pk=pk)
+    form = TeamMemberEditForm(
+        request.POST or None,
+        account_kind=member.account.kind,
+        initial={"full_name": member.full_name, "role": member.role, "is_active": member.is_active},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_update(user=member, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form_errors_to(form, exc)
+        else:
+            messages.success(request, f"{member.email} updated.")
+            return redirect("accounts:team")
+    return render(
+        request, "accounts/form_page.html", {"form": form, "title": f"Edit {member.email}"}
+    )

@@ -1,0 +1,64 @@
+"""Shared fixtures: PostgreSQL gating, per-role users, and the browser harness."""
+
+import os
+
+import pytest
+from django.db import connection
+
+from tests.factories import AccountFactory, UserFactory, platform
+
+
+def pytest_runtest_setup(item):
+    """PostgreSQL-only tests skip on SQLite, unless REQUIRE_POSTGRES=1 makes that a failure."""
+    if "postgres" not in item.keywords or connection.vendor == "postgresql":
+        return
+    if os.environ.get("REQUIRE_POSTGRES") == "1":
+        pytest.fail("REQUIRE_POSTGRES=1 but this PostgreSQL-only test is running on SQLite")
+    pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://... to run it")
+
+
+@pytest.fixture
+def platform_account(db):
+    return platform()
+
+
+@pytest.fixture
+def platform_admin(db):
+    return UserFactory(account=platform(), role="platform_admin")
+
+
+@pytest.fixture
+def finance_user(db):
+    return UserFactory(account=platform(), role="platform_finance")
+
+
+@pytest.fixture
+def reseller(db):
+    return AccountFactory(kind="reseller", parent=platform())
+
+
+@pytest.fixture
+def reseller_admin(reseller):
+    return UserFactory(account=reseller, role="reseller_admin")
+
+
+@pytest.fixture
+def customer(db):
+    return AccountFactory(kind="customer", parent=platform())
+
+
+@pytest.fixture
+def customer_admin(customer):
+    return UserFactory(account=customer, role="customer_admin")
+
+
+@pytest.fixture
+def customer_member(customer):
+    return UserFactory(account=customer, role="customer_member")
+
+
+@pytest.fixture
+def stranger(db):
+    """A customer admin of another tenant."""
+    other = AccountFactory(kind="customer", parent=platform(), name="Stranger Ltd")
+    return UserFactory(account=other, role="customer_admin")
