@@ -1,5 +1,7 @@
 """Validation of billing identity fields (country codes, VAT numbers)."""
 
+import re
+
 from django.core.exceptions import ValidationError
 from stdnum import get_cc_module
 from stdnum.eu import vat as eu_vat
@@ -20,7 +22,7 @@ def normalize_vat_number(vat_number, country):
     if not vat_number:
         return ""
     if country in EU_COUNTRIES:
-        compact = eu_vat.compact(vat_number)
+        compact = re.sub(r"[\s.\-/]", "", vat_number).upper()
         if compact[:2].isdigit():
             compact = ("EL" if country == "GR" else country) + compact
         try:

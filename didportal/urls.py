@@ -6,7 +6,6 @@ from accounts import views as account_views
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("dashboard/", account_views.dashboard, name="dashboard"),
-    path("healthz", account_views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("ops/admin/", admin.site.urls),
 ]

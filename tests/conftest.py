@@ -62,3 +62,6 @@ def stranger(db):
     """A customer admin of another tenant."""
     other = AccountFactory(kind="customer", parent=platform(), name="Stranger Ltd")
     return UserFactory(account=other, role="customer_admin")
+
+
+from tests.browser import browser, page  # noqa: E402, F401  (fixtures)

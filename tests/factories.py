@@ -1,3 +1,5 @@
+import secrets
+
 import factory
 
 from accounts.models import Account, User
@@ -22,6 +24,9 @@ class AccountFactory(factory.django.DjangoModelFactory):
     parent = factory.LazyFunction(platform)
     legal_name = factory.LazyAttribute(lambda o: f"{o.name} Ltd")
     country = "DE"
+    signup_code = factory.LazyAttribute(
+        lambda o: secrets.token_urlsafe(12) if o.kind == "reseller" else None
+    )
 
 
 class UserFactory(factory.django.DjangoModelFactory):
