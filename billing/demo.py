@@ -1,0 +1,30 @@
+"""Demo balances for `make run`, on the accounts from accounts.demo.seed_accounts()."""
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from accounts.models import User
+
+from .services import topup_record
+
+DEMO_TOPUPS = [
+    # (account key, amount, bank transfer reference)
+    ("direct", Decimal("100.00"), "DEMO-DIRECT-0001"),
+    ("resold", Decimal("75.00"), "DEMO-RESOLD-0001"),
+]
+
+
+@transaction.atomic
+def seed_balances(accounts):
+    """Top up the demo customers once (fixed references make a re-run a no-op)."""
+    finance = User.objects.filter(email__iexact="finance@didportal.test").first()
+    for key, amount, reference in DEMO_TOPUPS:
+        topup_record(
+            account=accounts[key],
+            amount=amount,
+            external_reference=reference,
+            actor=finance,
+            job="" if finance else "seed_demo",
+            idempotency_key=f"demo:topup:{key}",
+        )

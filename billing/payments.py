@@ -1,0 +1,40 @@
+"""How money reaches a prepaid balance: the seam where a payment provider plugs in.
+
+A method describes itself to the customer (``instructions``). Bank transfers are recorded by
+finance with ``billing.services.topup_record`` once the money arrives; a provider added later
+confirms its payment (webhook or return URL) and calls the same service with its own
+``method`` code, ``external_reference`` and ``job`` name.
+"""
+
+from django.conf import settings
+
+
+class PaymentMethod:
+    code = ""
+    label = ""
+    # True when a person records the payment (finance); False when the provider confirms it.
+    recorded_by_finance = True
+
+    def instructions(self, account) -> str:
+        raise NotImplementedError
+
+
+class BankTransfer(PaymentMethod):
+    code = "bank_transfer"
+    label = "Bank transfer"
+
+    def instructions(self, account) -> str:
+        bank_details = getattr(settings, "BILLING_BANK_DETAILS", "")
+        lines = [
+            f"Transfer the amount in {account.currency} to our bank account.",
+            bank_details,
+            f"Quote the reference ACCOUNT-{account.pk} so we can credit your balance.",
+        ]
+        return "\n".join(line for line in lines if line)
+
+
+PAYMENT_METHODS = {method.code: method for method in (BankTransfer(),)}
+
+
+def payment_method(code) -> PaymentMethod:
+    return PAYMENT_METHODS[code]

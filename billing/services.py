@@ -1,0 +1,267 @@
+"""Writes on the prepaid ledger. Every movement of money goes through ``ledger_post``.
+
+The wrappers (``topup_record``, ``adjustment_record``, ``refund_record``, ``charge``) check
+who may do what and fill in the kind-specific fields; ``ledger_post`` is the one atomic
+unit that locks the balance, refuses overdrafts, writes the entry and the cached balance,
+and is idempotent on ``idempotency_key``.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import partial
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+
+from accounts.permissions import is_finance
+
+from .models import Balance, LedgerEntry
+from .notifications import low_balance_email_send
+
+CENT = Decimal("0.01")
+# DecimalField(max_digits=14, decimal_places=2) holds up to 12 integer digits.
+AMOUNT_LIMIT = Decimal("1e12")
+
+Kind = LedgerEntry.Kind
+Method = LedgerEntry.Method
+
+
+class InsufficientBalance(ValidationError):
+    """A debit would take the balance below zero."""
+
+    def __init__(self, *, balance, amount, currency):
+        self.balance = balance
+        self.amount = -amount
+        self.shortfall = self.amount - balance
+        super().__init__(
+            f"Insufficient balance: the balance is {balance} {currency}, the amount is "
+            f"{self.amount} {currency}, {self.shortfall} {currency} short.",
+            code="insufficient_balance",
+        )
+
+
+class IdempotencyConflict(ValidationError):
+    """The idempotency key was already used for a different posting."""
+
+
+def money(value) -> Decimal:
+    """A ledger amount: Decimal, rounded half-up to cents, here and only here."""
+    if isinstance(value, float):
+        raise TypeError("Money is Decimal: pass a Decimal, an int or a string, not a float.")
+    try:
+        amount = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError) as exc:
+        raise ValidationError(f"“{value}” is not an amount.") from exc
+    if not amount.is_finite() or abs(amount) >= AMOUNT_LIMIT:
+        raise ValidationError(f"“{value}” is not a valid amount.")
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _check_sign(kind, amount):
+    valid = {
+        Kind.TOPUP: amount > 0,
+        Kind.REFUND: amount > 0,
+        Kind.CHARGE: amount < 0,
+        Kind.ADJUSTMENT: amount != 0,
+    }
+    if kind not in valid:
+        raise ValidationError(f"Unknown ledger entry kind “{kind}”.")
+    if not valid[kind]:
+        raise ValidationError(f"A {kind} of {amount} has the wrong sign.")
+
+
+def _existing_entry(idempotency_key, *, account, kind, amount):
+    entry = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
+    if entry is None:
+        return None
+    if (entry.account_id, entry.kind, entry.amount) != (account.pk, kind, amount):
+        raise IdempotencyConflict(
+            f"The key “{idempotency_key}” was already used for a {entry.kind} of "
+            f"{entry.amount} on another posting."
+        )
+    return entry
+
+
+def _locked_balance(account) -> Balance:
+    # get_or_create retries the get after an IntegrityError, so two first postings racing
+    # to create the row end with one row, locked by whichever gets it second.
+    balance, _ = Balance.objects.select_for_update().get_or_create(account=account)
+    return balance
+
+
+def _balance_apply(balance, new_amount):
+    """Store the new cached balance; notify once when a debit leaves it below the threshold."""
+    old_amount, threshold = balance.amount, balance.low_balance_threshold
+    balance.amount = new_amount
+    if new_amount >= threshold:
+        balance.low_balance_notified = False
+    elif new_amount < old_amount and not balance.low_balance_notified:
+        balance.low_balance_notified = True
+        notify = partial(
+            low_balance_email_send,
+            account_id=balance.account_id,
+            balance=new_amount,
+            threshold=threshold,
+        )
+        transaction.on_commit(notify, robust=True)  # a mail failure never undoes a charge
+    balance.save(update_fields=["amount", "low_balance_notified", "updated_at"])
+
+
+@transaction.atomic
+def ledger_post(
+    *,
+    account,
+    kind,
+    amount,
+    idempotency_key,
+    description="",
+    reference=None,
+    created_by=None,
+    job="",
+    **extra,
+) -> LedgerEntry:
+    """Post one entry and update the cached balance; a repeated key returns the first entry.
+
+    ``reference`` is an optional ``(type, id)`` pair, e.g. ``("order", 17)``. ``extra`` holds
+    the kind-specific fields: ``method`` and ``external_reference`` (top-ups), ``reason``
+    (adjustments).
+    """
+    amount = money(amount)
+    _check_sign(kind, amount)
+    if not idempotency_key:
+        raise ValidationError("An idempotency key is required.")
+    if created_by is None and not job:
+        raise ValidationError("A ledger entry needs an author: created_by or job.")
+    existing = _existing_entry(idempotency_key, account=account, kind=kind, amount=amount)
+    if existing is not None:
+        return existing
+
+    balance = _locked_balance(account)
+    new_amount = balance.amount + amount
+    if new_amount < 0:
+        raise InsufficientBalance(balance=balance.amount, amount=amount, currency=account.currency)
+    reference_type, reference_id = reference or ("", "")
+    entry = LedgerEntry(
+        account=account,
+        kind=kind,
+        amount=amount,
+        balance_after=new_amount,
+        idempotency_key=idempotency_key,
+        reference_type=reference_type,
+        reference_id=str(reference_id),
+        description=description,
+        created_by=created_by,
+        created_by_job=job,
+        **extra,
+    )
+    try:
+        with transaction.atomic():
+            entry.save()
+    except IntegrityError:
+        # Another transaction committed the same key after our first look.
+        existing = _existing_entry(idempotency_key, account=account, kind=kind, amount=amount)
+        if existing is None:
+            raise
+        return existing
+    _balance_apply(balance, new_amount)
+    return entry
+
+
+def _check_finance_or_job(actor, job):
+    """Finance staff record money by hand; a job (payment provider, task) records it alone."""
+    if actor is None:
+        if not job:
+            raise PermissionDenied("Only finance staff or a named job may record this.")
+    elif not is_finance(actor):
+        raise PermissionDenied("Only finance staff may record this.")
+
+
+def topup_record(
+    *,
+    account,
+    amount,
+    external_reference,
+    actor,
+    method=Method.BANK_TRANSFER,
+    idempotency_key=None,
+    job="",
+    description="",
+) -> LedgerEntry:
+    """Credit money received. The default key makes one payment reference credit once."""
+    _check_finance_or_job(actor, job)
+    if method not in Method.values:
+        raise ValidationError(f"Unknown payment method “{method}”.")
+    external_reference = external_reference.strip()
+    if not external_reference:
+        raise ValidationError("A top-up needs the payment's reference.")
+    amount = money(amount)
+    if amount <= 0:
+        raise ValidationError("A top-up amount must be positive.")
+    return ledger_post(
+        account=account,
+        kind=Kind.TOPUP,
+        amount=amount,
+        idempotency_key=idempotency_key or f"topup:{method}:{external_reference}",
+        description=description or f"{Method(method).label} {external_reference}",
+        created_by=actor,
+        job=job,
+        method=method,
+        external_reference=external_reference,
+    )
+
+
+def adjustment_record(*, account, amount, reason, actor, idempotency_key, job="") -> LedgerEntry:
+    """A manual correction by finance, either sign, always with a reason."""
+    _check_finance_or_job(actor, job)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError("An adjustment needs a reason.")
+    return ledger_post(
+        account=account,
+        kind=Kind.ADJUSTMENT,
+        amount=amount,
+        idempotency_key=idempotency_key,
+        description=f"Adjustment: {reason}"[:255],
+        created_by=actor,
+        job=job,
+        reason=reason,
+    )
+
+
+def refund_record(
+    *, account, amount, idempotency_key, description="", reference=None, actor=None, job=""
+) -> LedgerEntry:
+    """Give money back (positive ``amount``), by finance or by a job such as a failed order."""
+    _check_finance_or_job(actor, job)
+    return ledger_post(
+        account=account,
+        kind=Kind.REFUND,
+        amount=amount,
+        idempotency_key=idempotency_key,
+        description=description or "Refund",
+        reference=reference,
+        created_by=actor,
+        job=job,
+    )
+
+
+def charge(
+    *, account, amount, idempotency_key, description="", reference=None, created_by=None, job=""
+) -> LedgerEntry:
+    """Debit a price (positive ``amount``) for checkout or a renewal.
+
+    The caller decides who may buy and supplies a key that names the thing paid for
+    (e.g. ``order:17``, ``subscription_period:42``), so a retry charges once.
+    """
+    amount = money(amount)
+    if amount <= 0:
+        raise ValidationError("A charge amount must be positive.")
+    return ledger_post(
+        account=account,
+        kind=Kind.CHARGE,
+        amount=-amount,
+        idempotency_key=idempotency_key,
+        description=description,
+        reference=reference,
+        created_by=created_by,
+        job=job,
+    )

@@ -1,0 +1,21 @@
+from decimal import Decimal
+
+import pytest
+
+from accounts.demo import seed_accounts
+from billing.demo import seed_balances
+from billing.models import LedgerEntry
+from billing.selectors import balance_for
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_balances_is_idempotent():
+    accounts = seed_accounts()
+    seed_balances(accounts)
+    seed_balances(accounts)
+    assert balance_for(accounts["direct"]) == Decimal("100.00")
+    assert balance_for(accounts["resold"]) == Decimal("75.00")
+    entries = LedgerEntry.objects.all()
+    assert entries.count() == 2
+    assert {e.created_by.email for e in entries} == {"finance@didportal.test"}
