@@ -228,3 +228,11 @@ LOGGING = {
 PLATFORM_NAME = env("PLATFORM_NAME", default="DIDPortal Carrier")
 PLATFORM_COUNTRY = env("PLATFORM_COUNTRY", default="NL")
 DEFAULT_CURRENCY = "USD"
+# Days a number stays on hold (owner kept, routing unreachable) before it is released.
+DID_HOLD_DAYS = env.int("DID_HOLD_DAYS", default=30)
+# Most numbers one "add numbers" request may create.
+DID_ADD_MAX = env.int("DID_ADD_MAX", default=100_000)
+# Shown to customers who top up by bank transfer.
+BILLING_BANK_DETAILS = env(
+    "BILLING_BANK_DETAILS", default="IBAN NL00 DEMO 0000 0000 00, BIC DEMONL2A"
+)
