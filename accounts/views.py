@@ -3,7 +3,6 @@ from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
@@ -18,11 +17,7 @@ from .models import Account
 from .permissions import (
     administers_customers,
     allow,
-    is_customer,
-    is_finance,
-    is_platform_admin,
     is_portal_user,
-    is_reseller_admin,
     manages_customers,
     manages_team,
 )
@@ -36,42 +31,6 @@ def form_errors_to(form, exc: ValidationError):
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc)
-
-
-def home(request):
-    if request.user.is_authenticated:
-        return dashboard(request)
-    return render(request, "landing.html")
-
-
-def dashboard(request):
-    user = request.user
-    if not user.is_authenticated:
-        return redirect("accounts:login")
-    if user.account_id is None:
-        return render(request, "accounts/operations_only.html")
-    if not user.account.is_active:
-        return render(request, "accounts/suspended.html", status=403)
-    context = {"account": user.account}
-    if is_platform_admin(user):
-        context["counts"] = selectors.account_counts()
-        template = "dashboards/platform_admin.html"
-    elif is_finance(user):
-        context["counts"] = selectors.account_counts()
-        template = "dashboards/finance.html"
-    elif is_reseller_admin(user):
-        context["customers"] = selectors.customer_accounts_for(user)[:5]
-        context["customer_count"] = selectors.customer_accounts_for(user).count()
-        context["signup_url"] = request.build_absolute_uri(
-            reverse("accounts:signup_reseller", args=[user.account.signup_code])
-        )
-        template = "dashboards/reseller.html"
-    elif is_customer(user):
-        context["team_size"] = selectors.team_for(user).count()
-        template = "dashboards/customer.html"
-    else:
-        return render(request, "accounts/operations_only.html")
-    return render(request, template, context)
 
 
 def signup(request, code=None):

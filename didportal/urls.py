@@ -1,11 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts import views as account_views
+from . import views
 
 urlpatterns = [
-    path("", account_views.home, name="home"),
-    path("dashboard/", account_views.dashboard, name="dashboard"),
+    path("", views.home, name="home"),
+    path("dashboard/", views.dashboard, name="dashboard"),
     path("accounts/", include("accounts.urls")),
     path("ops/admin/", admin.site.urls),
 ]

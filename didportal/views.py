@@ -1,0 +1,58 @@
+"""The landing page and the per-role dashboards, which gather figures from every app."""
+
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from accounts import permissions
+from accounts import selectors as account_selectors
+from billing import selectors as billing_selectors
+
+
+def home(request):
+    if request.user.is_authenticated:
+        return dashboard(request)
+    return render(request, "landing.html")
+
+
+def dashboard(request):
+    user = request.user
+    if not user.is_authenticated:
+        return redirect("accounts:login")
+    if user.account_id is None:
+        return render(request, "accounts/operations_only.html")
+    if not user.account.is_active:
+        return render(request, "accounts/suspended.html", status=403)
+    for predicate, template, gather in DASHBOARDS:
+        if predicate(user):
+            context = {"account": user.account, **gather(request)}
+            return render(request, template, context)
+    return render(request, "accounts/operations_only.html")
+
+
+def _platform_figures(request):
+    return {"counts": account_selectors.account_counts()}
+
+
+def _reseller_figures(request):
+    customers = account_selectors.customer_accounts_for(request.user)
+    signup_path = reverse("accounts:signup_reseller", args=[request.user.account.signup_code])
+    return {
+        "customers": customers[:5],
+        "customer_count": customers.count(),
+        "signup_url": request.build_absolute_uri(signup_path),
+    }
+
+
+def _customer_figures(request):
+    return {
+        "team_size": account_selectors.team_for(request.user).count(),
+        "balance": billing_selectors.balance_for(request.user.account),
+    }
+
+
+DASHBOARDS = [
+    (permissions.is_platform_admin, "dashboards/platform_admin.html", _platform_figures),
+    (permissions.is_finance, "dashboards/finance.html", _platform_figures),
+    (permissions.is_reseller_admin, "dashboards/reseller.html", _reseller_figures),
+    (permissions.is_customer, "dashboards/customer.html", _customer_figures),
+]
