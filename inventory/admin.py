@@ -1,0 +1,63 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import DID, ClientPackage, NumberBlock, Operator, Package
+
+
+@admin.register(Operator)
+class OperatorAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "contact_name", "contact_email", "active")
+    list_filter = ("active",)
+    search_fields = ("name", "contact_name", "contact_email")
+
+
+@admin.register(NumberBlock)
+class NumberBlockAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "__str__",
+        "country",
+        "city",
+        "area_code",
+        "number_type",
+        "operator",
+        "monthly_price",
+        "buy_monthly_cost",
+    )
+    list_filter = ("country", "number_type", "billing_type", "operator")
+    search_fields = ("city", "region", "area_code", "tag")
+    list_select_related = ("operator",)
+
+
+@admin.register(DID)
+class DIDAdmin(SimpleHistoryAdmin):
+    list_display = ("number", "status", "owner", "block", "hold_started_at", "tag")
+    list_filter = ("status", "block__country", "block__number_type")
+    search_fields = ("number", "tag")
+    list_select_related = ("owner", "block", "block__operator")
+    raw_id_fields = ("block", "owner", "client_package")
+    # Status and ownership change only through inventory.services (the transition table).
+    readonly_fields = (
+        "status",
+        "owner",
+        "client_package",
+        "hold_started_at",
+        "ever_sold",
+        "created_at",
+        "updated_at",
+    )
+
+    def has_add_permission(self, request):
+        return False  # numbers are added with inventory.services.dids_add
+
+
+@admin.register(Package)
+class PackageAdmin(admin.ModelAdmin):
+    list_display = ("name", "max_dids", "active")
+
+
+@admin.register(ClientPackage)
+class ClientPackageAdmin(SimpleHistoryAdmin):
+    list_display = ("package", "account", "start_date", "active")
+    list_filter = ("active", "package")
+    raw_id_fields = ("account",)
+    readonly_fields = ("active",)  # toggled by client_package_deactivate / _reactivate

@@ -1,0 +1,276 @@
+"""Number stock: operators, number blocks (with their price plan), DIDs and packages.
+
+Status changes of a DID go through ``inventory.services`` only; the constraints below make
+the database refuse the states that transition table never produces.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django_countries.fields import CountryField
+from simple_history.models import HistoricalRecords
+
+from .choices import AFTER_HOLD_STATUSES, OWNED_STATUSES, DIDStatus, NumberType
+from .numbers import validate_destination
+
+
+def money_field(**kwargs):
+    """Prices and per-minute rates: 5 decimals, rounded only where a charge is made."""
+    return models.DecimalField(max_digits=14, decimal_places=5, **kwargs)
+
+
+class Operator(models.Model):
+    """A range-holder carrier the platform buys numbers from."""
+
+    name = models.CharField(max_length=200, unique=True)
+    contact_name = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField(blank=True)
+    contact_phone = models.CharField(max_length=32, blank=True)
+    notes = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class NumberBlock(models.Model):
+    """A range or group of numbers from one operator, and the price plan they are sold on."""
+
+    class BillingType(models.TextChoices):
+        ONE_TIME = "one_time", "One-time"
+        RECURRING = "recurring", "Recurring"
+
+    BILLING_PERIODS = ("monthly", "weekly", "daily")
+
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="blocks")
+    country = CountryField()
+    region = models.CharField(max_length=100, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    area_code = models.CharField(
+        max_length=8, blank=True, help_text="Digits after the country code, without trunk 0."
+    )
+    number_type = models.CharField(
+        max_length=16, choices=NumberType.choices, default=NumberType.LOCAL
+    )
+    voice = models.BooleanField(default=True)
+    sms = models.BooleanField(default=False)
+    fax = models.BooleanField(default=False)
+    requirement = models.ForeignKey(
+        "compliance.Requirement",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="blocks",
+    )
+    tag = models.CharField(max_length=64, blank=True)
+    notes = models.TextField(blank=True)
+
+    # Price plan. A null period price means that period is not offered.
+    billing_type = models.CharField(
+        max_length=16, choices=BillingType.choices, default=BillingType.RECURRING
+    )
+    setup_fee = money_field(default=0)
+    monthly_price = money_field(null=True, blank=True)
+    weekly_price = money_field(null=True, blank=True)
+    daily_price = money_field(null=True, blank=True)
+
+    # Capacity. extra_channel_price is per channel per billing period.
+    channels_included = models.PositiveIntegerField(default=2)
+    extra_channel_price = money_field(default=0)
+    max_concurrent_calls = models.PositiveIntegerField(null=True, blank=True)
+    call_timeout_seconds = models.PositiveIntegerField(null=True, blank=True)
+
+    # Per-minute rating of incoming calls.
+    connection_fee = money_field(default=0)
+    rate_per_minute = money_field(default=0)
+    grace_seconds = models.PositiveIntegerField(default=0)
+    initial_increment_seconds = models.PositiveIntegerField(default=60)
+    increment_seconds = models.PositiveIntegerField(default=60)
+
+    # What the platform pays the operator; platform staff only.
+    buy_setup_cost = money_field(default=0)
+    buy_monthly_cost = money_field(default=0)
+
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["country", "city", "number_type", "pk"]
+        indexes = [models.Index(fields=["country", "city"], name="block_country_city")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(voice=True) | Q(sms=True) | Q(fax=True),
+                name="block_has_capability",
+            ),
+            models.CheckConstraint(
+                condition=Q(billing_type__in=["one_time", "recurring"]),
+                name="block_billing_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(billing_type="one_time")
+                | Q(monthly_price__isnull=False)
+                | Q(weekly_price__isnull=False)
+                | Q(daily_price__isnull=False),
+                name="block_recurring_has_period",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    setup_fee__gte=0,
+                    extra_channel_price__gte=0,
+                    connection_fee__gte=0,
+                    rate_per_minute__gte=0,
+                    buy_setup_cost__gte=0,
+                    buy_monthly_cost__gte=0,
+                )
+                & (Q(monthly_price__isnull=True) | Q(monthly_price__gte=0))
+                & (Q(weekly_price__isnull=True) | Q(weekly_price__gte=0))
+                & (Q(daily_price__isnull=True) | Q(daily_price__gte=0)),
+                name="block_prices_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(increment_seconds__gt=0), name="block_increment_positive"
+            ),
+        ]
+
+    def __str__(self):
+        place = self.city or self.region or self.country.name
+        return f"{place} {self.get_number_type_display()} ({self.operator})"
+
+    @property
+    def billing_periods(self):
+        """The periods this block can be rented for, e.g. ["monthly", "daily"]."""
+        return [p for p in self.BILLING_PERIODS if getattr(self, f"{p}_price") is not None]
+
+    @property
+    def margin_monthly(self):
+        if self.monthly_price is None:
+            return None
+        return self.monthly_price - self.buy_monthly_cost
+
+
+class Package(models.Model):
+    """How many numbers a customer may hold (JeraSoft-style package)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    max_dids = models.PositiveIntegerField()
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ClientPackage(models.Model):
+    """A package given to an account; its numbers go on hold while it is inactive."""
+
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="assignments")
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, related_name="client_packages"
+    )
+    start_date = models.DateField(default=timezone.localdate)
+    active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    tenant_field = "account"
+
+    class Meta:
+        ordering = ["account", "start_date", "pk"]
+
+    def __str__(self):
+        return f"{self.package} for {self.account}"
+
+
+class DID(models.Model):
+    """One phone number, E.164, and where it stands in its life cycle."""
+
+    Status = DIDStatus
+
+    number = models.CharField(max_length=16, unique=True, help_text="E.164, e.g. +31205550000")
+    block = models.ForeignKey(NumberBlock, on_delete=models.PROTECT, related_name="dids")
+    status = models.CharField(max_length=16, choices=DIDStatus.choices, default=DIDStatus.IN_STOCK)
+    after_hold_status = models.CharField(
+        max_length=16,
+        choices=[(s.value, s.label) for s in AFTER_HOLD_STATUSES],
+        default=DIDStatus.IN_STOCK,
+    )
+    hold_started_at = models.DateTimeField(null=True, blank=True)
+    owner = models.ForeignKey(
+        "accounts.Account",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="dids",
+    )
+    client_package = models.ForeignKey(
+        ClientPackage, on_delete=models.PROTECT, null=True, blank=True, related_name="dids"
+    )
+    destination = models.CharField(
+        max_length=255, blank=True, validators=[validate_destination], help_text="E.164 or sip:"
+    )
+    channels = models.PositiveIntegerField(null=True, blank=True, help_text="Blank: block default.")
+    tag = models.CharField(max_length=64, blank=True)
+    notes = models.TextField(blank=True)
+    # Set the first time the number becomes active; only never-sold numbers may be deleted.
+    ever_sold = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    tenant_field = "owner"
+
+    class Meta:
+        verbose_name = "DID"
+        ordering = ["number"]
+        indexes = [
+            # "Any N free numbers of this block" and stock counts per block.
+            models.Index(
+                fields=["block", "number"],
+                condition=Q(status="in_stock"),
+                name="did_in_stock_by_block",
+            ),
+            # The hold-expiry job.
+            models.Index(
+                fields=["hold_started_at"], condition=Q(status="hold"), name="did_hold_started"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=DIDStatus.values), name="did_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(after_hold_status__in=[s.value for s in AFTER_HOLD_STATUSES]),
+                name="did_after_hold_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=OWNED_STATUSES, owner__isnull=False)
+                | (~Q(status__in=OWNED_STATUSES) & Q(owner__isnull=True)),
+                name="did_owner_iff_active_or_hold",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="hold", hold_started_at__isnull=False)
+                | (~Q(status="hold") & Q(hold_started_at__isnull=True)),
+                name="did_hold_started_iff_hold",
+            ),
+            models.CheckConstraint(
+                condition=Q(client_package__isnull=True) | Q(owner__isnull=False),
+                name="did_package_needs_owner",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="active") | Q(ever_sold=True),
+                name="did_active_was_sold",
+            ),
+        ]
+
+    def __str__(self):
+        return self.number

@@ -1,0 +1,336 @@
+"""Writes on the number stock. Views, admin actions, tasks and commands all call these.
+
+Every DID status change goes through ``did_transition`` / ``dids_transition``, which apply
+``ALLOWED_TRANSITIONS`` and record who (``actor``, a user, or ``job``, a system job name)
+and why in the DID's history.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import bulk
+from .choices import AFTER_HOLD_STATUSES, OWNED_STATUSES, DIDStatus
+from .models import DID, ClientPackage
+from .numbers import parse_number_spec
+
+S = DIDStatus
+
+ALLOWED_TRANSITIONS = {
+    S.IN_STOCK: {S.RESERVED, S.ACTIVE, S.ARCHIVE},
+    S.RESERVED: {S.IN_STOCK, S.ACTIVE, S.ARCHIVE},
+    # An active number is never archived directly: it is released (in_stock) or put on
+    # hold first, so a live customer number cannot vanish by one mistaken click.
+    S.ACTIVE: {S.HOLD, S.IN_STOCK},
+    # Back to active when the package is reactivated; otherwise released, normally to the
+    # number's after_hold_status (the expiry job), or to another one by an admin.
+    S.HOLD: {S.ACTIVE, S.IN_STOCK, S.RESERVED, S.ARCHIVE},
+    S.ARCHIVE: {S.IN_STOCK},
+}
+
+# Fields a transition may change; updates write exactly these.
+TRANSITION_FIELDS = [
+    "status",
+    "owner",
+    "client_package",
+    "destination",
+    "hold_started_at",
+    "ever_sold",
+    "updated_at",
+]
+TRANSITION_ATTNAMES = [DID._meta.get_field(name).attname for name in TRANSITION_FIELDS]
+
+
+class InvalidTransition(ValidationError):
+    pass
+
+
+def _reason_text(*, reason, job, actor=None):
+    """The history's change reason; a system job signs it with its name."""
+    if actor is None and not job:
+        raise ValueError("A change needs an actor (a user) or a job name.")
+    return f"{job}: {reason}" if job else reason
+
+
+def _apply_transition(did, *, to_status, owner, client_package, now):
+    """Change ``did`` in memory to ``to_status``, or raise InvalidTransition."""
+    from_status = did.status
+    if to_status not in ALLOWED_TRANSITIONS.get(from_status, set()):
+        raise InvalidTransition(f"Cannot move {did.number} from {from_status} to {to_status}.")
+    if to_status == S.ACTIVE:
+        if from_status == S.HOLD:
+            if owner is not None and owner.pk != did.owner_id:
+                raise InvalidTransition(
+                    f"{did.number} is on hold for another account; release it first."
+                )
+        else:
+            if owner is None:
+                raise InvalidTransition(f"{did.number} needs an owner to become active.")
+            if client_package is not None and client_package.account_id != owner.pk:
+                raise InvalidTransition(f"The package of {did.number} belongs to another account.")
+            did.owner = owner
+            did.client_package = client_package
+        did.hold_started_at = None
+        did.ever_sold = True
+    elif to_status == S.HOLD:
+        did.hold_started_at = now
+    else:  # in_stock, reserved, archive: the number leaves its owner.
+        did.owner = None
+        did.client_package = None
+        did.destination = ""
+        did.hold_started_at = None
+    did.status = to_status
+    did.updated_at = now
+
+
+@transaction.atomic
+def did_transition(
+    *, did, to_status, reason, actor=None, job=None, owner=None, client_package=None
+):
+    """Move one DID to ``to_status``; refreshes ``did`` and returns it."""
+    locked = DID.objects.select_for_update().get(pk=did.pk)
+    _apply_transition(
+        locked,
+        to_status=to_status,
+        owner=owner,
+        client_package=client_package,
+        now=timezone.now(),
+    )
+    locked._change_reason = _reason_text(reason=reason, job=job, actor=actor)
+    locked._history_user = actor
+    locked.save(update_fields=TRANSITION_FIELDS)
+    did.refresh_from_db()
+    return did
+
+
+@transaction.atomic
+def dids_transition(
+    *,
+    dids_queryset_or_ids,
+    to_status,
+    reason,
+    actor=None,
+    job=None,
+    owner=None,
+    client_package=None,
+):
+    """Move many DIDs to ``to_status`` at once, all or nothing. Returns the number moved."""
+    dids = _lock_in_pk_order(dids_queryset_or_ids)
+    return _transition_locked(
+        dids,
+        to_status=to_status,
+        reason=reason,
+        actor=actor,
+        job=job,
+        owner=owner,
+        client_package=client_package,
+    )
+
+
+def _lock_in_pk_order(dids_queryset_or_ids):
+    """Lock the DIDs in primary-key order, so two bulk moves cannot deadlock."""
+    locking = DID.objects.select_for_update().order_by("pk")
+    if hasattr(dids_queryset_or_ids, "values"):
+        return list(locking.filter(pk__in=dids_queryset_or_ids.values("pk")))
+    ids = sorted(set(dids_queryset_or_ids))
+    return [did for chunk in bulk.chunks(ids) for did in locking.filter(pk__in=chunk)]
+
+
+def _transition_locked(dids, *, to_status, reason, actor, job, owner=None, client_package=None):
+    reason = _reason_text(reason=reason, job=job, actor=actor)
+    now = timezone.now()
+    for did in dids:
+        _apply_transition(
+            did, to_status=to_status, owner=owner, client_package=client_package, now=now
+        )
+    bulk.update_dids(dids, TRANSITION_ATTNAMES)
+    bulk.record_history(
+        column="id",
+        values=[did.pk for did in dids],
+        history_type="~",
+        actor=actor,
+        reason=reason,
+        now=now,
+    )
+    return len(dids)
+
+
+# --- Adding numbers --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def dids_add(
+    *,
+    block,
+    spec_text,
+    actor,
+    job=None,
+    tag="",
+    notes="",
+    status=S.IN_STOCK,
+    after_hold_status=S.IN_STOCK,
+):
+    """Add the numbers of ``spec_text`` to ``block``: all of them, or none."""
+    if status not in AFTER_HOLD_STATUSES:
+        raise ValidationError({"status": f"New numbers cannot be added as {status}."})
+    if after_hold_status not in AFTER_HOLD_STATUSES:
+        raise ValidationError({"after_hold_status": f"{after_hold_status} is not allowed."})
+    reason = _reason_text(reason="numbers added", job=job, actor=actor)
+    numbers = parse_number_spec(spec_text, block=block)
+    existing = bulk.existing_numbers(numbers, limit=10)
+    if existing:
+        raise ValidationError(
+            f"Already in stock, nothing was added: {', '.join(existing)}"
+            + (" and more." if len(existing) == 10 else ".")
+        )
+    now = timezone.now()
+    template = DID(
+        block=block,
+        status=status,
+        after_hold_status=after_hold_status,
+        tag=tag,
+        notes=notes,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with transaction.atomic():
+            bulk.insert_dids(template, numbers)
+    except IntegrityError as exc:  # someone added one of them since our check
+        raise ValidationError("Some of these numbers were added meanwhile; try again.") from exc
+    bulk.record_history(
+        column="number", values=numbers, history_type="+", actor=actor, reason=reason, now=now
+    )
+    return len(numbers)
+
+
+# --- Packages ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def client_package_assign(*, account, package, start_date, actor):
+    if not package.active:
+        raise ValidationError(f"The package {package} is not active.")
+    client_package = ClientPackage(account=account, package=package, start_date=start_date)
+    client_package._change_reason = "package assigned"
+    client_package._history_user = actor
+    client_package.full_clean()
+    client_package.save()
+    return client_package
+
+
+def _held_under(client_package):
+    return DID.objects.filter(client_package=client_package, status__in=OWNED_STATUSES)
+
+
+@transaction.atomic
+def did_assign(*, did, account, client_package, actor):
+    """Give an in-stock (or reserved) number to ``account`` under one of its packages."""
+    # The package row lock serialises assignments under it, so the count below is exact.
+    client_package = (
+        ClientPackage.objects.select_for_update()
+        .select_related("package")
+        .get(pk=client_package.pk)
+    )
+    if client_package.account_id != account.pk:
+        raise ValidationError(f"This package does not belong to {account}.")
+    if not client_package.active:
+        raise ValidationError(f"The package {client_package.package} is not active.")
+    held = _held_under(client_package).count()
+    limit = client_package.package.max_dids
+    if held >= limit:
+        raise ValidationError(
+            f"The package {client_package.package} allows {limit} numbers "
+            f"and {account} already holds {held}."
+        )
+    return did_transition(
+        did=did,
+        to_status=S.ACTIVE,
+        owner=account,
+        client_package=client_package,
+        actor=actor,
+        reason=f"assigned to {account} under {client_package.package}",
+    )
+
+
+def _client_package_set_active(client_package, *, active, actor, job, reason):
+    client_package = ClientPackage.objects.select_for_update().get(pk=client_package.pk)
+    client_package.active = active
+    client_package._change_reason = _reason_text(reason=reason, job=job, actor=actor)
+    client_package._history_user = actor
+    client_package.save(update_fields=["active"])
+    return client_package
+
+
+@transaction.atomic
+def client_package_deactivate(*, client_package, actor=None, job=None):
+    """Every number held under the package goes on hold, keeping its owner and destination."""
+    client_package = _client_package_set_active(
+        client_package, active=False, actor=actor, job=job, reason="package deactivated"
+    )
+    dids_transition(
+        dids_queryset_or_ids=_held_under(client_package).filter(status=S.ACTIVE),
+        to_status=S.HOLD,
+        actor=actor,
+        job=job,
+        reason=f"package {client_package.package} deactivated",
+    )
+    return client_package
+
+
+@transaction.atomic
+def client_package_reactivate(*, client_package, actor=None, job=None):
+    """Numbers still on hold under the package become active again."""
+    client_package = _client_package_set_active(
+        client_package, active=True, actor=actor, job=job, reason="package reactivated"
+    )
+    dids_transition(
+        dids_queryset_or_ids=_held_under(client_package).filter(status=S.HOLD),
+        to_status=S.ACTIVE,
+        actor=actor,
+        job=job,
+        reason=f"package {client_package.package} reactivated",
+    )
+    return client_package
+
+
+# --- Hold expiry -------------------------------------------------------------------------
+
+
+def holds_release_expired(*, now=None, job="release_holds", batch_size=1000):
+    """Release every number on hold for longer than DID_HOLD_DAYS to its after-hold status.
+
+    Safe to run twice or concurrently: each batch is its own transaction and skips rows
+    another run has locked; a released number no longer matches. Returns the number released.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=getattr(settings, "DID_HOLD_DAYS", 30))
+    released = 0
+    while True:
+        count = _release_batch(cutoff=cutoff, job=job, batch_size=batch_size)
+        released += count
+        if count < batch_size:
+            return released
+
+
+@transaction.atomic
+def _release_batch(*, cutoff, job, batch_size):
+    expired = list(
+        DID.objects.select_for_update(skip_locked=True)
+        .filter(status=S.HOLD, hold_started_at__lte=cutoff)
+        .order_by("pk")[:batch_size]
+    )
+    for after_hold_status in AFTER_HOLD_STATUSES:
+        group = [did for did in expired if did.after_hold_status == after_hold_status]
+        if group:
+            _transition_locked(
+                group,
+                to_status=after_hold_status,
+                actor=None,
+                job=job,
+                reason=f"hold expired, released to {after_hold_status}",
+            )
+    return len(expired)
