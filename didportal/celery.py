@@ -1,9 +1,18 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "didportal.settings")
 
 app = Celery("didportal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Every periodic job finds its work in the database, so a missed or doubled run is harmless.
+app.conf.beat_schedule = {
+    "release-expired-holds": {
+        "task": "inventory.tasks.release_holds",
+        "schedule": crontab(minute=15),
+    },
+}

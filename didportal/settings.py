@@ -213,7 +213,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE = {}  # each app adds its periodic jobs in didportal/celery.py
+# The periodic jobs are listed in didportal/celery.py.
 
 # --- Logging ------------------------------------------------------------------------------
 LOGGING = {

@@ -1,6 +1,8 @@
 from django.core.management.base import BaseCommand
 
 from accounts.demo import seed_accounts
+from billing.demo import seed_balances
+from inventory.demo import seed_inventory
 
 
 class Command(BaseCommand):
@@ -8,4 +10,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         accounts = seed_accounts()
-        self.stdout.write(self.style.SUCCESS(f"Demo accounts ready: {len(accounts)}"))
+        added = seed_inventory()
+        seed_balances(accounts)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready ({len(accounts)} accounts, {added} numbers added)."
+            )
+        )
