@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("accounts/", include("accounts.urls")),
+    path("staff/inventory/", include("inventory.urls")),
     path("ops/admin/", admin.site.urls),
 ]
 

@@ -1,14 +1,18 @@
 """Every URL that takes an object id answers 404 to a user of another tenant.
 
-The walker lists every URL pattern with a parameter. Each must either have a scenario here
-(an object owned by one tenant, the owner who may open it, and a stranger with the same role
-in another tenant) or be listed as public with the reason. New views with ids must add a
-scenario, or this test fails.
+The walker lists every URL pattern with a parameter. Each must be one of:
+- a platform-staff page (its ``@allow`` predicates admit platform roles only): every other
+  role is refused before any lookup, whatever the id — checked here for all of them;
+- a page with a scenario below (an object owned by one tenant, the owner who may open it,
+  and a stranger with the same role in another tenant, who must get 404);
+- listed in NOT_TENANT_OBJECTS with the reason.
+A new view with an id that is none of these makes this test fail.
 """
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from accounts.scoping import PLATFORM_ROLES
 from tests.factories import AccountFactory, UserFactory, platform
 
 # URL names whose parameter is not a tenant's object id.
@@ -32,13 +36,30 @@ def _walk(patterns, namespace=""):
             yield f"{namespace}{entry.name}", entry
 
 
-def _parameterised_url_names():
-    names = set()
+def _parameterised_patterns():
+    found = {}
     for name, pattern in _walk(get_resolver().url_patterns):
-        converters = getattr(pattern.pattern, "converters", {})
-        if converters or getattr(pattern.pattern, "regex", None).groups:
-            names.add(name)
-    return names
+        if pattern.pattern.regex.groups:
+            found[name] = pattern
+    return found
+
+
+def _is_platform_only(pattern):
+    predicates = getattr(pattern.callback, "allowed_predicates", ())
+    return bool(predicates) and all(
+        set(getattr(p, "roles", ("?",))) <= set(PLATFORM_ROLES) for p in predicates
+    )
+
+
+def _platform_only_url_names():
+    return sorted(n for n, p in _parameterised_patterns().items() if _is_platform_only(p))
+
+
+def _dummy_kwargs(pattern):
+    converters = getattr(pattern.pattern, "converters", {})
+    return {
+        key: 1 if type(conv).__name__ == "IntConverter" else "x" for key, conv in converters.items()
+    }
 
 
 # --- scenarios: each returns (owner, stranger, kwargs, method) ------------------------------
@@ -81,8 +102,22 @@ SCENARIOS = {
 
 
 def test_every_url_with_an_id_has_a_scenario():
-    missing = _parameterised_url_names() - SCENARIOS.keys() - NOT_TENANT_OBJECTS.keys()
+    names = set(_parameterised_patterns())
+    covered = SCENARIOS.keys() | NOT_TENANT_OBJECTS.keys() | set(_platform_only_url_names())
+    missing = names - covered
     assert not missing, f"add a cross-tenant scenario for: {sorted(missing)}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url_name", _platform_only_url_names())
+@pytest.mark.parametrize("role", ["reseller_admin", "customer_admin", "customer_member"])
+def test_platform_pages_refuse_every_other_role(client, url_name, role):
+    platform()
+    user = UserFactory(account=AccountFactory(kind=role.split("_")[0]), role=role)
+    client.force_login(user)
+    url = reverse(url_name, kwargs=_dummy_kwargs(_parameterised_patterns()[url_name]))
+    assert client.get(url).status_code in (403, 405)
+    assert client.post(url).status_code in (403, 405)
 
 
 @pytest.mark.django_db
