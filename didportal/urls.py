@@ -8,6 +8,8 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("accounts/", include("accounts.urls")),
     path("staff/inventory/", include("inventory.urls")),
+    path("numbers/", include("catalog.urls")),
+    path("cart/", include("cart.urls")),
     path("ops/admin/", admin.site.urls),
 ]
 

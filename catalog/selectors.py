@@ -1,0 +1,199 @@
+"""Reads for buyers: coverage by country and city, filters, and the number search.
+
+Only buyable numbers count and appear: status ``in_stock`` (not reserved, sold, on hold or
+archived). Per-block counts come from the trigger-maintained ``StockDelta`` rows, so the
+country and city lists never count millions of DID rows.
+"""
+
+import unicodedata
+from dataclasses import dataclass, field
+
+import phonenumbers
+from django.db.models import Count, IntegerField, Min, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django_countries import countries
+
+from inventory.choices import DIDStatus, NumberType
+from inventory.models import DID, NumberBlock
+
+from .models import StockDelta
+
+SERVICES = ("voice", "sms", "fax")
+BILLING_OPTIONS = ("monthly", "weekly", "daily", "one_time")
+MATCH_MODES = ("starts", "contains", "ends")
+
+
+@dataclass(frozen=True)
+class CoverageFilters:
+    service: str = ""
+    number_type: str = ""
+    billing: str = ""
+    registration: str = ""  # "yes" | "no" | ""
+
+    @classmethod
+    def from_query(cls, query):
+        def pick(name, allowed):
+            value = query.get(name, "")
+            return value if value in allowed else ""
+
+        return cls(
+            service=pick("service", SERVICES),
+            number_type=pick("type", NumberType.values),
+            billing=pick("billing", BILLING_OPTIONS),
+            registration=pick("registration", ("yes", "no")),
+        )
+
+    @property
+    def active(self):
+        return any((self.service, self.number_type, self.billing, self.registration))
+
+
+def _block_filter(filters):
+    lookups = {}
+    if filters.service:
+        lookups[filters.service] = True
+    if filters.number_type:
+        lookups["number_type"] = filters.number_type
+    if filters.billing == "one_time":
+        lookups["billing_type"] = NumberBlock.BillingType.ONE_TIME
+    elif filters.billing:
+        lookups[f"{filters.billing}_price__isnull"] = False
+        lookups["billing_type"] = NumberBlock.BillingType.RECURRING
+    if filters.registration:
+        lookups["requirement__isnull"] = filters.registration == "no"
+    return lookups
+
+
+def buyable_blocks(filters=CoverageFilters(), country=None):
+    """Blocks with at least one buyable number, annotated with ``available``."""
+    stock = (
+        StockDelta.objects.filter(block=OuterRef("pk"))
+        .values("block")
+        .annotate(total=Sum("delta"))
+        .values("total")
+    )
+    blocks = NumberBlock.objects.annotate(
+        available=Coalesce(Subquery(stock, output_field=IntegerField()), 0)
+    ).filter(available__gt=0, **_block_filter(filters))
+    if country:
+        blocks = blocks.filter(country=country)
+    return blocks
+
+
+def country_list(filters=CoverageFilters()):
+    """One row per country: buyable numbers, cities and the cheapest setup and monthly prices."""
+    rows = (
+        buyable_blocks(filters)
+        .values("country")
+        .annotate(
+            numbers=Sum("available"),
+            cities=Count("city", distinct=True),
+            from_monthly=Min("monthly_price"),
+            from_setup=Min("setup_fee"),
+        )
+        .order_by()
+    )
+    result = [{**row, "name": countries.name(row["country"])} for row in rows]
+    return sorted(result, key=lambda row: row["name"])
+
+
+def fold(text):
+    """Lower-case without accents, so "munchen" finds "München"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).strip()
+
+
+def city_rows(country, filters=CoverageFilters(), search=""):
+    """The country's buyable blocks (a city or area each), optionally matched by city name
+    or area-code prefix. A country has tens to hundreds of blocks, so matching in Python
+    keeps accent-insensitive search portable across databases."""
+    blocks = (
+        buyable_blocks(filters, country=country)
+        .select_related("requirement")
+        .order_by("city", "area_code", "number_type", "pk")
+    )
+    needle = fold(search)
+    if not needle:
+        return list(blocks)
+    digits = needle.removeprefix(f"+{phonenumbers.country_code_for_region(country)}").lstrip("+0")
+    return [
+        block
+        for block in blocks
+        if needle in fold(block.city)
+        or needle in fold(block.region)
+        or (digits.isdigit() and block.area_code.startswith(digits))
+    ]
+
+
+@dataclass
+class NumberPage:
+    rows: list = field(default_factory=list)
+    next_after: str = ""
+    prev_before: str = ""
+
+
+def _number_pattern(country, digits, mode):
+    """The ``number`` lookup for the search. "starts" means the digits after the country code
+    (or a full +E.164 prefix); "contains" and "ends" match anywhere in the number."""
+    if mode == "starts":
+        if digits.startswith("+"):
+            return "number__startswith", digits
+        calling_code = phonenumbers.country_code_for_region(country)
+        return "number__startswith", f"+{calling_code}{digits.lstrip('0')}"
+    return ("number__contains" if mode == "contains" else "number__endswith"), digits.lstrip("+")
+
+
+def search_numbers(
+    *,
+    country,
+    filters=CoverageFilters(),
+    block_ids=None,
+    digits="",
+    mode="starts",
+    after="",
+    before="",
+    page_size=25,
+):
+    """One page of buyable numbers, ordered by number, paged by keyset (after/before)."""
+    blocks = buyable_blocks(filters, country=country)
+    if block_ids:
+        blocks = blocks.filter(pk__in=block_ids)
+    numbers = DID.objects.filter(status=DIDStatus.IN_STOCK, block__in=blocks.values("pk"))
+    if digits:
+        lookup, value = _number_pattern(country, digits, mode)
+        numbers = numbers.filter(**{lookup: value})
+    numbers = numbers.select_related("block")
+    if before:
+        rows = list(numbers.filter(number__lt=before).order_by("-number")[: page_size + 1])
+        has_more_before = len(rows) > page_size
+        rows = list(reversed(rows[:page_size]))
+        page = NumberPage(rows=rows, next_after=rows[-1].number if rows else "")
+        page.prev_before = rows[0].number if rows and has_more_before else ""
+        return page
+    if after:
+        numbers = numbers.filter(number__gt=after)
+    rows = list(numbers.order_by("number")[: page_size + 1])
+    page = NumberPage(rows=rows[:page_size])
+    if len(rows) > page_size:
+        page.next_after = page.rows[-1].number
+    if after and page.rows:
+        page.prev_before = page.rows[0].number
+    return page
+
+
+def formatted(number):
+    """(national, international) forms of an E.164 number, for people."""
+    parsed = phonenumbers.parse(number)
+    return (
+        phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL),
+        phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
+    )
+
+
+def buyable_numbers(numbers):
+    """The DIDs among ``numbers`` (E.164 strings) that can be bought now, by number."""
+    return (
+        DID.objects.filter(status=DIDStatus.IN_STOCK, number__in=list(numbers)[:500])
+        .select_related("block")
+        .order_by("number")
+    )

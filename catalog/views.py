@@ -1,0 +1,102 @@
+"""Coverage & pricing for buyers. Public: anonymous visitors browse coverage and prices."""
+
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django_countries import countries
+
+from inventory.choices import NumberType
+
+from . import selectors
+from .pricing import block_prices, from_price
+from .selectors import CoverageFilters
+
+
+def _render(request, page_template, partial_template, context):
+    """The whole page, or only the results when htmx asks (but not for a history restore)."""
+    htmx = request.htmx
+    partial = bool(htmx) and not htmx.history_restore_request
+    response = render(request, partial_template if partial else page_template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def _context(filters, **extra):
+    return {
+        "filters": filters,
+        "number_types": NumberType.choices,
+        "cart_add_url": reverse("cart:add"),
+        **extra,
+    }
+
+
+def _viewer_account(request):
+    user = request.user
+    return user.account if user.is_authenticated and user.account_id else None
+
+
+def coverage(request):
+    filters = CoverageFilters.from_query(request.GET)
+    viewer = _viewer_account(request)
+    rows = selectors.country_list(filters)
+    for row in rows:
+        row["from_monthly"] = from_price(row["from_monthly"], viewer)
+        row["from_setup"] = from_price(row["from_setup"], viewer)
+    context = _context(filters, rows=rows)
+    return _render(request, "catalog/coverage.html", "catalog/_country_table.html", context)
+
+
+def country(request, code):
+    code = code.upper()
+    if code not in countries:
+        raise Http404("No such country")
+    filters = CoverageFilters.from_query(request.GET)
+    viewer = _viewer_account(request)
+    search = request.GET.get("q", "").strip()
+    blocks = selectors.city_rows(code, filters, search)
+    rows = [{"block": block, "prices": block_prices(block, viewer)} for block in blocks]
+    context = _context(filters, code=code, country_name=countries.name(code), rows=rows, q=search)
+    return _render(request, "catalog/country.html", "catalog/_city_table.html", context)
+
+
+def numbers(request, code):
+    code = code.upper()
+    if code not in countries:
+        raise Http404("No such country")
+    filters = CoverageFilters.from_query(request.GET)
+    viewer = _viewer_account(request)
+    digits = "".join(ch for ch in request.GET.get("n", "") if ch.isdigit() or ch == "+")
+    mode = request.GET.get("match", "starts")
+    mode = mode if mode in selectors.MATCH_MODES else "starts"
+    block_ids = [int(b) for b in request.GET.getlist("block") if b.isdigit()]
+    page = selectors.search_numbers(
+        country=code,
+        filters=filters,
+        block_ids=block_ids,
+        digits=digits,
+        mode=mode,
+        after=request.GET.get("after", ""),
+        before=request.GET.get("before", ""),
+    )
+    rows = [
+        {
+            "did": did,
+            "formats": selectors.formatted(did.number),
+            "prices": block_prices(did.block, viewer),
+        }
+        for did in page.rows
+    ]
+    context = _context(
+        filters,
+        code=code,
+        country_name=countries.name(code),
+        page=page,
+        rows=rows,
+        n=digits,
+        match=mode,
+        block_ids=block_ids,
+        blocks=selectors.city_rows(code, filters),
+        selected=set(request.GET.getlist("selected")),
+    )
+    return _render(request, "catalog/numbers.html", "catalog/_number_results.html", context)

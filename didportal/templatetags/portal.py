@@ -1,0 +1,29 @@
+from decimal import Decimal
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def money(value, places=2):
+    """A price for people: at least ``places`` decimals, more only where they matter
+    (0.00850 → 0.0085, 3 → 3.00). Empty for None."""
+    if value in (None, ""):
+        return ""
+    amount = Decimal(value).normalize()
+    exponent = -amount.as_tuple().exponent
+    return f"{amount:.{max(int(places), exponent)}f}"
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes):
+    """The current query string with some parameters changed (None or "" removes them)."""
+    query = context["request"].GET.copy()
+    for key, value in changes.items():
+        if value in (None, ""):
+            query.pop(key, None)
+        else:
+            query[key] = value
+    encoded = query.urlencode()
+    return f"?{encoded}" if encoded else "?"
