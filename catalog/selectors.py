@@ -9,14 +9,12 @@ import unicodedata
 from dataclasses import dataclass, field
 
 import phonenumbers
-from django.db.models import Count, IntegerField, Min, OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Sum
+from django.db.models.functions import Reverse
 from django_countries import countries
 
 from inventory.choices import DIDStatus, NumberType
 from inventory.models import DID, NumberBlock
-
-from .models import StockDelta
 
 SERVICES = ("voice", "sms", "fax")
 BILLING_OPTIONS = ("monthly", "weekly", "daily", "one_time")
@@ -66,34 +64,42 @@ def _block_filter(filters):
 
 def buyable_blocks(filters=CoverageFilters(), country=None):
     """Blocks with at least one buyable number, annotated with ``available``."""
-    stock = (
-        StockDelta.objects.filter(block=OuterRef("pk"))
-        .values("block")
-        .annotate(total=Sum("delta"))
-        .values("total")
-    )
-    blocks = NumberBlock.objects.annotate(
-        available=Coalesce(Subquery(stock, output_field=IntegerField()), 0)
-    ).filter(available__gt=0, **_block_filter(filters))
+    blocks = NumberBlock.objects.filter(**_block_filter(filters))
     if country:
         blocks = blocks.filter(country=country)
-    return blocks
+    return blocks.annotate(available=Sum("stock_deltas__delta")).filter(available__gt=0)
 
 
 def country_list(filters=CoverageFilters()):
-    """One row per country: buyable numbers, cities and the cheapest setup and monthly prices."""
-    rows = (
-        buyable_blocks(filters)
-        .values("country")
-        .annotate(
-            numbers=Sum("available"),
-            cities=Count("city", distinct=True),
-            from_monthly=Min("monthly_price"),
-            from_setup=Min("setup_fee"),
-        )
-        .order_by()
+    """One row per country: buyable numbers, cities and the cheapest setup and monthly prices.
+
+    Grouped in Python: there are a few thousand blocks at most, and the per-block stock is
+    itself an aggregate."""
+    rows = {}
+    blocks = buyable_blocks(filters).values_list(
+        "country", "city", "available", "monthly_price", "setup_fee"
     )
-    result = [{**row, "name": countries.name(row["country"])} for row in rows]
+    for country, city, available, monthly, setup in blocks.order_by():
+        row = rows.setdefault(
+            country,
+            {"country": country, "numbers": 0, "city_set": set(), "monthly": [], "setup": []},
+        )
+        row["numbers"] += available
+        row["city_set"].add(city)
+        if monthly is not None:
+            row["monthly"].append(monthly)
+        row["setup"].append(setup)
+    result = [
+        {
+            "country": code,
+            "name": countries.name(code),
+            "numbers": row["numbers"],
+            "cities": len(row["city_set"] - {""}),
+            "from_monthly": min(row["monthly"], default=None),
+            "from_setup": min(row["setup"]),
+        }
+        for code, row in rows.items()
+    ]
     return sorted(result, key=lambda row: row["name"])
 
 
@@ -132,15 +138,21 @@ class NumberPage:
     prev_before: str = ""
 
 
-def _number_pattern(country, digits, mode):
-    """The ``number`` lookup for the search. "starts" means the digits after the country code
-    (or a full +E.164 prefix); "contains" and "ends" match anywhere in the number."""
+def _match_number(numbers, country, digits, mode):
+    """Filter by digits. "starts" means the digits after the country code (or a full +E.164
+    prefix); "contains" matches anywhere; "ends" matches the reversed number by prefix, which
+    an index on reverse(number) answers (catalog migration 0003)."""
     if mode == "starts":
-        if digits.startswith("+"):
-            return "number__startswith", digits
-        calling_code = phonenumbers.country_code_for_region(country)
-        return "number__startswith", f"+{calling_code}{digits.lstrip('0')}"
-    return ("number__contains" if mode == "contains" else "number__endswith"), digits.lstrip("+")
+        if not digits.startswith("+"):
+            calling_code = phonenumbers.country_code_for_region(country)
+            digits = f"+{calling_code}{digits.lstrip('0')}"
+        return numbers.filter(number__startswith=digits)
+    digits = digits.lstrip("+")
+    if mode == "contains":
+        return numbers.filter(number__contains=digits)
+    return numbers.alias(reversed_number=Reverse("number")).filter(
+        reversed_number__startswith=digits[::-1]
+    )
 
 
 def search_numbers(
@@ -160,8 +172,7 @@ def search_numbers(
         blocks = blocks.filter(pk__in=block_ids)
     numbers = DID.objects.filter(status=DIDStatus.IN_STOCK, block__in=blocks.values("pk"))
     if digits:
-        lookup, value = _number_pattern(country, digits, mode)
-        numbers = numbers.filter(**{lookup: value})
+        numbers = _match_number(numbers, country, digits, mode)
     numbers = numbers.select_related("block")
     if before:
         rows = list(numbers.filter(number__lt=before).order_by("-number")[: page_size + 1])
