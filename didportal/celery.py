@@ -11,6 +11,10 @@ app.autodiscover_tasks()
 
 # Every periodic job finds its work in the database, so a missed or doubled run is harmless.
 app.conf.beat_schedule = {
+    "compact-stock-counts": {
+        "task": "catalog.tasks.compact_stock",
+        "schedule": 60.0,
+    },
     "release-expired-holds": {
         "task": "inventory.tasks.release_holds",
         "schedule": crontab(minute=15),
