@@ -1,11 +1,15 @@
 """Reads on the number stock. Customer-facing reads are scoped to the requesting user."""
 
-from django.db.models import Count, Q
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.utils import timezone
 
 from accounts.scoping import scoped
 
 from .choices import OWNED_STATUSES, DIDStatus
-from .models import DID, ClientPackage, NumberBlock
+from .models import DID, ClientPackage, NumberBlock, Operator, Package
 
 
 def dids_for(user, *, status=None, search=""):
@@ -43,3 +47,346 @@ def in_stock_numbers(block, *, limit):
 
 def held_count(client_package):
     return DID.objects.filter(client_package=client_package, status__in=OWNED_STATUSES).count()
+
+
+# --- The platform admins' console ------------------------------------------------------------
+
+
+def operators_with_block_counts():
+    return Operator.objects.annotate(block_count=Count("blocks")).order_by("name")
+
+
+def blocks_filtered(*, country="", city="", operator=None, number_type=""):
+    """Number blocks for the console's block list; stock counts come per page, see below."""
+    qs = NumberBlock.objects.select_related("operator", "requirement")
+    if country:
+        qs = qs.filter(country=country)
+    if city:
+        qs = qs.filter(city__icontains=city)
+    if operator:
+        qs = qs.filter(operator=operator)
+    if number_type:
+        qs = qs.filter(number_type=number_type)
+    return qs
+
+
+def block_status_counts(blocks):
+    """``{block_id: {status: count}}`` for the given blocks, in one grouped query.
+
+    Counting per page of blocks (not annotating the whole block list) keeps the overview
+    from grouping millions of numbers of blocks that are not on screen.
+    """
+    counts = {block.pk: dict.fromkeys(DIDStatus.values, 0) for block in blocks}
+    rows = (
+        DID.objects.filter(block__in=list(counts))
+        .order_by()
+        .values_list("block_id", "status")
+        .annotate(n=Count("pk"))
+    )
+    for block_id, status, n in rows:
+        counts[block_id][status] = n
+    return counts
+
+
+def stock_summary():
+    """Numbers per status over the whole stock, for the platform admin's dashboard."""
+    counts = dict.fromkeys(DIDStatus.values, 0)
+    rows = DID.objects.order_by().values_list("status").annotate(n=Count("pk"))
+    counts.update(dict(rows))
+    return counts
+
+
+def dids_filtered(
+    *,
+    prefix="",
+    contains="",
+    country="",
+    city="",
+    operator=None,
+    status="",
+    tag="",
+    owner="",
+    block=None,
+):
+    """Every number matching the console's DID filters (platform staff see the whole stock)."""
+    qs = DID.objects.all()
+    if prefix:
+        qs = qs.filter(number__startswith=_e164_prefix(prefix))
+    if contains:
+        qs = qs.filter(number__contains=contains.lstrip("+"))
+    if block:
+        qs = qs.filter(block=block)
+    if country:
+        qs = qs.filter(block__country=country)
+    if city:
+        qs = qs.filter(block__city__icontains=city)
+    if operator:
+        qs = qs.filter(block__operator=operator)
+    if status:
+        qs = qs.filter(status=status)
+    if tag:
+        qs = qs.filter(tag=tag)
+    if owner:
+        qs = qs.filter(owner__name__icontains=owner)
+    return qs
+
+
+def _e164_prefix(text):
+    """Numbers are stored as E.164; digits typed without "+" still match from the start."""
+    return text if text.startswith("+") else f"+{text}"
+
+
+def dids_for_console_page(queryset):
+    return queryset.select_related("block__operator", "owner")
+
+
+def dids_for_export(queryset):
+    """Plain tuples, streamed from the database in chunks (never a million model objects)."""
+    return (
+        queryset.order_by("number")
+        .values_list(
+            "number",
+            "status",
+            "block__country",
+            "block__city",
+            "block__number_type",
+            "block__operator__name",
+            "owner__name",
+            "destination",
+            "tag",
+            "notes",
+            "after_hold_status",
+            "ever_sold",
+            "created_at",
+        )
+        .iterator(chunk_size=2000)
+    )
+
+
+def sold_or_owned_count(queryset):
+    """How many of these numbers may not be deleted (sold once, or held by a customer)."""
+    return queryset.filter(Q(ever_sold=True) | Q(status__in=OWNED_STATUSES)).count()
+
+
+def dids_by_ids(ids):
+    return DID.objects.filter(pk__in=ids)
+
+
+def dids_for_detail():
+    return DID.objects.select_related(
+        "block__operator", "owner", "client_package__package", "client_package__account"
+    )
+
+
+def numbers_under(client_package, *, status):
+    return DID.objects.filter(client_package=client_package, status=status).count()
+
+
+def client_packages_with_room():
+    """Active client packages, for assigning a number by hand."""
+    return (
+        ClientPackage.objects.filter(active=True)
+        .select_related("package", "account")
+        .annotate(held=Count("dids", filter=Q(dids__status__in=OWNED_STATUSES)))
+        .order_by("account__name", "package__name", "pk")
+    )
+
+
+def packages_with_usage():
+    return Package.objects.annotate(assignment_count=Count("assignments")).order_by("name")
+
+
+def client_packages_overview():
+    return (
+        ClientPackage.objects.select_related("package", "account")
+        .annotate(held=Count("dids", filter=Q(dids__status__in=OWNED_STATUSES)))
+        .order_by("account__name", "start_date", "pk")
+    )
+
+
+# --- Keyset pagination -----------------------------------------------------------------------
+
+
+@dataclass
+class KeysetPage:
+    """One page of rows ordered by a unique key, with the cursors of its neighbours."""
+
+    object_list: list
+    next_cursor: object = None
+    previous_cursor: object = None
+
+    @property
+    def has_other_pages(self):
+        return self.next_cursor is not None or self.previous_cursor is not None
+
+
+def keyset_page(queryset, *, key, size, after=None, before=None, descending=False):
+    """Rows after (or before) a cursor value of ``key``, without COUNT(*) or OFFSET.
+
+    Each page is an index range scan (``key > cursor ORDER BY key LIMIT size + 1``), so the
+    millionth page costs what the first does. The extra row tells whether a next page exists.
+    """
+    forward, backward = ("lt", "gt") if descending else ("gt", "lt")
+    order = f"-{key}" if descending else key
+    if before is not None:
+        reverse_order = key if descending else f"-{key}"
+        rows = list(
+            queryset.filter(**{f"{key}__{backward}": before}).order_by(reverse_order)[: size + 1]
+        )
+        has_previous, has_next = len(rows) > size, True
+        rows = rows[:size][::-1]
+    else:
+        if after is not None:
+            queryset = queryset.filter(**{f"{key}__{forward}": after})
+        rows = list(queryset.order_by(order)[: size + 1])
+        has_previous, has_next = after is not None, len(rows) > size
+        rows = rows[:size]
+    if not rows:
+        return KeysetPage(rows)
+    return KeysetPage(
+        rows,
+        next_cursor=getattr(rows[-1], key) if has_next else None,
+        previous_cursor=getattr(rows[0], key) if has_previous else None,
+    )
+
+
+# --- Audit log -------------------------------------------------------------------------------
+
+AUDITED_FIELDS = (
+    "status",
+    "owner",
+    "client_package",
+    "destination",
+    "tag",
+    "notes",
+    "after_hold_status",
+    "block",
+    "channels",
+    "ever_sold",
+)
+
+
+@dataclass
+class AuditEntry:
+    record: object  # a HistoricalDID row
+    changes: list  # (field label, before, after) tuples
+
+    @property
+    def job_name(self):
+        """System jobs sign their reason "job: why" (see services._reason_text)."""
+        reason = self.record.history_change_reason or ""
+        if self.record.history_user_id or ":" not in reason:
+            return ""
+        return reason.split(":", 1)[0]
+
+
+DID_HISTORY_SHOWN = 200  # older changes are in the global audit log
+
+
+def did_history(did):
+    records = DID.history.filter(id=did.pk).order_by("-history_date", "-history_id")
+    return _audit_entries(list(_history_with_relations(records)[:DID_HISTORY_SHOWN]))
+
+
+def audit_log_filtered(*, number="", user="", date_from=None, date_to=None, change_type=""):
+    records = DID.history.all()
+    if number:
+        records = records.filter(number__startswith=_e164_prefix(number))
+    if user:
+        records = records.filter(history_user__email__icontains=user)
+    if date_from:
+        records = records.filter(history_date__gte=_day_start(date_from))
+    if date_to:
+        records = records.filter(history_date__lt=_day_start(date_to + timedelta(days=1)))
+    if change_type:
+        records = records.filter(history_type=change_type)
+    return _history_with_relations(records)
+
+
+def audit_entries(records):
+    return _audit_entries(list(records))
+
+
+def _day_start(day):
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _history_with_relations(records):
+    return records.select_related(
+        "history_user",
+        "owner",
+        "block__operator",
+        "client_package__package",
+        "client_package__account",
+    )
+
+
+def _audit_entries(records):
+    """Pair each history row with the row before it (same number) and list what changed.
+
+    The previous rows of a whole page come in one query, so the audit log's query count does
+    not grow with its page size.
+    """
+    previous = _previous_records(records)
+    entries = []
+    for record in records:
+        before = previous.get(record.history_id)
+        entries.append(AuditEntry(record, _changes(before, record)))
+    return entries
+
+
+def _previous_records(records):
+    """``{history_id: the same number's previous history row}`` for ``records``."""
+    if not records:
+        return {}
+    History = DID.history.model
+    prev_id = (
+        History.objects.filter(id=OuterRef("id"))
+        .filter(
+            Q(history_date__lt=OuterRef("history_date"))
+            | Q(history_date=OuterRef("history_date"), history_id__lt=OuterRef("history_id"))
+        )
+        .order_by("-history_date", "-history_id")
+        .values("history_id")[:1]
+    )
+    pairs = dict(
+        History.objects.filter(history_id__in=[r.history_id for r in records])
+        .annotate(prev_id=Subquery(prev_id))
+        .values_list("history_id", "prev_id")
+    )
+    prev_rows = _history_with_relations(
+        History.objects.filter(history_id__in=[p for p in pairs.values() if p])
+    ).in_bulk()
+    return {hid: prev_rows.get(pid) for hid, pid in pairs.items() if pid}
+
+
+def _changes(before, after):
+    if after.history_type == "-":
+        return []
+    changes = []
+    for name in AUDITED_FIELDS:
+        field = after._meta.get_field(name)
+        old = getattr(before, field.attname) if before else None
+        new = getattr(after, field.attname)
+        if before is None and new in (None, "", False):
+            continue  # a new number: list only the fields it was given
+        if old != new:
+            changes.append(
+                (
+                    field.verbose_name,
+                    _display(before, field) if before else "",
+                    _display(after, field),
+                )
+            )
+    return changes
+
+
+def _display(record, field):
+    if field.choices:
+        return getattr(record, f"get_{field.name}_display")()
+    value = getattr(record, field.name)
+    if value in (None, ""):
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

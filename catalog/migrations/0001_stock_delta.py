@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('delta', models.IntegerField()),
-                ('block', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stock_deltas', to='inventory.numberblock')),
+                ('block', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='stock_deltas', to='inventory.numberblock')),
             ],
             options={
                 'indexes': [models.Index(fields=['block'], name='stockdelta_block')],

@@ -43,12 +43,23 @@ CREATE TRIGGER catalog_stock_update AFTER UPDATE ON inventory_did
 CREATE TRIGGER catalog_stock_delete AFTER DELETE ON inventory_did
   REFERENCING OLD TABLE AS old_rows
   FOR EACH STATEMENT EXECUTE FUNCTION catalog_stock_after_delete();
+
+CREATE FUNCTION catalog_stock_after_block_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM catalog_stockdelta WHERE block_id IN (SELECT id FROM old_rows);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER catalog_stock_block_delete AFTER DELETE ON inventory_numberblock
+  REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION catalog_stock_after_block_delete();
 """
 
 POSTGRES_REVERSE = """
 DROP TRIGGER IF EXISTS catalog_stock_insert ON inventory_did;
 DROP TRIGGER IF EXISTS catalog_stock_update ON inventory_did;
 DROP TRIGGER IF EXISTS catalog_stock_delete ON inventory_did;
+DROP TRIGGER IF EXISTS catalog_stock_block_delete ON inventory_numberblock;
+DROP FUNCTION IF EXISTS catalog_stock_after_block_delete();
 DROP FUNCTION IF EXISTS catalog_stock_after_insert();
 DROP FUNCTION IF EXISTS catalog_stock_after_update();
 DROP FUNCTION IF EXISTS catalog_stock_after_delete();
@@ -69,12 +80,15 @@ SQLITE_FORWARD = [
     """CREATE TRIGGER catalog_stock_delete AFTER DELETE ON inventory_did
        WHEN OLD.status = 'in_stock'
        BEGIN INSERT INTO catalog_stockdelta (block_id, delta) VALUES (OLD.block_id, -1); END""",
+    """CREATE TRIGGER catalog_stock_block_delete AFTER DELETE ON inventory_numberblock
+       BEGIN DELETE FROM catalog_stockdelta WHERE block_id = OLD.id; END""",
 ]
 
 SQLITE_REVERSE = [
     "DROP TRIGGER IF EXISTS catalog_stock_insert",
     "DROP TRIGGER IF EXISTS catalog_stock_update",
     "DROP TRIGGER IF EXISTS catalog_stock_delete",
+    "DROP TRIGGER IF EXISTS catalog_stock_block_delete",
 ]
 
 COUNT_EXISTING = """

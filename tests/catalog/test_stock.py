@@ -1,6 +1,7 @@
 """The buyable-stock counts kept by database triggers follow every kind of write."""
 
 import pytest
+from django.db import connection
 
 from catalog.models import StockDelta
 from catalog.selectors import buyable_blocks
@@ -77,3 +78,12 @@ def test_a_copy_of_many_rows_adds_one_delta_row_per_block(stock, platform_admin)
     )
     assert StockDelta.objects.count() == before + 1
     assert available(stock["amsterdam"]) == 10_040
+
+
+@pytest.mark.django_db(transaction=True)
+def test_emptying_the_tables_leaves_no_stray_counts(stock):
+    """What a test flush does: numbers deleted, then their blocks, with raw SQL."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM inventory_did")
+        cursor.execute("DELETE FROM inventory_numberblock")
+    assert not StockDelta.objects.exists()
