@@ -1,11 +1,13 @@
 """The landing page and the per-role dashboards, which gather figures from every app."""
 
+from django.core.cache import cache
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from accounts import permissions
 from accounts import selectors as account_selectors
 from billing import selectors as billing_selectors
+from inventory import selectors as inventory_selectors
 
 
 def home(request):
@@ -30,7 +32,9 @@ def dashboard(request):
 
 
 def _platform_figures(request):
-    return {"counts": account_selectors.account_counts()}
+    # A count over the whole number table: cached briefly, as it grows to millions of rows.
+    stock = cache.get_or_set("dashboard:stock_summary", inventory_selectors.stock_summary, 60)
+    return {"counts": account_selectors.account_counts(), "stock": stock}
 
 
 def _reseller_figures(request):
