@@ -4,6 +4,8 @@ Status changes of a DID go through ``inventory.services`` only; the constraints 
 the database refuse the states that transition table never produces.
 """
 
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -274,3 +276,90 @@ class DID(models.Model):
 
     def __str__(self):
         return self.number
+
+
+class PrivateStorage(FileSystemStorage):
+    """Files under ``settings.PRIVATE_STORAGE_ROOT``, which no URL serves."""
+
+    @property
+    def base_location(self):
+        return settings.PRIVATE_STORAGE_ROOT
+
+    @property
+    def location(self):
+        return str(settings.PRIVATE_STORAGE_ROOT)
+
+    @property
+    def base_url(self):
+        return None
+
+
+def private_storage():
+    return PrivateStorage()
+
+
+class ImportJob(models.Model):
+    """One uploaded DID file: its dry-run check, then (once confirmed) its import.
+
+    Rows are never kept here; the file is read again for each step. ``errors`` holds the
+    first ``IMPORT_ERRORS_SHOWN`` bad rows, ``error_count`` counts them all.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to be checked"
+        CHECKING = "checking", "Checking"
+        READY = "ready", "Checked, ready to import"
+        REJECTED = "rejected", "Has errors, nothing imported"
+        IMPORTING = "importing", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Failed, nothing imported"
+
+    file = models.FileField(storage=private_storage, upload_to="imports/%Y/%m/", max_length=255)
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # Progress: total_rows is an estimate (lines in the file) until the check has finished.
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    processed_rows = models.PositiveIntegerField(default=0)
+    file_error = models.TextField(blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    imported_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "queued",
+                        "checking",
+                        "ready",
+                        "rejected",
+                        "importing",
+                        "done",
+                        "failed",
+                    ]
+                ),
+                name="import_job_status_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Import #{self.pk} {self.original_name}"
+
+    @property
+    def in_progress(self):
+        return self.status in (self.Status.QUEUED, self.Status.CHECKING, self.Status.IMPORTING)
+
+    @property
+    def percent(self):
+        if not self.total_rows:
+            return 0
+        return min(100, round(100 * self.processed_rows / self.total_rows))

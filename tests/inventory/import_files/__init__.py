@@ -1,0 +1,88 @@
+"""Builders of good and bad import files for the import tests (generated, not stored)."""
+
+import csv
+import io
+import zipfile
+
+from openpyxl import Workbook
+
+HEADER = [
+    "number",
+    "operator",
+    "country",
+    "city",
+    "number_type",
+    "region",
+    "area_code",
+    "capabilities",
+    "status",
+    "tag",
+    "notes",
+    "setup_fee",
+    "monthly_price",
+]
+DEFAULTS = {
+    "operator": "KPN",
+    "country": "NL",
+    "city": "Amsterdam",
+    "number_type": "local",
+    "region": "North Holland",
+    "area_code": "20",
+    "capabilities": "voice",
+    "status": "",
+    "tag": "",
+    "notes": "",
+    "setup_fee": "1.00",
+    "monthly_price": "2.00",
+}
+
+
+def row(number, **fields):
+    values = {"number": number, **DEFAULTS, **fields}
+    return [values[name] for name in HEADER]
+
+
+def amsterdam_rows(count, start=5550000, **fields):
+    return [row(f"+3120{start + i}", **fields) for i in range(count)]
+
+
+def csv_bytes(rows, header=HEADER, encoding="utf-8"):
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode(encoding)
+
+
+def xlsx_bytes(rows, header=HEADER):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(header)
+    for values in rows:
+        sheet.append(values)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def xlsx_bomb(unpacked_mb=200):
+    """A real-looking .xlsx whose sheet XML inflates to ``unpacked_mb`` MB of blank rows."""
+    good = zipfile.ZipFile(io.BytesIO(xlsx_bytes([row("+31205550000")])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bomb:
+        for info in good.infolist():
+            if info.filename != "xl/worksheets/sheet1.xml":
+                bomb.writestr(info, good.read(info))
+        with bomb.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            sheet.write(
+                b'<worksheet xmlns="http://schemas.openxmlformats.org/'
+                b'spreadsheetml/2006/main"><sheetData>'
+            )
+            chunk = b"<row/>" * (1024 * 1024 // 6)
+            for _ in range(unpacked_mb):
+                sheet.write(chunk)
+            sheet.write(b"</sheetData></worksheet>")
+    return out.getvalue()
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"

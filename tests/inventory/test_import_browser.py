@@ -1,0 +1,46 @@
+"""An admin uploads a file with mistakes, reads the preview, fixes it and imports it."""
+
+import pytest
+from playwright.sync_api import expect
+
+from inventory.models import DID
+from tests.factories import TEST_PASSWORD
+from tests.inventory.factories import OperatorFactory
+from tests.inventory.import_files import amsterdam_rows, csv_bytes, row
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_upload_fix_and_import(page, platform_admin, settings, tmp_path):
+    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
+    OperatorFactory(name="KPN")
+    rows = amsterdam_rows(20)
+    rows[4] = row("+3120555000", tag="short")
+    rows[9] = row("+31205550001")
+    rows[14] = row("+31205550014", operator="KPN Wholesale", monthly_price="2,50")
+    bad, good = tmp_path / "numbers.csv", tmp_path / "numbers-fixed.csv"
+    bad.write_bytes(csv_bytes(rows))
+    good.write_bytes(csv_bytes(amsterdam_rows(20)))
+
+    page.goto("/accounts/login/")
+    page.get_by_label("E-mail address").fill(platform_admin.email)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    page.goto("/staff/inventory/import/")
+    page.get_by_label("CSV or XLSX file").set_input_files(str(bad))
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.get_by_role("alert")).to_contain_text("4 errors")
+    table = page.locator("table").last
+    expect(table).to_contain_text("+3120555000 is not a valid NL number.")
+    expect(table).to_contain_text("+31205550001 is also on row 3.")
+    expect(table).to_contain_text("no operator is named “KPN Wholesale”")
+    expect(page.get_by_role("button", name="Import")).to_have_count(0)
+    page.screenshot(path=str(tmp_path.parent / "import-preview-errors.png"), full_page=True)
+
+    page.get_by_role("link", name="Upload another file").click()
+    page.get_by_label("CSV or XLSX file").set_input_files(str(good))
+    page.get_by_role("button", name="Upload and check").click()
+    page.get_by_role("button", name="Import 20 numbers").click()
+    expect(page.get_by_role("alert")).to_contain_text("20 numbers imported.")
+    assert DID.objects.count() == 20
