@@ -59,25 +59,48 @@ def existing_numbers(numbers, *, limit):
     return sorted(found)[:limit]
 
 
+def _copy_text(value):
+    """One value in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    text = str(value)
+    for raw, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+        text = text.replace(raw, escaped)
+    return text
+
+
 def insert_dids(template, numbers):
-    """Insert one DID per number, each a copy of the unsaved ``template`` but for the number."""
+    """Insert one DID per number, each a copy of the unsaved ``template`` but for the number.
+
+    Database errors (a number added meanwhile) surface as Django's IntegrityError.
+    """
     fields = [field for field in DID._meta.concrete_fields if not field.primary_key]
     number_index = fields.index(DID._meta.get_field("number"))
     row = [field.get_db_prep_save(getattr(template, field.attname), connection) for field in fields]
     table = _quote(DID._meta.db_table)
     columns = ", ".join(_quote(field.column) for field in fields)
 
-    def rows():
-        for number in numbers:
-            row[number_index] = number
-            yield tuple(row)
-
-    with connection.cursor() as cursor:
+    with connection.wrap_database_errors, connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # The row is the same but for the number: format it once, around the number
+            # (E.164 digits need no escaping), and send text blocks.
+            texts = [_copy_text(value) for value in row]
+            before = "\t".join(texts[:number_index])
+            before = f"{before}\t" if before else ""
+            after = "\t".join(texts[number_index + 1 :])
+            after = f"\t{after}\n" if after else "\n"
             with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for values in rows():
-                    copy.write_row(values)
+                for chunk in chunks(numbers, 10_000):
+                    copy.write("".join(f"{before}{number}{after}" for number in chunk))
         else:
+
+            def rows():
+                for number in numbers:
+                    row[number_index] = number
+                    yield tuple(row)
+
             placeholders = ", ".join(["%s"] * len(fields))
             cursor.executemany(
                 f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608

@@ -5,7 +5,7 @@ The page, the Celery tasks and ``manage.py import_dids`` all go through ``file_c
 """
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import bulk
@@ -89,9 +89,7 @@ def plan_import(*, plan, actor=None, reason):
                     created_at=now,
                     updated_at=now,
                 )
-                # COPY goes around Django's cursor wrapper: translate its errors here.
-                with connection.wrap_database_errors:
-                    bulk.insert_dids(template, numbers)
+                bulk.insert_dids(template, numbers)
     except IntegrityError:
         plan.add_existing_errors()
         if not plan.error_count:
