@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import DID, ClientPackage, NumberBlock, Operator, Package
+from .models import DID, ClientPackage, ImportJob, NumberBlock, Operator, Package
 
 
 @admin.register(Operator)
@@ -61,3 +61,17 @@ class ClientPackageAdmin(SimpleHistoryAdmin):
     list_filter = ("active", "package")
     raw_id_fields = ("account",)
     readonly_fields = ("active",)  # toggled by client_package_deactivate / _reactivate
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """Read-only: imports run through the console's import page."""
+
+    list_display = ("pk", "original_name", "status", "total_rows", "imported_count", "created_at")
+    list_filter = ("status",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

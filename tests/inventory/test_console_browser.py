@@ -1,46 +1,65 @@
-"""An admin adds a range of numbers to a block in the browser and finds them by prefix."""
+"""The admin's loading flow in the browser: add a range, import a file with a bad row, read
+the error, fix the file, import it, and find all the numbers by prefix."""
 
 import pytest
+from playwright.sync_api import expect
 
-from catalog.models import StockDelta
 from inventory.models import DID
 from tests.factories import TEST_PASSWORD, UserFactory, platform
-from tests.inventory.factories import NumberBlockFactory
+from tests.inventory.factories import NumberBlockFactory, OperatorFactory
+from tests.inventory.import_files import amsterdam_rows, csv_bytes, row
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def remove_stock_afterwards(transactional_db):
-    """On SQLite the end-of-test flush fails while numbers exist: deleting them fires the
-    catalog's stock triggers, which insert rows pointing at blocks being flushed."""
-    yield
-    DID.objects.all().delete()
-    StockDelta.objects.all().delete()
-
-
-def test_admin_adds_a_range_and_finds_it_by_prefix(page, remove_stock_afterwards):
+def test_admin_adds_a_range_imports_a_fixed_file_and_finds_the_numbers(page, settings, tmp_path):
+    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
     admin = UserFactory(account=platform(), role="platform_admin")
-    block = NumberBlockFactory()
+    block = NumberBlockFactory(operator=OperatorFactory(name="KPN"))
 
     page.goto("/accounts/login/")
     page.get_by_label("E-mail address").fill(admin.email)
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
 
+    # 1. A range through the block's form.
     page.get_by_role("navigation", name="Main navigation").get_by_role(
         "link", name="Pricing"
     ).click()
     page.get_by_role("link", name=f"Add numbers to block {block.pk}").click()
     page.get_by_label("Numbers").fill("5550000-5550099")
     page.get_by_role("button", name="Add numbers").click()
+    expect(page.get_by_role("alert")).to_contain_text("100 numbers added")
 
-    assert "100 numbers added" in page.get_by_role("alert").inner_text()
-    assert DID.objects.filter(block=block).count() == 100
+    # 2. A file with one bad row: the preview names it and nothing is imported.
+    rows = amsterdam_rows(20, start=5551000)
+    rows[6] = row("+3120555100", tag="too short")
+    bad, fixed = tmp_path / "numbers.csv", tmp_path / "numbers-fixed.csv"
+    bad.write_bytes(csv_bytes(rows))
+    fixed.write_bytes(csv_bytes(amsterdam_rows(20, start=5551000)))
 
-    page.get_by_label("Number starts with").fill("+3120555005")
+    page.get_by_role("navigation", name="Stock console").get_by_role("link", name="Import").click()
+    page.get_by_label("CSV or XLSX file").set_input_files(str(bad))
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.get_by_role("alert")).to_contain_text("1 error")
+    expect(page.locator("table").last).to_contain_text("+3120555100 is not a valid NL number.")
+    expect(page.get_by_role("button", name="Import")).to_have_count(0)
+    assert DID.objects.count() == 100
+
+    # 3. The fixed file imports, into the same block.
+    page.get_by_role("link", name="Upload another file").click()
+    page.get_by_label("CSV or XLSX file").set_input_files(str(fixed))
+    page.get_by_role("button", name="Upload and check").click()
+    page.get_by_role("button", name="Import 20 numbers").click()
+    expect(page.get_by_role("alert")).to_contain_text("20 numbers imported.")
+    assert DID.objects.filter(block=block).count() == 120
+
+    # 4. Both batches are in the list.
+    page.get_by_role("navigation", name="Stock console").get_by_role("link", name="Numbers").click()
+    page.get_by_label("Number starts with").fill("+312055510")
     page.get_by_label("Number starts with").press("Enter")
-    page.get_by_role("link", name="+31205550059").wait_for()
-    rows = page.locator("#did-results tbody tr")
-    assert rows.count() == 10
-    assert "+31205550060" not in page.locator("#did-results").inner_text()
+    page.get_by_role("link", name="+31205551019").wait_for()
+    assert page.locator("#did-results tbody tr").count() == 20
+    page.get_by_label("Number starts with").fill("+31205550099")
+    page.get_by_label("Number starts with").press("Enter")
+    page.get_by_role("link", name="+31205550099").wait_for()
