@@ -140,27 +140,33 @@ def dids_for_console_page(queryset):
     return queryset.select_related("block__operator", "owner")
 
 
+# (CSV header, lookup) of the numbers export.
+EXPORT_COLUMNS = [
+    ("number", "number"),
+    ("status", "status"),
+    ("country", "block__country"),
+    ("city", "block__city"),
+    ("number_type", "block__number_type"),
+    ("operator", "block__operator__name"),
+    ("owner", "owner__name"),
+    ("destination", "destination"),
+    ("tag", "tag"),
+    ("notes", "notes"),
+    ("after_hold_status", "after_hold_status"),
+    ("ever_sold", "ever_sold"),
+    ("created_at", "created_at"),
+]
+
+
 def dids_for_export(queryset):
-    """Plain tuples, streamed from the database in chunks (never a million model objects)."""
-    return (
+    """(header, rows): plain tuples streamed in chunks, never a million model objects."""
+    header = [name for name, _ in EXPORT_COLUMNS]
+    rows = (
         queryset.order_by("number")
-        .values_list(
-            "number",
-            "status",
-            "block__country",
-            "block__city",
-            "block__number_type",
-            "block__operator__name",
-            "owner__name",
-            "destination",
-            "tag",
-            "notes",
-            "after_hold_status",
-            "ever_sold",
-            "created_at",
-        )
+        .values_list(*(lookup for _, lookup in EXPORT_COLUMNS))
         .iterator(chunk_size=2000)
     )
+    return header, rows
 
 
 def sold_or_owned_count(queryset):

@@ -3,13 +3,12 @@
 Admins change things; finance may read the lists (numbers, blocks, audit log) and export.
 """
 
-import csv
 from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import QueryDict, StreamingHttpResponse
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
@@ -17,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import allow, is_finance, is_platform_admin
+from didportal.csv_export import csv_download
 
 from . import selectors, services
 from .choices import DIDStatus
@@ -208,59 +208,11 @@ def did_list(request):
     return render(request, template, context)
 
 
-EXPORT_HEADER = [
-    "number",
-    "status",
-    "country",
-    "city",
-    "number_type",
-    "operator",
-    "owner",
-    "destination",
-    "tag",
-    "notes",
-    "after_hold_status",
-    "ever_sold",
-    "created_at",
-]
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value):
-    """A CSV cell a spreadsheet shows as text, never runs as a formula.
-
-    Cells starting with = + - @ (or tab / carriage return) get a leading apostrophe, the
-    spreadsheets' own "this is text" mark. Every E.164 number starts with +, so numbers are
-    exported as '+31205550000: a spreadsheet shows them as text instead of evaluating them.
-    """
-    if value is None:
-        return ""
-    text = str(value)
-    return f"'{text}" if text.startswith(FORMULA_TRIGGERS) else text
-
-
-class _Echo:
-    """csv.writer writes into this and gets the line back, for streaming."""
-
-    def write(self, value):
-        return value
-
-
-def _csv_lines(header, rows):
-    writer = csv.writer(_Echo())
-    yield writer.writerow(header)
-    for row in rows:
-        yield writer.writerow([spreadsheet_safe(value) for value in row])
-
-
 @allow(*READERS)
 def did_export(request):
     dids = selectors.dids_filtered(**DIDFilterForm(request.GET).filters())
-    lines = _csv_lines(EXPORT_HEADER, selectors.dids_for_export(dids))
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-    filename = f"dids-{timezone.localdate():%Y%m%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    header, rows = selectors.dids_for_export(dids)
+    return csv_download(f"dids-{timezone.localdate():%Y%m%d}.csv", header, rows)
 
 
 @dataclass(frozen=True)

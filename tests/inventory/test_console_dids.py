@@ -6,8 +6,8 @@ import io
 import pytest
 from django.urls import reverse
 
+from didportal.csv_export import spreadsheet_safe
 from inventory.models import DID
-from inventory.views import spreadsheet_safe
 from tests.factories import AccountFactory
 from tests.inventory.factories import DIDFactory, NumberBlockFactory
 
