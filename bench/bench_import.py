@@ -19,6 +19,8 @@ from pathlib import Path
 
 from django.db import connection
 
+from bench.throwaway_db import throwaway_database
+
 ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", 1_000_000))
 # (country, region, city, area code, E.164 format, first number): ranges phonenumbers accepts.
 RANGES = [
@@ -65,15 +67,12 @@ def run():
         return {}
     from django.test.utils import override_settings
 
-    settings_dict = connection.settings_dict
-    old_name = settings_dict["NAME"]
-    settings_dict.setdefault("TEST", {})["NAME"] = f"{old_name}_bench"
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        with tempfile.TemporaryDirectory() as tmp, override_settings(PRIVATE_STORAGE_ROOT=tmp):
-            return _measure(Path(tmp))
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+    with (
+        throwaway_database("import_bench"),
+        tempfile.TemporaryDirectory() as tmp,
+        override_settings(PRIVATE_STORAGE_ROOT=tmp),
+    ):
+        return _measure(Path(tmp))
 
 
 def _measure(tmp):
