@@ -233,6 +233,11 @@ DEFAULT_CURRENCY = "USD"
 DID_HOLD_DAYS = env.int("DID_HOLD_DAYS", default=30)
 # Most numbers one "add numbers" request may create.
 DID_ADD_MAX = env.int("DID_ADD_MAX", default=100_000)
+# The DID import: upload cap, the size up to which a file is checked and imported in the
+# request (larger files go to a Celery job), and how many row errors the preview lists.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=100 * 1024 * 1024)
+IMPORT_INLINE_MAX_BYTES = env.int("IMPORT_INLINE_MAX_BYTES", default=2 * 1024 * 1024)
+IMPORT_ERRORS_SHOWN = env.int("IMPORT_ERRORS_SHOWN", default=500)
 # Shown to customers who top up by bank transfer.
 BILLING_BANK_DETAILS = env(
     "BILLING_BANK_DETAILS", default="IBAN NL00 DEMO 0000 0000 00, BIC DEMONL2A"
