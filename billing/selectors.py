@@ -43,3 +43,23 @@ def balance_mismatches():
         .exclude(difference=0)
         .order_by("pk")
     )
+
+
+def balances_for(user, *, search="", low_only=False):
+    """Customer and reseller accounts the user may see with their balance and threshold."""
+    money = DecimalField(**MONEY)
+    accounts = (
+        scoped(Account.objects.exclude(kind=Account.Kind.PLATFORM), user)
+        .select_related("parent")
+        .annotate(
+            balance_amount=Coalesce(F("balance__amount"), Value(ZERO), output_field=money),
+            threshold=Coalesce(
+                F("balance__low_balance_threshold"), Value(Decimal("10.00")), output_field=money
+            ),
+        )
+    )
+    if search:
+        accounts = accounts.filter(name__icontains=search)
+    if low_only:
+        accounts = accounts.filter(balance_amount__lt=F("threshold"))
+    return accounts.order_by("name", "pk")

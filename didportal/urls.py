@@ -10,6 +10,7 @@ urlpatterns = [
     path("staff/inventory/", include("inventory.urls")),
     path("numbers/", include("catalog.urls")),
     path("cart/", include("cart.urls")),
+    path("billing/", include("billing.urls")),
     path("ops/admin/", admin.site.urls),
 ]
 
