@@ -1,5 +1,6 @@
 """Balances and statements: the customer's own page and the finance staff's views."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -29,6 +30,7 @@ def balance(request):
     account = request.user.account
     context = {
         "balance": selectors.balance_for(account),
+        "minimum": settings.MIN_PURCHASE_BALANCE,
         "page": _statement_page(request, request.user, account),
         "payment_methods": [
             (method.label, method.instructions(account)) for method in PAYMENT_METHODS.values()

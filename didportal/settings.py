@@ -238,6 +238,8 @@ DID_ADD_MAX = env.int("DID_ADD_MAX", default=100_000)
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=100 * 1024 * 1024)
 IMPORT_INLINE_MAX_BYTES = env.int("IMPORT_INLINE_MAX_BYTES", default=2 * 1024 * 1024)
 IMPORT_ERRORS_SHOWN = env.int("IMPORT_ERRORS_SHOWN", default=500)
+# The prepaid balance an account needs before it may buy numbers.
+MIN_PURCHASE_BALANCE = env.decimal("MIN_PURCHASE_BALANCE", default="50.00")
 # Shown to customers who top up by bank transfer.
 BILLING_BANK_DETAILS = env(
     "BILLING_BANK_DETAILS", default="IBAN NL00 DEMO 0000 0000 00, BIC DEMONL2A"
