@@ -7,6 +7,7 @@ Two modes:
 Every variable is listed with its default in README.md.
 """
 
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -239,7 +240,7 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=100 * 1024 * 1024)
 IMPORT_INLINE_MAX_BYTES = env.int("IMPORT_INLINE_MAX_BYTES", default=2 * 1024 * 1024)
 IMPORT_ERRORS_SHOWN = env.int("IMPORT_ERRORS_SHOWN", default=500)
 # The prepaid balance an account needs before it may buy numbers.
-MIN_PURCHASE_BALANCE = env.decimal("MIN_PURCHASE_BALANCE", default="50.00")
+MIN_PURCHASE_BALANCE = Decimal(env("MIN_PURCHASE_BALANCE", default="50.00"))
 # Shown to customers who top up by bank transfer.
 BILLING_BANK_DETAILS = env(
     "BILLING_BANK_DETAILS", default="IBAN NL00 DEMO 0000 0000 00, BIC DEMONL2A"
