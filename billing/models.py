@@ -130,3 +130,4 @@ class Balance(models.Model):
 
 LedgerEntry.tenant_field = "account"
 Balance.tenant_field = "account"
+from .models_subscriptions import Subscription, SubscriptionCharge  # noqa: E402,F401

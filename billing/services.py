@@ -7,7 +7,6 @@ and is idempotent on ``idempotency_key``.
 """
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -96,13 +95,15 @@ def _balance_apply(balance, new_amount):
         balance.low_balance_notified = False
     elif new_amount < old_amount and not balance.low_balance_notified:
         balance.low_balance_notified = True
-        notify = partial(
-            low_balance_email_send,
-            account_id=balance.account_id,
-            balance=new_amount,
-            threshold=threshold,
+        account_id = balance.account_id
+        # A mail failure never undoes a charge. (A lambda, not functools.partial: Django
+        # names a failed robust callback by its __qualname__, which partial lacks.)
+        transaction.on_commit(
+            lambda: low_balance_email_send(
+                account_id=account_id, balance=new_amount, threshold=threshold
+            ),
+            robust=True,
         )
-        transaction.on_commit(notify, robust=True)  # a mail failure never undoes a charge
     balance.save(update_fields=["amount", "low_balance_notified", "updated_at"])
 
 
@@ -196,7 +197,7 @@ def topup_record(
     amount = money(amount)
     if amount <= 0:
         raise ValidationError("A top-up amount must be positive.")
-    return ledger_post(
+    entry = ledger_post(
         account=account,
         kind=Kind.TOPUP,
         amount=amount,
@@ -207,6 +208,13 @@ def topup_record(
         method=method,
         external_reference=external_reference,
     )
+    # Held subscriptions renew and reactivate once the money is in (billing.subscriptions).
+    from .subscriptions import subscriptions_resume_after_topup  # noqa: PLC0415 (import cycle)
+
+    transaction.on_commit(
+        lambda: subscriptions_resume_after_topup(account=account, job=job or "topup"), robust=True
+    )
+    return entry
 
 
 def adjustment_record(*, account, amount, reason, actor, idempotency_key, job="") -> LedgerEntry:

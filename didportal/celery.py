@@ -19,4 +19,13 @@ app.conf.beat_schedule = {
         "task": "inventory.tasks.release_holds",
         "schedule": crontab(minute=15),
     },
+    "renew-subscriptions": {
+        "task": "billing.tasks.renew_subscriptions",
+        "schedule": crontab(minute="*/10"),
+    },
+    # After release_holds: subscriptions whose number was released end.
+    "end-subscriptions": {
+        "task": "billing.tasks.end_subscriptions",
+        "schedule": crontab(minute=20),
+    },
 }

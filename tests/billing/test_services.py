@@ -270,3 +270,19 @@ def test_low_balance_email_goes_to_reseller_admins_too(
     with django_capture_on_commit_callbacks(execute=True):
         spend(reseller, "5.00")
     assert [m.to for m in mailoutbox] == [[admin.email]]
+
+
+def test_a_failing_after_commit_job_does_not_break_the_topup(
+    finance_user, customer, monkeypatch, django_capture_on_commit_callbacks
+):
+    import billing.subscriptions
+
+    def broken(**kwargs):
+        raise RuntimeError("mail server down")
+
+    monkeypatch.setattr(billing.subscriptions, "subscriptions_resume_after_topup", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.topup_record(
+            account=customer, amount="20.00", external_reference="R-1", actor=finance_user
+        )
+    assert balance_for(customer) == Decimal("20.00")

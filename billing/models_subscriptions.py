@@ -1,0 +1,206 @@
+"""Subscriptions: what an account rents (a number, or extra capacity) and each period charged.
+
+Prices are a snapshot taken at purchase and never re-read from the price list. Period
+boundaries come from ``billing.periods``; ``SubscriptionCharge`` is the one row per
+(subscription, period), written in the same transaction as its ledger debit, and its unique
+constraints make a second charge for a period impossible.
+"""
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .models import MONEY
+from .periods import UNITS
+
+
+class Subscription(models.Model):
+    class Kind(models.TextChoices):
+        NUMBER = "number", "Number"
+        CAPACITY = "capacity", "Extra capacity"
+
+    class BillingType(models.TextChoices):
+        ONE_TIME = "one_time", "One-time"
+        RECURRING = "recurring", "Recurring"
+
+    class PeriodUnit(models.TextChoices):
+        DAY = "day", "Day"
+        WEEK = "week", "Week"
+        MONTH = "month", "Month"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        HOLD = "hold", "On hold"
+        CANCELLED = "cancelled", "Cancelled"
+        ENDED = "ended", "Ended"
+
+    LIVE_STATUSES = (Status.ACTIVE, Status.HOLD)
+
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.NUMBER)
+    # The number rented, or the number the extra capacity is for (blank: account-wide).
+    did = models.ForeignKey(
+        "inventory.DID",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="subscriptions",
+    )
+    description = models.CharField(max_length=255, blank=True)
+    billing_type = models.CharField(max_length=16, choices=BillingType.choices)
+    # One-time subscriptions have no period: unit blank.
+    period_unit = models.CharField(max_length=8, choices=PeriodUnit.choices, blank=True)
+    period_count = models.PositiveIntegerField(default=1)
+    # The start of period 0; every boundary is computed from it (billing.periods).
+    anchor_at = models.DateTimeField()
+    channels = models.PositiveIntegerField(default=0, help_text="Channels paid for.")
+    # Snapshot at purchase, 2 decimals: the price of one period (extra channels included)
+    # and the setup fee charged with the first period.
+    recurring_price = models.DecimalField(**MONEY)
+    setup_fee = models.DecimalField(**MONEY, default=0)
+    currency = models.CharField(max_length=3)
+    # The last period charged: its index and bounds (end blank for one-time).
+    current_period_index = models.PositiveIntegerField(default=0)
+    current_period_start = models.DateTimeField()
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    next_renewal_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    renewal_failed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=255, blank=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    tenant_field = "account"
+
+    class Meta:
+        ordering = ["-pk"]
+        indexes = [
+            models.Index(
+                fields=["next_renewal_at", "id"],
+                condition=Q(status="active"),
+                name="subscription_due",
+            ),
+            models.Index(
+                fields=["account", "renewal_failed_at", "id"],
+                condition=Q(status="hold"),
+                name="subscription_held",
+            ),
+            models.Index(
+                fields=["current_period_end"],
+                condition=Q(status="cancelled"),
+                name="subscription_cancelled",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "hold", "cancelled", "ended"]),
+                name="subscription_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["number", "capacity"]), name="subscription_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="number") | Q(did__isnull=False),
+                name="subscription_number_has_did",
+            ),
+            models.CheckConstraint(
+                condition=Q(period_count__gte=1), name="subscription_period_count_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(billing_type="one_time", period_unit="", next_renewal_at__isnull=True)
+                | Q(
+                    billing_type="recurring",
+                    period_unit__in=UNITS,
+                    current_period_end__isnull=False,
+                ),
+                name="subscription_period_matches_billing_type",
+            ),
+            models.CheckConstraint(
+                condition=Q(current_period_end__isnull=True)
+                | Q(current_period_end__gt=F("current_period_start")),
+                name="subscription_period_end_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(recurring_price__gte=0, setup_fee__gte=0),
+                name="subscription_prices_not_negative",
+            ),
+            # Only an active recurring subscription renews.
+            models.CheckConstraint(
+                condition=Q(next_renewal_at__isnull=True)
+                | Q(status="active", billing_type="recurring"),
+                name="subscription_renews_only_when_active",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="hold") | Q(renewal_failed_at__isnull=False),
+                name="subscription_hold_has_failed_renewal",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="ended") | Q(ended_at__isnull=False),
+                name="subscription_ended_has_date",
+            ),
+            # One live rental per number.
+            models.UniqueConstraint(
+                fields=["did"],
+                condition=Q(kind="number", status__in=["active", "hold", "cancelled"]),
+                name="subscription_one_live_per_did",
+            ),
+        ]
+
+    def __str__(self):
+        return self.description or f"Subscription {self.pk}"
+
+    @property
+    def is_recurring(self):
+        return self.billing_type == self.BillingType.RECURRING
+
+
+class SubscriptionCharge(models.Model):
+    """One charged period of a subscription; written with its ledger debit, never twice."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="charges")
+    period_index = models.PositiveIntegerField()
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField(null=True, blank=True)  # blank: one-time
+    amount = models.DecimalField(**MONEY)
+    # Blank only for a free period (amount 0), which writes nothing on the ledger.
+    ledger_entry = models.OneToOneField(
+        "billing.LedgerEntry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="subscription_charge",
+    )
+    created_by_job = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["subscription", "period_index"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "period_start"], name="subscription_charge_once_per_period"
+            ),
+            models.UniqueConstraint(
+                fields=["subscription", "period_index"], name="subscription_charge_index_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(period_end__isnull=True) | Q(period_end__gt=F("period_start")),
+                name="subscription_charge_period_end_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="subscription_charge_amount_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount=0) | Q(ledger_entry__isnull=False),
+                name="subscription_charge_has_ledger_entry",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.subscription_id} period {self.period_index}: {self.amount}"
+
+
+SubscriptionCharge.tenant_field = "subscription__account"

@@ -1,0 +1,533 @@
+"""Subscriptions and their renewals: start, renew, hold, resume after a top-up, cancel, end.
+
+Every charge goes through ``billing.services.charge`` with the key
+``subscription:<id>:period:<index>`` and is recorded as a ``SubscriptionCharge`` (unique per
+subscription and period) in the same transaction, so a retried task, two overlapping runs or
+two beat schedulers charge a period once. DID status changes go through
+``inventory.services.did_transition``; a failed renewal puts the number on hold through it,
+and inventory's ``release_holds`` job is the one hold expiry (``subscriptions_end_released``
+then ends the subscription of a released number).
+"""
+
+import logging
+from datetime import timedelta
+from decimal import Decimal
+from functools import partial
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.permissions import is_customer_admin, is_platform_admin, is_reseller_admin
+from inventory.choices import OWNED_STATUSES, DIDStatus
+from inventory.models import DID
+from inventory.services import did_transition
+
+from .models import Subscription, SubscriptionCharge
+from .notifications import renewal_failed_email_send
+from .periods import period_bounds
+from .services import InsufficientBalance, charge, money
+
+logger = logging.getLogger(__name__)
+
+Status = Subscription.Status
+BillingType = Subscription.BillingType
+
+# NumberBlock price-plan names → (unit, count).
+BLOCK_PERIODS = {"monthly": ("month", 1), "weekly": ("week", 1), "daily": ("day", 1)}
+
+
+# --- Prices ---------------------------------------------------------------------------------
+
+
+def block_price_snapshot(*, block, period, channels=None):
+    """The list price of ``block`` for ``period`` ("monthly", "weekly", "daily") and channels.
+
+    Returns ``{"recurring_price", "setup_fee", "period_unit", "period_count", "channels"}``
+    ready for ``subscription_start``. Extra channels above ``channels_included`` cost
+    ``extra_channel_price`` each per period. Checkout may pass a viewer's price instead.
+    """
+    if period not in BLOCK_PERIODS:
+        raise ValidationError(f"Unknown billing period “{period}”.")
+    price = getattr(block, f"{period}_price")
+    if price is None:
+        raise ValidationError(f"This block is not offered {period}.")
+    channels = block.channels_included if channels is None else channels
+    extra = max(0, channels - block.channels_included)
+    unit, count = BLOCK_PERIODS[period]
+    return {
+        "recurring_price": money(Decimal(price) + extra * Decimal(block.extra_channel_price)),
+        "setup_fee": money(block.setup_fee),
+        "period_unit": unit,
+        "period_count": count,
+        "channels": channels,
+    }
+
+
+# --- Periods --------------------------------------------------------------------------------
+
+
+def _bounds(subscription, index):
+    anchor = timezone.localtime(subscription.anchor_at)
+    return period_bounds(anchor, subscription.period_unit, subscription.period_count, index)
+
+
+def _charge_key(subscription, index):
+    return f"subscription:{subscription.pk}:period:{index}"
+
+
+def _record_charge(subscription, *, index, start, end, amount, created_by=None, job=""):
+    """Debit ``amount`` for period ``index`` and record it; raises InsufficientBalance."""
+    entry = None
+    if amount > 0:
+        entry = charge(
+            account=subscription.account,
+            amount=amount,
+            idempotency_key=_charge_key(subscription, index),
+            description=f"{subscription} — {_period_label(start, end)}"[:255],
+            reference=("subscription", subscription.pk),
+            created_by=created_by,
+            job=job,
+        )
+    return SubscriptionCharge.objects.create(
+        subscription=subscription,
+        period_index=index,
+        period_start=start,
+        period_end=end,
+        amount=amount,
+        ledger_entry=entry,
+        created_by_job=job,
+    )
+
+
+def _period_label(start, end):
+    start = timezone.localtime(start).date()
+    if end is None:
+        return f"from {start}"
+    last = (timezone.localtime(end) - timedelta(microseconds=1)).date()
+    return f"{start} – {last}"
+
+
+# --- Start ----------------------------------------------------------------------------------
+
+
+def _check_did_held_by(did, account):
+    if did.owner_id != account.pk or did.status not in OWNED_STATUSES:
+        raise ValidationError(f"The number {did.number} is not held by {account}.")
+
+
+@transaction.atomic
+def subscription_start(
+    *,
+    account,
+    did,
+    billing_type,
+    recurring_price,
+    idempotency_key,
+    setup_fee=Decimal("0.00"),
+    period_unit="",
+    period_count=1,
+    channels=0,
+    kind=Subscription.Kind.NUMBER,
+    description="",
+    actor=None,
+    job="",
+    now=None,
+):
+    """Start a subscription and charge its first period (plus the setup fee) in advance.
+
+    The number must already be held by ``account`` (checkout assigns it in the same
+    transaction). A repeated ``idempotency_key`` returns the first subscription.
+    Raises ``InsufficientBalance`` (nothing saved) when the balance does not cover it.
+    """
+    existing = Subscription.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        if existing.account_id != account.pk:
+            raise ValidationError("This idempotency key belongs to another subscription.")
+        return existing
+    if billing_type not in BillingType.values:
+        raise ValidationError(f"Unknown billing type “{billing_type}”.")
+    recurring_price, setup_fee = money(recurring_price), money(setup_fee)
+    if recurring_price < 0 or setup_fee < 0:
+        raise ValidationError("Prices cannot be negative.")
+    if billing_type == BillingType.ONE_TIME:
+        period_unit, period_count = "", 1
+    elif period_unit not in Subscription.PeriodUnit.values or period_count < 1:
+        raise ValidationError("A recurring subscription needs a period (day, week or month, N≥1).")
+    if did is not None:
+        did = DID.objects.select_for_update().get(pk=did.pk)
+        _check_did_held_by(did, account)
+    elif kind == Subscription.Kind.NUMBER:
+        raise ValidationError("A number subscription needs its number.")
+
+    now = now or timezone.now()
+    subscription = Subscription(
+        account=account,
+        kind=kind,
+        did=did,
+        description=description or (f"Number {did.number}" if did else "Extra capacity"),
+        billing_type=billing_type,
+        period_unit=period_unit,
+        period_count=period_count,
+        anchor_at=now,
+        channels=channels,
+        recurring_price=recurring_price,
+        setup_fee=setup_fee,
+        currency=account.currency,
+        current_period_index=0,
+        current_period_start=now,
+        idempotency_key=idempotency_key,
+        created_at=now,
+    )
+    if subscription.is_recurring:
+        _, end = _bounds(subscription, 0)
+        subscription.current_period_end = subscription.next_renewal_at = end
+    try:
+        with transaction.atomic():
+            subscription.save()
+    except IntegrityError as exc:
+        existing = Subscription.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None and existing.account_id == account.pk:
+            return existing
+        raise ValidationError(f"The number {did} already has a live subscription.") from exc
+    _record_charge(
+        subscription,
+        index=0,
+        start=now,
+        end=subscription.current_period_end,
+        amount=recurring_price + setup_fee,
+        created_by=actor,
+        job=job or ("" if actor else "subscription_start"),
+    )
+    return subscription
+
+
+# --- Renewal --------------------------------------------------------------------------------
+
+
+def _did_held(subscription):
+    """Is the subscription's number still held (active or on hold) by its account?"""
+    if subscription.did_id is None:
+        return True
+    did = subscription.did
+    return did.owner_id == subscription.account_id and did.status in OWNED_STATUSES
+
+
+def _charge_next_period(subscription, *, job):
+    """Charge the period after the current one and advance to it; raises InsufficientBalance."""
+    index = subscription.current_period_index + 1
+    start, end = _bounds(subscription, index)
+    _record_charge(
+        subscription,
+        index=index,
+        start=start,
+        end=end,
+        amount=subscription.recurring_price,
+        job=job,
+    )
+    subscription.current_period_index = index
+    subscription.current_period_start, subscription.current_period_end = start, end
+
+
+def _end(subscription, *, now, reason):
+    subscription.status = Status.ENDED
+    subscription.next_renewal_at = None
+    subscription.ended_at = now
+    subscription.end_reason = reason[:255]
+    subscription.save()
+
+
+def _hold(subscription, *, now, job):
+    """A renewal failed: the subscription and its number go on hold; the customer is told."""
+    subscription.status = Status.HOLD
+    subscription.next_renewal_at = None
+    subscription.renewal_failed_at = now
+    subscription.save()
+    if (
+        subscription.kind == Subscription.Kind.NUMBER
+        and subscription.did.status == DIDStatus.ACTIVE
+    ):
+        did_transition(
+            did=subscription.did,
+            to_status=DIDStatus.HOLD,
+            job=job,
+            reason=f"renewal of subscription {subscription.pk} failed: insufficient balance",
+        )
+    notify = partial(renewal_failed_email_send, subscription_id=subscription.pk)
+    transaction.on_commit(notify, robust=True)
+
+
+@transaction.atomic
+def subscription_renew(*, subscription, now=None, job="renew_subscriptions"):
+    """Charge every period of ``subscription`` that has started by ``now``, one charge each.
+
+    Returns ``"renewed"``, ``"hold"`` (the balance ran out: the subscription and its number
+    are on hold), ``"ended"`` (its number was released meanwhile) or ``"skipped"``
+    (not due, not active, or one-time). Safe to call twice: a charged period is never due.
+    """
+    now = now or timezone.now()
+    subscription = (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("account", "did")
+        .get(pk=subscription.pk)
+    )
+    if (
+        subscription.status != Status.ACTIVE
+        or subscription.next_renewal_at is None
+        or subscription.next_renewal_at > now
+    ):
+        return "skipped"
+    if not _did_held(subscription):
+        _end(subscription, now=now, reason="the number was released")
+        return "ended"
+    try:
+        while subscription.current_period_end <= now:
+            _charge_next_period(subscription, job=job)
+    except InsufficientBalance:
+        _hold(subscription, now=now, job=job)
+        return "hold"
+    subscription.next_renewal_at = subscription.current_period_end
+    subscription.save()
+    return "renewed"
+
+
+def subscriptions_renew_due(*, now=None, job="renew_subscriptions", batch_size=500):
+    """Renew every active subscription due by ``now``; returns counts per outcome.
+
+    Each batch is one transaction claiming its rows with ``select_for_update(skip_locked)``,
+    so several workers share a run and a second run finds nothing due. Rows are processed
+    in account order, so two workers take balance locks in the same order (no deadlock);
+    each subscription is its own savepoint, so one failure leaves the others renewed.
+    """
+    now = now or timezone.now()
+    counts = {"renewed": 0, "hold": 0, "ended": 0, "skipped": 0, "failed": 0}
+    failed = set()
+    while True:
+        claimed = _renew_batch(
+            now=now, job=job, batch_size=batch_size, exclude=failed, counts=counts
+        )
+        if claimed < batch_size:
+            return counts
+
+
+@transaction.atomic
+def _renew_batch(*, now, job, batch_size, exclude, counts):
+    ids = list(
+        Subscription.objects.select_for_update(skip_locked=True)
+        .filter(status=Status.ACTIVE, next_renewal_at__lte=now)
+        .exclude(pk__in=exclude)
+        .order_by("next_renewal_at", "pk")
+        .values_list("pk", "account_id")[:batch_size]
+    )
+    for pk, _account in sorted(ids, key=lambda row: (row[1], row[0])):
+        try:
+            with transaction.atomic():
+                outcome = subscription_renew(subscription=Subscription(pk=pk), now=now, job=job)
+        except Exception:  # one broken subscription must not stop the run
+            logger.exception("renewing subscription %s failed", pk)
+            exclude.add(pk)
+            outcome = "failed"
+        counts[outcome] += 1
+    return len(ids)
+
+
+# --- Resume after a top-up ------------------------------------------------------------------
+
+
+def _did_reactivate(subscription, *, job):
+    """The number goes back to active, unless something else (its package) holds it."""
+    did = (
+        DID.objects.select_for_update(of=("self",))
+        .select_related("client_package")
+        .get(pk=subscription.did_id)
+    )
+    if did.status != DIDStatus.HOLD:
+        return
+    if did.client_package_id and not did.client_package.active:
+        return
+    did_transition(
+        did=did,
+        to_status=DIDStatus.ACTIVE,
+        job=job,
+        reason=f"subscription {subscription.pk} renewed after a top-up",
+    )
+
+
+def subscriptions_resume_after_topup(*, account, job="topup", now=None):
+    """Renew and reactivate ``account``'s held subscriptions, oldest failure first.
+
+    Each subscription is all or nothing: every period since the failed renewal is charged
+    and the number goes back to active, or nothing changes. Stops at the first one the
+    balance does not cover. Returns the number reactivated.
+    """
+    account_id = getattr(account, "pk", account)
+    now = now or timezone.now()
+    resumed = 0
+    held = (
+        Subscription.objects.filter(account_id=account_id, status=Status.HOLD)
+        .order_by("renewal_failed_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    for pk in list(held):
+        outcome = subscription_resume(subscription=Subscription(pk=pk), now=now, job=job)
+        if outcome == "insufficient":
+            break
+        resumed += outcome == "resumed"
+    return resumed
+
+
+def subscription_resume(*, subscription, now=None, job="topup"):
+    """Charge a held subscription's missed periods and reactivate it, all or nothing.
+
+    Returns ``"resumed"``, ``"insufficient"``, ``"ended"`` (its number was released) or
+    ``"skipped"`` (not on hold).
+    """
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            subscription = (
+                Subscription.objects.select_for_update(of=("self",))
+                .select_related("account", "did")
+                .get(pk=subscription.pk)
+            )
+            if subscription.status != Status.HOLD:
+                return "skipped"
+            if not _did_held(subscription):
+                _end(subscription, now=now, reason="the number was released")
+                return "ended"
+            if subscription.is_recurring:
+                _charge_next_period(subscription, job=job)  # the period whose renewal failed
+                while subscription.current_period_end <= now:
+                    _charge_next_period(subscription, job=job)
+                subscription.next_renewal_at = subscription.current_period_end
+            subscription.status = Status.ACTIVE
+            subscription.renewal_failed_at = None
+            subscription.save()
+            if subscription.kind == Subscription.Kind.NUMBER:
+                _did_reactivate(subscription, job=job)
+            return "resumed"
+    except InsufficientBalance:
+        return "insufficient"
+
+
+def subscriptions_resume_due(*, job="renew_subscriptions", now=None):
+    """The periodic safety net for a top-up whose resume never ran (a crash after commit):
+    try every account with a held subscription whose price its balance now covers."""
+    accounts = (
+        Subscription.objects.filter(status=Status.HOLD)
+        .filter(
+            account__balance__amount__gte=F("recurring_price"),
+        )
+        .values_list("account_id", flat=True)
+        .distinct()
+    )
+    return sum(
+        subscriptions_resume_after_topup(account=account_id, job=job, now=now)
+        for account_id in list(accounts)
+    )
+
+
+# --- Cancel and end -------------------------------------------------------------------------
+
+
+def _may_cancel(actor, account):
+    if is_platform_admin(actor):
+        return True
+    if is_customer_admin(actor) and actor.account_id == account.pk:
+        return True
+    return is_reseller_admin(actor) and account.parent_id == actor.account_id
+
+
+def _release_did(subscription, *, job, actor=None, reason):
+    """The number leaves the account: active → hold → its after-hold status."""
+    if subscription.kind != Subscription.Kind.NUMBER:
+        return
+    did = DID.objects.select_for_update().get(pk=subscription.did_id)
+    if did.owner_id != subscription.account_id or did.status not in OWNED_STATUSES:
+        return
+    if did.status == DIDStatus.ACTIVE:
+        did_transition(did=did, to_status=DIDStatus.HOLD, actor=actor, job=job, reason=reason)
+    did_transition(did=did, to_status=did.after_hold_status, actor=actor, job=job, reason=reason)
+
+
+@transaction.atomic
+def subscription_cancel(*, subscription, actor, now=None):
+    """Stop renewing. A paid period runs to its end (``subscriptions_end_due`` ends it then);
+    a held or one-time subscription ends now and its number is released."""
+    now = now or timezone.now()
+    subscription = (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("account")
+        .get(pk=subscription.pk)
+    )
+    if not _may_cancel(actor, subscription.account):
+        raise PermissionDenied("You may not cancel this subscription.")
+    if subscription.status not in Subscription.LIVE_STATUSES:
+        return subscription
+    subscription.cancelled_at = now
+    if subscription.status == Status.ACTIVE and subscription.is_recurring:
+        subscription.status = Status.CANCELLED
+        subscription.next_renewal_at = None
+        subscription.save()
+        return subscription
+    _end(subscription, now=now, reason="cancelled")
+    _release_did(
+        subscription, actor=actor, job=None, reason=f"subscription {subscription.pk} cancelled"
+    )
+    return subscription
+
+
+def subscriptions_end_due(*, now=None, job="end_subscriptions", batch_size=500):
+    """End cancelled subscriptions whose paid period is over and release their numbers."""
+    now = now or timezone.now()
+    ended = 0
+    while True:
+        count = _end_due_batch(now=now, job=job, batch_size=batch_size)
+        ended += count
+        if count < batch_size:
+            return ended
+
+
+@transaction.atomic
+def _end_due_batch(*, now, job, batch_size):
+    due = list(
+        Subscription.objects.select_for_update(skip_locked=True)
+        .filter(status=Status.CANCELLED, current_period_end__lte=now)
+        .order_by("pk")[:batch_size]
+    )
+    for subscription in due:
+        _end(subscription, now=now, reason="cancelled, paid period over")
+        _release_did(subscription, job=job, reason=f"subscription {subscription.pk} ended")
+    return len(due)
+
+
+def subscriptions_end_released(*, now=None, job="end_subscriptions", batch_size=500):
+    """End live subscriptions whose number is no longer held by their account (the hold
+    expired in inventory's ``release_holds``, or an admin released it), and held extra
+    capacity without a number whose renewal failed more than DID_HOLD_DAYS ago."""
+    now = now or timezone.now()
+    ended = 0
+    while True:
+        count = _end_released_batch(now=now, job=job, batch_size=batch_size)
+        ended += count
+        if count < batch_size:
+            return ended
+
+
+@transaction.atomic
+def _end_released_batch(*, now, job, batch_size):
+    cutoff = now - timedelta(days=getattr(settings, "DID_HOLD_DAYS", 30))
+    released = Q(did__isnull=False) & ~Q(did__status__in=OWNED_STATUSES, did__owner=F("account"))
+    expired = Q(did__isnull=True, status=Status.HOLD, renewal_failed_at__lte=cutoff)
+    stale = list(
+        Subscription.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(status__in=[Status.ACTIVE, Status.HOLD, Status.CANCELLED])
+        .filter(released | expired)
+        .order_by("pk")[:batch_size]
+    )
+    for subscription in stale:
+        reason = "the hold expired" if subscription.status == Status.HOLD else "number released"
+        _end(subscription, now=now, reason=f"{job}: {reason}")
+    return len(stale)

@@ -1,0 +1,48 @@
+"""Billing's Celery jobs: thin, id-taking, safe to run twice or concurrently.
+
+The periodic ones find their work in the database, so a missed run (Redis down, a worker
+lost) is caught up by the next one; the per-object ones are enqueued on commit.
+"""
+
+from celery import shared_task
+
+from .models import Subscription
+from .subscriptions import (
+    subscription_renew,
+    subscriptions_end_due,
+    subscriptions_end_released,
+    subscriptions_renew_due,
+    subscriptions_resume_after_topup,
+    subscriptions_resume_due,
+)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def renew_subscriptions():
+    """Renew every subscription due; then retry held ones whose balance is now enough."""
+    counts = subscriptions_renew_due(job="renew_subscriptions")
+    counts["resumed"] = subscriptions_resume_due(job="renew_subscriptions")
+    return counts
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def end_subscriptions():
+    """End cancelled subscriptions past their period, and those whose number was released
+    (run it after inventory's ``release_holds``)."""
+    return {
+        "ended_cancelled": subscriptions_end_due(job="end_subscriptions"),
+        "ended_released": subscriptions_end_released(job="end_subscriptions"),
+    }
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def renew_subscription(subscription_id):
+    return subscription_renew(
+        subscription=Subscription(pk=subscription_id), job="renew_subscriptions"
+    )
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def resume_subscriptions(account_id):
+    """Renew and reactivate an account's held subscriptions (after a top-up)."""
+    return subscriptions_resume_after_topup(account=account_id, job="resume_subscriptions")

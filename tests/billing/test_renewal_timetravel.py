@@ -1,0 +1,130 @@
+"""Two years of renewals, day by day, with the clock moved by time-machine."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.utils import timezone
+
+from billing.models import Subscription
+from billing.periods import period_start
+from billing.selectors import balance_for, balance_mismatches
+from billing.services import topup_record
+from billing.subscriptions import subscriptions_renew_due, subscriptions_resume_after_topup
+from billing.tasks import end_subscriptions, renew_subscriptions
+from inventory.choices import DIDStatus
+from inventory.tasks import release_holds
+from tests.billing.factories import fund
+from tests.billing.test_subscriptions_helpers import held_did, start
+
+pytestmark = pytest.mark.django_db
+
+S = Subscription.Status
+JAN31 = datetime(2025, 1, 31, 10, 0, tzinfo=UTC)
+DAYS = 731  # 24 months
+
+
+def assert_periods_contiguous(sub):
+    charges = list(sub.charges.order_by("period_index"))
+    assert [c.period_index for c in charges] == list(range(len(charges)))
+    for before, after in zip(charges, charges[1:], strict=False):
+        assert after.period_start == before.period_end  # nothing skipped, nothing twice
+    anchor = timezone.localtime(sub.anchor_at)
+    for c in charges:
+        assert c.period_start == period_start(
+            anchor, sub.period_unit, sub.period_count, c.period_index
+        )
+    return charges
+
+
+@pytest.mark.parametrize(
+    ("unit", "count", "expected"),
+    [
+        ("day", 1, DAYS + 1),
+        ("week", 1, DAYS // 7 + 1),
+        ("month", 1, 25),
+        ("day", 10, DAYS // 10 + 1),
+    ],
+)
+def test_two_years_of_renewals(customer, unit, count, expected):
+    with time_machine.travel(JAN31, tick=False) as clock:
+        fund(customer, "10000.00")
+        sub = start(customer, unit=unit, count=count, price="1.00")
+        for day in range(DAYS):
+            clock.shift(timedelta(days=1))
+            renew_subscriptions()
+            if day % 50 == 0:
+                assert renew_subscriptions()["renewed"] == 0  # a second run changes nothing
+        sub.refresh_from_db()
+        charges = assert_periods_contiguous(sub)
+        assert len(charges) == expected
+        assert sub.current_period_end > timezone.now() >= sub.current_period_start
+        assert balance_for(customer) == Decimal("10000.00") - expected
+        assert list(balance_mismatches()) == []
+    if unit == "month":
+        days = [timezone.localtime(c.period_start).date().isoformat() for c in charges[:5]]
+        assert days == ["2025-01-31", "2025-02-28", "2025-03-31", "2025-04-30", "2025-05-31"]
+        assert timezone.localtime(charges[13].period_start).date().isoformat() == "2026-02-28"
+
+
+def test_a_beat_outage_is_caught_up_without_skipping(customer):
+    with time_machine.travel(JAN31, tick=False) as clock:
+        fund(customer, "100.00")
+        sub = start(customer, unit="week", price="1.00")
+        clock.shift(timedelta(days=45))  # six weeks without a run
+        assert renew_subscriptions()["renewed"] == 1
+        sub.refresh_from_db()
+        assert len(assert_periods_contiguous(sub)) == 7
+
+
+def test_hold_topup_reactivate_then_hold_expiry(customer, finance_user, settings):
+    settings.DID_HOLD_DAYS = 30
+    with time_machine.travel(JAN31, tick=False) as clock:
+        fund(customer, "15.00")  # three months
+        did = held_did(customer, after_hold_status=DIDStatus.ARCHIVE)
+        sub = start(customer, did=did, unit="month", price="5.00")
+
+        def tick(days):
+            for _ in range(days):
+                clock.shift(timedelta(days=1))
+                release_holds()
+                end_subscriptions()
+                renew_subscriptions()
+            sub.refresh_from_db()
+            did.refresh_from_db()
+
+        tick(59)  # 31 March: February and March paid, the balance is empty
+        assert (sub.status, sub.current_period_index) == (S.ACTIVE, 2)
+        assert balance_for(customer) == Decimal("0.00")
+        tick(29)
+        assert sub.status == S.ACTIVE
+        tick(1)  # 30 April: the renewal fails
+        assert (sub.status, did.status) == (S.HOLD, DIDStatus.HOLD)
+
+        tick(10)
+        topup_record(account=customer, amount="20.00", external_reference="T1", actor=finance_user)
+        subscriptions_resume_after_topup(account=customer)  # the on-commit call, run here
+        sub.refresh_from_db()
+        did.refresh_from_db()
+        assert (sub.status, did.status) == (S.ACTIVE, DIDStatus.ACTIVE)
+        assert timezone.localtime(sub.current_period_start).date().isoformat() == "2025-04-30"
+        assert balance_for(customer) == Decimal("15.00")
+
+        tick(112)  # May 31, June 30, July 31 paid from the 15.00
+        assert sub.status == S.ACTIVE
+        tick(1)  # 31 August: the renewal fails
+        assert sub.status == S.HOLD
+        assert did.status == DIDStatus.HOLD
+        tick(29)
+        assert did.status == DIDStatus.HOLD
+        tick(2)  # past DID_HOLD_DAYS: released to its after-hold status, subscription ended
+        assert (did.status, did.owner) == (DIDStatus.ARCHIVE, None)
+        assert sub.status == S.ENDED
+        assert_periods_contiguous(sub)
+        fund(customer, "50.00")
+        tick(40)
+        assert sub.charges.count() == 7  # January to July, nothing after the end
+        assert subscriptions_renew_due()["renewed"] == 0
+    call_command("check_balances")
