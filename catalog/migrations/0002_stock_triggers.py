@@ -77,9 +77,15 @@ SQLITE_FORWARD = [
          INSERT INTO catalog_stockdelta (block_id, delta)
            SELECT NEW.block_id, 1 WHERE NEW.status = 'in_stock';
        END""",
+    # Only while the block exists: emptying the tables (a test flush) may delete the blocks
+    # first, and the block-delete trigger below has then already cleared their rows.
     """CREATE TRIGGER catalog_stock_delete AFTER DELETE ON inventory_did
        WHEN OLD.status = 'in_stock'
-       BEGIN INSERT INTO catalog_stockdelta (block_id, delta) VALUES (OLD.block_id, -1); END""",
+       BEGIN
+         INSERT INTO catalog_stockdelta (block_id, delta)
+           SELECT OLD.block_id, -1
+           WHERE EXISTS (SELECT 1 FROM inventory_numberblock WHERE id = OLD.block_id);
+       END""",
     """CREATE TRIGGER catalog_stock_block_delete AFTER DELETE ON inventory_numberblock
        BEGIN DELETE FROM catalog_stockdelta WHERE block_id = OLD.id; END""",
 ]
