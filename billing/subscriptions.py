@@ -21,6 +21,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.permissions import is_customer_admin, is_platform_admin, is_reseller_admin
+from didportal.batches import drain
 from inventory.choices import OWNED_STATUSES, DIDStatus
 from inventory.models import DID
 from inventory.services import did_transition
@@ -481,13 +482,7 @@ def subscription_cancel(*, subscription, actor, now=None):
 
 def subscriptions_end_due(*, now=None, job="end_subscriptions", batch_size=500):
     """End cancelled subscriptions whose paid period is over and release their numbers."""
-    now = now or timezone.now()
-    ended = 0
-    while True:
-        count = _end_due_batch(now=now, job=job, batch_size=batch_size)
-        ended += count
-        if count < batch_size:
-            return ended
+    return drain(_end_due_batch, now=now or timezone.now(), job=job, batch_size=batch_size)
 
 
 @transaction.atomic
@@ -507,13 +502,7 @@ def subscriptions_end_released(*, now=None, job="end_subscriptions", batch_size=
     """End live subscriptions whose number is no longer held by their account (the hold
     expired in inventory's ``release_holds``, or an admin released it), and held extra
     capacity without a number whose renewal failed more than DID_HOLD_DAYS ago."""
-    now = now or timezone.now()
-    ended = 0
-    while True:
-        count = _end_released_batch(now=now, job=job, batch_size=batch_size)
-        ended += count
-        if count < batch_size:
-            return ended
+    return drain(_end_released_batch, now=now or timezone.now(), job=job, batch_size=batch_size)
 
 
 @transaction.atomic

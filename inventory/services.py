@@ -13,6 +13,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from didportal.batches import drain
+
 from . import bulk
 from .choices import AFTER_HOLD_STATUSES, OWNED_STATUSES, DIDStatus
 from .models import DID, ClientPackage, NumberBlock, Operator, Package
@@ -309,12 +311,7 @@ def holds_release_expired(*, now=None, job="release_holds", batch_size=1000):
     """
     now = now or timezone.now()
     cutoff = now - timedelta(days=getattr(settings, "DID_HOLD_DAYS", 30))
-    released = 0
-    while True:
-        count = _release_batch(cutoff=cutoff, job=job, batch_size=batch_size)
-        released += count
-        if count < batch_size:
-            return released
+    return drain(_release_batch, cutoff=cutoff, job=job, batch_size=batch_size)
 
 
 @transaction.atomic
