@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import Balance, LedgerEntry
+from .models import Balance, LedgerEntry, TaxRate
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -30,3 +30,9 @@ class BalanceAdmin(ReadOnlyAdmin):
     list_display = ("account", "amount", "low_balance_threshold", "low_balance_notified")
     search_fields = ("account__name",)
     list_select_related = ("account",)
+
+
+@admin.register(TaxRate)
+class TaxRateAdmin(admin.ModelAdmin):
+    list_display = ("country", "rate", "updated_at")
+    search_fields = ("country",)

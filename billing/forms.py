@@ -4,6 +4,7 @@ from decimal import Decimal
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django_countries.fields import CountryField
 
 from .models import LedgerEntry
 
@@ -48,3 +49,10 @@ class AdjustmentForm(_MoneyForm):
         if amount == 0:
             raise forms.ValidationError("An adjustment of 0.00 changes nothing.")
         return amount
+
+
+class TaxRateForm(forms.Form):
+    country = CountryField().formfield()
+    rate = forms.DecimalField(
+        max_digits=5, decimal_places=2, min_value=0, max_value=100, label="Rate (%)"
+    )

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django_countries.fields import CountryField
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -126,6 +127,25 @@ class Balance(models.Model):
 
     def __str__(self):
         return f"{self.amount} on {self.account_id}"
+
+
+class TaxRate(models.Model):
+    """The standard VAT rate of a country, applied by ``billing.tax.tax_for``."""
+
+    country = CountryField(unique=True)
+    rate = models.DecimalField(max_digits=5, decimal_places=2, help_text="Percent, e.g. 21.00")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["country"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate__gte=0) & Q(rate__lte=100), name="taxrate_rate_is_a_percentage"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.country.code} {self.rate}%"
 
 
 LedgerEntry.tenant_field = "account"

@@ -8,7 +8,7 @@ from django.db.models.functions import Coalesce, Round
 from accounts.models import Account
 from accounts.scoping import scoped
 
-from .models import MONEY, Balance, LedgerEntry
+from .models import MONEY, Balance, LedgerEntry, TaxRate
 
 ZERO = Decimal("0.00")
 
@@ -63,3 +63,7 @@ def balances_for(user, *, search="", low_only=False):
     if low_only:
         accounts = accounts.filter(balance_amount__lt=F("threshold"))
     return accounts.order_by("name", "pk")
+
+
+def tax_rates():
+    return TaxRate.objects.order_by("country")

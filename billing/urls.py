@@ -11,4 +11,5 @@ urlpatterns = [
     path("balances/<int:pk>/export.csv", views.statement_export, name="statement_export"),
     path("balances/<int:pk>/topup/", views.topup, name="topup"),
     path("balances/<int:pk>/adjust/", views.adjust, name="adjust"),
+    path("tax-rates/", views.tax_rates, name="tax_rates"),
 ]

@@ -13,8 +13,8 @@ from accounts.permissions import allow, is_customer, is_finance
 from accounts.scoping import get_scoped_or_404
 from didportal.csv_export import csv_download
 
-from . import selectors, services
-from .forms import AdjustmentForm, TopupForm
+from . import selectors, services, tax
+from .forms import AdjustmentForm, TaxRateForm, TopupForm
 from .payments import PAYMENT_METHODS
 
 PAGE_SIZE = 25
@@ -127,3 +127,17 @@ def adjust(request, pk):
 
     done = "Adjustment of {amount} recorded for {account}."
     return _post_money(request, pk, "adjustment_form", AdjustmentForm, record, done)
+
+
+@allow(is_finance)
+def tax_rates(request):
+    form = TaxRateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            rate = tax.tax_rate_set(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"VAT rate of {rate.country.name} set to {rate.rate}%.")
+            return redirect("billing:tax_rates")
+    return render(request, "billing/tax_rates.html", {"rates": selectors.tax_rates(), "form": form})

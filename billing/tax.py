@@ -1,0 +1,73 @@
+"""The one place that decides the VAT a buyer pays. Cart, orders and invoices ask here.
+
+- An EU business buyer (a VAT number, checked for format when the account saved it) in
+  another EU country than the platform's: 0 %, reverse charge — the buyer accounts for VAT.
+- Any other EU buyer: the buyer's country's standard rate (``TaxRate``).
+- A buyer outside the EU: 0 %, outside the scope of EU VAT.
+- A buyer with no country yet: the platform country's rate, the safe side until they say.
+"""
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+
+from accounts.permissions import is_finance
+from accounts.validators import EU_COUNTRIES
+
+from .models import TaxRate
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0")
+REVERSE_CHARGE_NOTE = (
+    "VAT reverse charge: the customer accounts for the VAT (Article 196, Council Directive "
+    "2006/112/EC)."
+)
+OUTSIDE_EU_NOTE = "Outside the scope of EU VAT."
+
+
+@dataclass(frozen=True)
+class TaxDecision:
+    rate: Decimal  # percent
+    country: str  # whose rate applies; "" when none does
+    reverse_charge: bool = False
+    note: str = ""
+
+    def vat_on(self, net) -> Decimal:
+        """The VAT on a net amount, rounded half-up to the cent."""
+        return (Decimal(net) * self.rate / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _standard_rate(country):
+    rate = TaxRate.objects.filter(country=country).values_list("rate", flat=True).first()
+    if rate is None:
+        raise ImproperlyConfigured(f"No VAT rate for {country}: add it under Tax rates.")
+    return TaxDecision(rate=rate, country=country)
+
+
+def tax_for(account) -> TaxDecision:
+    """The VAT decision for ``account`` buying from the platform."""
+    country = account.country.code if account.country else ""
+    platform_country = settings.PLATFORM_COUNTRY
+    if not country:
+        return _standard_rate(platform_country)
+    if country not in EU_COUNTRIES:
+        return TaxDecision(rate=ZERO, country="", note=OUTSIDE_EU_NOTE)
+    if account.vat_number and country != platform_country:
+        return TaxDecision(
+            rate=ZERO, country=country, reverse_charge=True, note=REVERSE_CHARGE_NOTE
+        )
+    return _standard_rate(country)
+
+
+def tax_rate_set(*, country, rate, actor) -> TaxRate:
+    """Set a country's standard rate (finance or platform admin). Orders and invoices keep
+    the rate they were made with; only new ones use the new rate."""
+    if not is_finance(actor):
+        raise PermissionDenied("Only finance staff may change VAT rates.")
+    rate = Decimal(rate)
+    if not ZERO <= rate <= 100:
+        raise ValidationError({"rate": "A VAT rate is a percentage between 0 and 100."})
+    tax_rate, _ = TaxRate.objects.update_or_create(country=country, defaults={"rate": rate})
+    return tax_rate

@@ -1,0 +1,86 @@
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from billing.models import TaxRate
+from billing.tax import tax_for
+from tests.factories import AccountFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def platform_in_the_netherlands(settings):
+    settings.PLATFORM_COUNTRY = "NL"
+
+
+def test_eu_rates_are_seeded():
+    assert TaxRate.objects.count() == 27
+    assert TaxRate.objects.get(country="DE").rate == Decimal("19.00")
+
+
+def test_eu_business_in_another_country_pays_no_vat_by_reverse_charge():
+    decision = tax_for(AccountFactory(country="DE", vat_number="DE136695976"))
+    assert decision.rate == 0 and decision.reverse_charge
+    assert "reverse charge" in decision.note
+
+
+def test_business_in_the_platforms_country_pays_its_vat():
+    decision = tax_for(AccountFactory(country="NL", vat_number="NL004495445B01"))
+    assert decision.rate == Decimal("21.00") and not decision.reverse_charge
+
+
+def test_eu_consumer_pays_its_own_countrys_rate():
+    decision = tax_for(AccountFactory(country="FR", vat_number=""))
+    assert (decision.rate, decision.country) == (Decimal("20.00"), "FR")
+
+
+def test_buyer_outside_the_eu_pays_no_vat():
+    decision = tax_for(AccountFactory(country="US"))
+    assert decision.rate == 0 and not decision.reverse_charge
+    assert decision.note == "Outside the scope of EU VAT."
+
+
+def test_buyer_without_a_country_pays_the_platforms_rate():
+    assert tax_for(AccountFactory(country="")).rate == Decimal("21.00")
+
+
+def test_a_changed_rate_applies_from_then_on():
+    TaxRate.objects.filter(country="FR").update(rate=Decimal("21.50"))
+    assert tax_for(AccountFactory(country="FR")).rate == Decimal("21.50")
+
+
+def test_missing_rate_is_a_clear_configuration_error():
+    TaxRate.objects.filter(country="IT").delete()
+    with pytest.raises(ImproperlyConfigured, match="No VAT rate for IT"):
+        tax_for(AccountFactory(country="IT"))
+
+
+@pytest.mark.parametrize(
+    ("net", "rate", "vat"),
+    [("10.00", "21", "2.10"), ("0.05", "21", "0.01"), ("2.50", "25.5", "0.64"), ("3", "0", "0.00")],
+)
+def test_vat_is_rounded_half_up_to_the_cent(net, rate, vat):
+    from billing.tax import TaxDecision
+
+    assert TaxDecision(rate=Decimal(rate), country="X").vat_on(Decimal(net)) == Decimal(vat)
+
+
+def test_finance_changes_a_rate_on_the_page(client, finance_user):
+    client.force_login(finance_user)
+    response = client.post("/billing/tax-rates/", {"country": "FR", "rate": "20.50"})
+    assert response.status_code == 302
+    assert TaxRate.objects.get(country="FR").rate == Decimal("20.50")
+
+
+def test_out_of_range_rate_is_refused(client, finance_user):
+    client.force_login(finance_user)
+    response = client.post("/billing/tax-rates/", {"country": "FR", "rate": "120"})
+    assert "rate" in response.context["form"].errors
+    assert TaxRate.objects.get(country="FR").rate == Decimal("20.00")
+
+
+def test_customers_cannot_open_the_rates(client, customer_admin):
+    client.force_login(customer_admin)
+    assert client.get("/billing/tax-rates/").status_code == 403
