@@ -12,7 +12,6 @@ then ends the subscription of a released number).
 import logging
 from datetime import timedelta
 from decimal import Decimal
-from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -256,8 +255,11 @@ def _hold(subscription, *, now, job):
             job=job,
             reason=f"renewal of subscription {subscription.pk} failed: insufficient balance",
         )
-    notify = partial(renewal_failed_email_send, subscription_id=subscription.pk)
-    transaction.on_commit(notify, robust=True)
+    subscription_id = subscription.pk
+    # A lambda, not functools.partial: Django names a failed robust callback by __qualname__.
+    transaction.on_commit(
+        lambda: renewal_failed_email_send(subscription_id=subscription_id), robust=True
+    )
 
 
 @transaction.atomic
