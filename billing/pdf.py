@@ -31,15 +31,13 @@ from django_countries import countries
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from .tax import REVERSE_CHARGE_NOTE  # one wording, for orders and invoices alike
+
 TEMPLATE = "billing/invoice_pdf.html"
 # Relative URLs in the template resolve against this base. The host is in the reserved
 # ".invalid" TLD: nothing is ever fetched from it over the network, the fetcher maps its
 # /static/ paths onto our static files.
 STATIC_BASE_URL = "https://didportal.invalid/static/"
-REVERSE_CHARGE_NOTE = (
-    "VAT reverse charge: the customer accounts for VAT "
-    "(Article 196, Council Directive 2006/112/EC)."
-)
 # File names of stored PDFs come from invoice numbers; anything else is refused.
 SAFE_FILE_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 CENT = Decimal("0.01")

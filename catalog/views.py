@@ -1,25 +1,15 @@
 """Coverage & pricing for buyers. Public: anonymous visitors browse coverage and prices."""
 
 from django.http import Http404
-from django.shortcuts import render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django_countries import countries
 
+from didportal.htmx import render_page_or_results
 from inventory.choices import NumberType
 
 from . import selectors
 from .pricing import block_prices, from_price
 from .selectors import CoverageFilters
-
-
-def _render(request, page_template, partial_template, context):
-    """The whole page, or only the results when htmx asks (but not for a history restore)."""
-    htmx = request.htmx
-    partial = bool(htmx) and not htmx.history_restore_request
-    response = render(request, partial_template if partial else page_template, context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
 
 
 def _context(filters, **extra):
@@ -44,7 +34,9 @@ def coverage(request):
         row["from_monthly"] = from_price(row["from_monthly"], viewer)
         row["from_setup"] = from_price(row["from_setup"], viewer)
     context = _context(filters, rows=rows)
-    return _render(request, "catalog/coverage.html", "catalog/_country_table.html", context)
+    return render_page_or_results(
+        request, "catalog/coverage.html", "catalog/_country_table.html", context
+    )
 
 
 def country(request, code):
@@ -57,7 +49,9 @@ def country(request, code):
     blocks = selectors.city_rows(code, filters, search)
     rows = [{"block": block, "prices": block_prices(block, viewer)} for block in blocks]
     context = _context(filters, code=code, country_name=countries.name(code), rows=rows, q=search)
-    return _render(request, "catalog/country.html", "catalog/_city_table.html", context)
+    return render_page_or_results(
+        request, "catalog/country.html", "catalog/_city_table.html", context
+    )
 
 
 def numbers(request, code):
@@ -99,4 +93,6 @@ def numbers(request, code):
         blocks=selectors.city_rows(code, filters),
         selected=set(request.GET.getlist("selected")),
     )
-    return _render(request, "catalog/numbers.html", "catalog/_number_results.html", context)
+    return render_page_or_results(
+        request, "catalog/numbers.html", "catalog/_number_results.html", context
+    )

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import allow, is_finance, is_platform_admin
 from didportal.csv_export import csv_download
+from didportal.htmx import render_page_or_results
 
 from . import selectors, services
 from .choices import DIDStatus
@@ -204,8 +205,9 @@ def did_list(request):
         "bulk_actions": BULK_ACTIONS,
         "can_manage": is_platform_admin(request.user),
     }
-    template = "inventory/_did_results.html" if request.htmx else "inventory/did_list.html"
-    return render(request, template, context)
+    return render_page_or_results(
+        request, "inventory/did_list.html", "inventory/_did_results.html", context
+    )
 
 
 @allow(*READERS)

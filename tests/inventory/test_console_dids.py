@@ -83,6 +83,15 @@ def test_htmx_request_gets_only_the_results(admin_client, make_did):
     assert "<nav" not in html.split('id="did-results"')[0]
 
 
+def test_back_button_history_restore_gets_the_whole_page(admin_client, make_did):
+    make_did()
+    response = admin_client.get(
+        LIST, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    )
+    assert "inventory/did_list.html" in [t.name for t in response.templates]
+    assert "HX-Request" in response["Vary"]
+
+
 def test_keyset_pagination_walks_forward_and_back(admin_client, block):
     make_range(block, 0, 60)
     first = admin_client.get(LIST, {"size": 25})
