@@ -38,6 +38,25 @@ class TaxDecision:
         """The VAT on a net amount, rounded half-up to the cent."""
         return (Decimal(net) * self.rate / 100).quantize(CENT, rounding=ROUND_HALF_UP)
 
+    def amounts(self, *nets) -> "TaxedAmount":
+        """Net, VAT and gross of a price made of parts (setup fee, period price, …).
+
+        VAT is rounded per part, as each part is a line of its own on the invoice, so the
+        cart, the order, the charge and the invoice all add up to the same cent.
+        """
+        parts = [Decimal(net) for net in nets]
+        net = sum(parts, ZERO)
+        vat = sum((self.vat_on(part) for part in parts), ZERO)
+        return TaxedAmount(net=net, vat=vat, gross=net + vat, rate=self.rate)
+
+
+@dataclass(frozen=True)
+class TaxedAmount:
+    net: Decimal
+    vat: Decimal
+    gross: Decimal
+    rate: Decimal  # percent
+
 
 def _standard_rate(country):
     rate = TaxRate.objects.filter(country=country).values_list("rate", flat=True).first()
