@@ -165,6 +165,14 @@ class SubscriptionCharge(models.Model):
     period_index = models.PositiveIntegerField()
     period_start = models.DateTimeField()
     period_end = models.DateTimeField(null=True, blank=True)  # blank: one-time
+    # What the period cost: net (period price, plus the setup fee on period 0), the VAT
+    # decided for the buyer at the time of the charge, and ``amount`` = net + VAT, debited.
+    net = models.DecimalField(**MONEY, default=0)
+    setup_net = models.DecimalField(**MONEY, default=0, help_text="Part of net: setup fee.")
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    vat_country = models.CharField(max_length=2, blank=True)
+    reverse_charge = models.BooleanField(default=False)
+    vat = models.DecimalField(**MONEY, default=0)
     amount = models.DecimalField(**MONEY)
     # Blank only for a free period (amount 0), which writes nothing on the ledger.
     ledger_entry = models.OneToOneField(
@@ -192,6 +200,11 @@ class SubscriptionCharge(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(amount__gte=0), name="subscription_charge_amount_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount=F("net") + F("vat"), vat__gte=0, setup_net__gte=0)
+                & Q(setup_net__lte=F("net")),
+                name="subscription_charge_amount_is_net_plus_vat",
             ),
             models.CheckConstraint(
                 condition=Q(amount=0) | Q(ledger_entry__isnull=False),

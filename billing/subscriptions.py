@@ -29,6 +29,7 @@ from .models import Subscription, SubscriptionCharge
 from .notifications import renewal_failed_email_send
 from .periods import period_bounds
 from .services import InsufficientBalance, charge, money
+from .tax import tax_for
 
 logger = logging.getLogger(__name__)
 
@@ -78,13 +79,21 @@ def _charge_key(subscription, index):
     return f"subscription:{subscription.pk}:period:{index}"
 
 
-def _record_charge(subscription, *, index, start, end, amount, created_by=None, job=""):
-    """Debit ``amount`` for period ``index`` and record it; raises InsufficientBalance."""
+def _record_charge(
+    subscription, *, index, start, end, recurring, setup=Decimal("0.00"), created_by=None, job=""
+):
+    """Debit period ``index`` (plus ``setup`` on the first) with VAT and record it.
+
+    VAT is decided for the buyer now, at the time of supply, by ``billing.tax``; raises
+    InsufficientBalance when the balance does not cover the gross amount.
+    """
+    decision = tax_for(subscription.account)
+    taxed = decision.amounts(setup, recurring)
     entry = None
-    if amount > 0:
+    if taxed.gross > 0:
         entry = charge(
             account=subscription.account,
-            amount=amount,
+            amount=taxed.gross,
             idempotency_key=_charge_key(subscription, index),
             description=f"{subscription} — {_period_label(start, end)}"[:255],
             reference=("subscription", subscription.pk),
@@ -96,7 +105,13 @@ def _record_charge(subscription, *, index, start, end, amount, created_by=None, 
         period_index=index,
         period_start=start,
         period_end=end,
-        amount=amount,
+        net=taxed.net,
+        setup_net=setup,
+        vat_rate=decision.rate,
+        vat_country=decision.country,
+        reverse_charge=decision.reverse_charge,
+        vat=taxed.vat,
+        amount=taxed.gross,
         ledger_entry=entry,
         created_by_job=job,
     )
@@ -197,7 +212,8 @@ def subscription_start(
         index=0,
         start=now,
         end=subscription.current_period_end,
-        amount=recurring_price + setup_fee,
+        recurring=recurring_price,
+        setup=setup_fee,
         created_by=actor,
         job=job or ("" if actor else "subscription_start"),
     )
@@ -224,7 +240,7 @@ def _charge_next_period(subscription, *, job):
         index=index,
         start=start,
         end=end,
-        amount=subscription.recurring_price,
+        recurring=subscription.recurring_price,
         job=job,
     )
     subscription.current_period_index = index

@@ -1,5 +1,6 @@
 """Shared fixtures: PostgreSQL gating, per-role users, and the browser harness."""
 
+import importlib
 import os
 
 import pytest
@@ -15,6 +16,21 @@ def pytest_runtest_setup(item):
     if os.environ.get("REQUIRE_POSTGRES") == "1":
         pytest.fail("REQUIRE_POSTGRES=1 but this PostgreSQL-only test is running on SQLite")
     pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://... to run it")
+
+
+@pytest.fixture(autouse=True)
+def _tax_rates_after_flush(request):
+    """Transactional tests flush every table, the VAT rates seeded by a migration included;
+    put them back so the tax rule finds them as it does in production."""
+    marker = request.node.get_closest_marker("django_db")
+    if not marker or not marker.kwargs.get("transaction"):
+        return
+    request.getfixturevalue("transactional_db")
+    from billing.models import TaxRate  # noqa: PLC0415 (apps load after collection)
+
+    if not TaxRate.objects.exists():
+        rates = importlib.import_module("billing.migrations.0004_tax_rates").EU_STANDARD_RATES
+        TaxRate.objects.bulk_create(TaxRate(country=c, rate=r) for c, r in rates.items())
 
 
 @pytest.fixture

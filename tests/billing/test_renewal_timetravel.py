@@ -21,6 +21,15 @@ from tests.billing.test_subscriptions_helpers import held_did, start
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _buyer_outside_the_eu(customer):
+    """These tests are about periods, holds and balances: a buyer without VAT keeps each
+    charge equal to the price (VAT on charges: tests/billing/test_charge_vat.py)."""
+    customer.country = "US"
+    customer.save(update_fields=["country"])
+
+
 S = Subscription.Status
 JAN31 = datetime(2025, 1, 31, 10, 0, tzinfo=UTC)
 DAYS = 731  # 24 months

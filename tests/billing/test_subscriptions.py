@@ -30,6 +30,15 @@ from tests.inventory.factories import ClientPackageFactory, NumberBlockFactory
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _buyer_outside_the_eu(customer):
+    """These tests are about periods, holds and balances: a buyer without VAT keeps each
+    charge equal to the price (VAT on charges: tests/billing/test_charge_vat.py)."""
+    customer.country = "US"
+    customer.save(update_fields=["country"])
+
+
 S = Subscription.Status
 
 
