@@ -1,16 +1,19 @@
 """Reads for buyers: coverage by country and city, filters, and the number search.
 
 Only buyable numbers count and appear: status ``in_stock`` (not reserved, sold, on hold or
-archived). Per-block counts come from the trigger-maintained ``StockDelta`` rows, so the
-country and city lists never count millions of DID rows.
+archived) and not held in somebody else's cart. Per-block counts come from the
+trigger-maintained ``StockDelta`` rows, so the country and city lists never count millions
+of DID rows; they leave out every cart-held number until the minute job releases an expired
+hold, while the number search and ``buyable_numbers`` already treat an expired hold as free.
 """
 
 import unicodedata
 from dataclasses import dataclass, field
 
 import phonenumbers
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.db.models.functions import Reverse
+from django.utils import timezone
 from django_countries import countries
 
 from inventory.choices import DIDStatus, NumberType
@@ -62,8 +65,23 @@ def _block_filter(filters):
     return lookups
 
 
+def not_held_by_others(holder=None, now=None):
+    """A Q on DIDs: no live cart hold, or one of ``holder``'s own (a user, or None)."""
+    now = now or timezone.now()
+    free = Q(cart_held_until__isnull=True) | Q(cart_held_until__lt=now)
+    if holder is not None and getattr(holder, "pk", None):
+        free |= Q(cart_held_by=holder)
+    return free
+
+
+def buyable_dids(holder=None, now=None):
+    """In-stock DIDs that ``holder`` could put in a cart now."""
+    return DID.objects.filter(not_held_by_others(holder, now), status=DIDStatus.IN_STOCK)
+
+
 def buyable_blocks(filters=CoverageFilters(), country=None):
-    """Blocks with at least one buyable number, annotated with ``available``."""
+    """Blocks with at least one buyable number, annotated with ``available`` (cart-held
+    numbers not counted)."""
     blocks = NumberBlock.objects.filter(**_block_filter(filters))
     if country:
         blocks = blocks.filter(country=country)
@@ -165,12 +183,14 @@ def search_numbers(
     after="",
     before="",
     page_size=25,
+    holder=None,
 ):
-    """One page of buyable numbers, ordered by number, paged by keyset (after/before)."""
+    """One page of buyable numbers, ordered by number, paged by keyset (after/before).
+    Numbers in ``holder``'s own cart still show; others' cart holds do not."""
     blocks = buyable_blocks(filters, country=country)
     if block_ids:
         blocks = blocks.filter(pk__in=block_ids)
-    numbers = DID.objects.filter(status=DIDStatus.IN_STOCK, block__in=blocks.values("pk"))
+    numbers = buyable_dids(holder).filter(block__in=blocks.values("pk"))
     if digits:
         numbers = _match_number(numbers, country, digits, mode)
     numbers = numbers.select_related("block")
@@ -201,10 +221,12 @@ def formatted(number):
     )
 
 
-def buyable_numbers(numbers):
-    """The DIDs among ``numbers`` (E.164 strings) that can be bought now, by number."""
+def buyable_numbers(numbers, holder=None):
+    """The DIDs among ``numbers`` (E.164 strings) that can be bought now, by number:
+    in stock and not in anybody else's cart (``holder``'s own holds count as buyable)."""
     return (
-        DID.objects.filter(status=DIDStatus.IN_STOCK, number__in=list(numbers)[:500])
+        buyable_dids(holder)
+        .filter(number__in=list(numbers)[:500])
         .select_related("block")
         .order_by("number")
     )

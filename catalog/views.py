@@ -72,6 +72,7 @@ def numbers(request, code):
         mode=mode,
         after=request.GET.get("after", ""),
         before=request.GET.get("before", ""),
+        holder=request.user if request.user.is_authenticated else None,
     )
     rows = [
         {

@@ -192,8 +192,27 @@ class ClientPackage(models.Model):
         return f"{self.package} for {self.account}"
 
 
+def release_cart_hold(collector, field, sub_objs, using):
+    """``on_delete`` of ``DID.cart_held_by``: a deleted user's cart holds simply end.
+
+    Both hold fields are cleared in one UPDATE (``did_cart_hold_consistent`` wants both or
+    neither, and the collector's field updates would clear them one statement at a time).
+    """
+    sub_objs.using(using).update(cart_held_until=None, cart_held_by=None)
+
+
+release_cart_hold.lazy_sub_objs = True
+
+
 class DID(models.Model):
-    """One phone number, E.164, and where it stands in its life cycle."""
+    """One phone number, E.164, and where it stands in its life cycle.
+
+    ``cart_held_until`` / ``cart_held_by``: a customer's cart holds this in-stock number until
+    then, so nobody else can put it in a cart or buy it meanwhile. Not a status: the number
+    stays ``in_stock``, the hold simply lapses at that time (``cart_holds_release_expired``
+    clears the fields). Written only by ``inventory.services.dids_cart_hold`` and friends,
+    with conditional UPDATEs and no history rows.
+    """
 
     Status = DIDStatus
 
@@ -224,10 +243,20 @@ class DID(models.Model):
     notes = models.TextField(blank=True)
     # Set the first time the number becomes active; only never-sold numbers may be deleted.
     ever_sold = models.BooleanField(default=False)
+    cart_held_until = models.DateTimeField(null=True, blank=True, editable=False)
+    cart_held_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=release_cart_hold,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords()
+    # A cart hold is a passing claim, not part of the number's story.
+    history = HistoricalRecords(excluded_fields=["cart_held_until", "cart_held_by"])
 
     tenant_field = "owner"
 
@@ -244,6 +273,12 @@ class DID(models.Model):
             # The hold-expiry job.
             models.Index(
                 fields=["hold_started_at"], condition=Q(status="hold"), name="did_hold_started"
+            ),
+            # The cart-hold expiry job.
+            models.Index(
+                fields=["cart_held_until"],
+                condition=Q(cart_held_until__isnull=False),
+                name="did_cart_held_until",
             ),
         ]
         constraints = [
@@ -271,6 +306,12 @@ class DID(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="active") | Q(ever_sold=True),
                 name="did_active_was_sold",
+            ),
+            # A cart hold has a holder and an end, and only an in-stock number is held.
+            models.CheckConstraint(
+                condition=Q(cart_held_until__isnull=True, cart_held_by__isnull=True)
+                | Q(cart_held_until__isnull=False, cart_held_by__isnull=False, status="in_stock"),
+                name="did_cart_hold_consistent",
             ),
         ]
 
