@@ -8,6 +8,7 @@ constraints make a second charge for a period impossible.
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 from django.utils import timezone
 
 from .models import MONEY
@@ -202,7 +203,7 @@ class SubscriptionCharge(models.Model):
                 condition=Q(amount__gte=0), name="subscription_charge_amount_not_negative"
             ),
             models.CheckConstraint(
-                condition=Q(amount=F("net") + F("vat"), vat__gte=0, setup_net__gte=0)
+                condition=Q(amount=Round(F("net") + F("vat"), 2), vat__gte=0, setup_net__gte=0)
                 & Q(setup_net__lte=F("net")),
                 name="subscription_charge_amount_is_net_plus_vat",
             ),

@@ -6,6 +6,7 @@ lost) is caught up by the next one; the per-object ones are enqueued on commit.
 
 from celery import shared_task
 
+from .invoices import invoice_pdf_render, invoice_pdfs_render_missing, invoices_issue_daily
 from .models import Subscription
 from .subscriptions import (
     subscription_renew,
@@ -46,3 +47,20 @@ def renew_subscription(subscription_id):
 def resume_subscriptions(account_id):
     """Renew and reactivate an account's held subscriptions (after a top-up)."""
     return subscriptions_resume_after_topup(account=account_id, job="resume_subscriptions")
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def issue_daily_invoices():
+    """One invoice per account for the charges made before today that none bills yet."""
+    return invoices_issue_daily(job="issue_daily_invoices")
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def render_invoice_pdf(invoice_id):
+    return invoice_pdf_render(invoice_id=invoice_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def render_missing_invoice_pdfs():
+    """The safety net for PDF tasks the broker lost (enqueued while Redis was down)."""
+    return invoice_pdfs_render_missing()

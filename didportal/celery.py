@@ -15,6 +15,16 @@ app.conf.beat_schedule = {
         "task": "catalog.tasks.compact_stock",
         "schedule": 60.0,
     },
+    # E-mails whose enqueue failed (Redis down) and retries that are due.
+    "flush-outbox": {
+        "task": "outbox.tasks.flush_outbox",
+        "schedule": 60.0,
+    },
+    # Cart holds last CART_HOLD_MINUTES; a released number is back in the counts within a minute.
+    "release-cart-holds": {
+        "task": "cart.tasks.release_cart_holds",
+        "schedule": 60.0,
+    },
     "release-expired-holds": {
         "task": "inventory.tasks.release_holds",
         "schedule": crontab(minute=15),
@@ -27,5 +37,14 @@ app.conf.beat_schedule = {
     "end-subscriptions": {
         "task": "billing.tasks.end_subscriptions",
         "schedule": crontab(minute=20),
+    },
+    # Yesterday's charges, one invoice per account; hourly, so a missed run catches up.
+    "issue-daily-invoices": {
+        "task": "billing.tasks.issue_daily_invoices",
+        "schedule": crontab(minute=30),
+    },
+    "render-missing-invoice-pdfs": {
+        "task": "billing.tasks.render_missing_invoice_pdfs",
+        "schedule": crontab(minute="*/15"),
     },
 }

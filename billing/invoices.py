@@ -1,0 +1,421 @@
+"""Issuing invoices: numbers, lines from charges, the daily invoice, PDFs, voiding.
+
+Which invoices exist:
+- one per order, issued by checkout inside the order's transaction (``invoice_for_charges``
+  with the charges of the order's first periods);
+- one per account per day for every other charge (renewals, periods charged when a top-up
+  resumed a held number), issued by the hourly ``issue_daily_invoices`` job from yesterday's
+  and older charges no invoice has billed yet (``invoices_issue_daily``).
+Each part of a charge can be on one invoice line only (a unique constraint), so a charge is
+never invoiced twice and the daily job never takes an order's charges.
+
+Numbers (``INV-2026-000123``) come from one sequence per issuer and year, incremented under
+a row lock in the invoice's own transaction: a rollback gives the number back, so the
+sequence has no gaps. The PDF is rendered after commit by a Celery task that can run again
+safely; ``render_missing_invoice_pdfs`` catches up any the broker lost.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from accounts.permissions import is_finance
+from accounts.services import platform_account
+
+from . import pdf
+from .models import Invoice, InvoiceLine, InvoiceSequence, SubscriptionCharge
+from .tax import OUTSIDE_EU_NOTE, REVERSE_CHARGE_NOTE, TaxDecision
+
+logger = logging.getLogger(__name__)
+
+ZERO = Decimal("0.00")
+PERIOD_NAMES = {("day", 1): "daily", ("week", 1): "weekly", ("month", 1): "monthly"}
+
+
+@dataclass
+class LineDraft:
+    """An invoice line before it has an invoice: the caller's figures, already rounded."""
+
+    description: str
+    net: Decimal
+    vat_rate: Decimal
+    vat: Decimal
+    quantity: Decimal = Decimal("1")
+    unit_price: Decimal | None = None  # defaults to net / quantity
+    period_start: date | None = None
+    period_end: date | None = None
+    subscription_charge: SubscriptionCharge | None = None
+    charge_part: str = ""
+    # Which VAT regime the line was charged under (for the invoice's note and country).
+    tax_country: str = ""
+    reverse_charge: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def gross(self):
+        return self.net + self.vat
+
+
+def invoice_number(year, sequence):
+    return f"INV-{year}-{sequence:06d}"
+
+
+def _next_sequence(issuer, year):
+    """The next number of ``issuer`` in ``year``; the row lock is held until commit."""
+    row, _ = InvoiceSequence.objects.select_for_update().get_or_create(issuer=issuer, year=year)
+    row.last_number += 1
+    row.save(update_fields=["last_number"])
+    return row.last_number
+
+
+def _identity(prefix, account):
+    return {
+        f"{prefix}_name": account.name,
+        f"{prefix}_legal_name": account.legal_name,
+        f"{prefix}_address": account.address,
+        f"{prefix}_country": account.country,
+        f"{prefix}_vat_number": account.vat_number,
+    }
+
+
+def _tax_summary(lines):
+    """The invoice's VAT country and note, from the regimes its lines were charged under."""
+    reverse_charge = any(line.reverse_charge for line in lines)
+    countries = [line.tax_country for line in lines if line.tax_country]
+    tax_country = countries[0] if countries else ""
+    if reverse_charge:
+        note = REVERSE_CHARGE_NOTE
+    elif not tax_country and all(line.vat == 0 for line in lines):
+        note = OUTSIDE_EU_NOTE
+    else:
+        note = ""
+    return {"tax_country": tax_country, "reverse_charge": reverse_charge, "tax_note": note}
+
+
+@transaction.atomic
+def invoice_issue(
+    *,
+    account,
+    lines,
+    source,
+    idempotency_key,
+    reference=None,
+    actor=None,
+    job="",
+    issue_date=None,
+) -> Invoice:
+    """Issue a paid invoice to ``account`` with ``lines`` (``LineDraft``); numbered now.
+
+    A repeated ``idempotency_key`` returns the first invoice. The PDF follows after commit.
+    """
+    existing = Invoice.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    if not lines:
+        raise ValidationError("An invoice needs at least one line.")
+    if actor is None and not job:
+        raise ValidationError("An invoice needs an author: actor or job.")
+    issuer = platform_account()
+    issue_date = issue_date or timezone.localdate()
+    reference_type, reference_id = reference or ("", "")
+    invoice = Invoice(
+        issuer=issuer,
+        account=account,
+        year=issue_date.year,
+        issue_date=issue_date,
+        due_date=issue_date,  # prepaid: paid from the balance when issued
+        currency=account.currency,
+        source=source,
+        reference_type=reference_type,
+        reference_id=str(reference_id),
+        idempotency_key=idempotency_key,
+        net=sum((line.net for line in lines), ZERO),
+        vat=sum((line.vat for line in lines), ZERO),
+        gross=sum((line.gross for line in lines), ZERO),
+        created_by=actor,
+        created_by_job=job if actor is None else "",
+        **_identity("seller", issuer),
+        **_identity("buyer", account),
+        **_tax_summary(lines),
+    )
+    try:
+        # The number and the invoice in one savepoint: if the insert fails, so does the
+        # increment, and the number is not lost.
+        with transaction.atomic():
+            invoice.sequence = _next_sequence(issuer, invoice.year)
+            invoice.number = invoice_number(invoice.year, invoice.sequence)
+            invoice.save()
+    except IntegrityError:
+        existing = Invoice.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return existing
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=invoice,
+            position=position,
+            description=line.description[:255],
+            period_start=line.period_start,
+            period_end=line.period_end,
+            quantity=line.quantity,
+            unit_price=line.net / line.quantity if line.unit_price is None else line.unit_price,
+            net=line.net,
+            vat_rate=line.vat_rate,
+            vat=line.vat,
+            gross=line.gross,
+            subscription_charge=line.subscription_charge,
+            charge_part=line.charge_part,
+        )
+        for position, line in enumerate(lines, start=1)
+    )
+    invoice_id = invoice.pk
+    transaction.on_commit(lambda: _enqueue_pdf(invoice_id), robust=True)
+    return invoice
+
+
+def _enqueue_pdf(invoice_id):
+    from .tasks import render_invoice_pdf  # noqa: PLC0415 (tasks import this module)
+
+    render_invoice_pdf.delay(invoice_id)
+
+
+# --- Lines from charges ---------------------------------------------------------------------
+
+
+def _period_dates(charge):
+    start = timezone.localtime(charge.period_start).date()
+    if charge.period_end is None:
+        return start, None
+    return start, (timezone.localtime(charge.period_end) - timedelta(microseconds=1)).date()
+
+
+def _period_name(subscription):
+    if not subscription.is_recurring:
+        return "one-time fee"
+    key = (subscription.period_unit, subscription.period_count)
+    name = PERIOD_NAMES.get(key) or f"every {subscription.period_count} {subscription.period_unit}s"
+    return f"{name} fee"
+
+
+def charge_lines(charges) -> list[LineDraft]:
+    """Invoice lines for subscription charges: the setup fee and the period, each with the
+    VAT the charge was made with (rounded per part, as the charge was)."""
+    lines = []
+    for charge in charges:
+        subscription = charge.subscription
+        decision = TaxDecision(rate=charge.vat_rate, country=charge.vat_country)
+        regime = {"tax_country": charge.vat_country, "reverse_charge": charge.reverse_charge}
+        setup_vat = decision.vat_on(charge.setup_net) if charge.setup_net else ZERO
+        if charge.setup_net:
+            lines.append(
+                LineDraft(
+                    description=f"{subscription}: setup fee",
+                    net=charge.setup_net,
+                    vat_rate=charge.vat_rate,
+                    vat=setup_vat,
+                    subscription_charge=charge,
+                    charge_part=InvoiceLine.Part.SETUP,
+                    **regime,
+                )
+            )
+        period_net = charge.net - charge.setup_net
+        start, end = _period_dates(charge)
+        lines.append(
+            LineDraft(
+                description=f"{subscription}: {_period_name(subscription)}",
+                net=period_net,
+                vat_rate=charge.vat_rate,
+                vat=charge.vat - setup_vat,
+                period_start=start,
+                period_end=end,
+                subscription_charge=charge,
+                charge_part=InvoiceLine.Part.PERIOD,
+                **regime,
+            )
+        )
+    return lines
+
+
+def invoice_for_charges(
+    *, account, charges, source, idempotency_key, reference=None, actor=None, job=""
+):
+    """Invoice ``charges`` (SubscriptionCharge rows of ``account``); None when all are free."""
+    charges = [c for c in charges if c.amount > 0]
+    if any(c.subscription.account_id != account.pk for c in charges):
+        raise ValidationError("Every charge on an invoice must belong to its account.")
+    if not charges:
+        return None
+    return invoice_issue(
+        account=account,
+        lines=charge_lines(charges),
+        source=source,
+        idempotency_key=idempotency_key,
+        reference=reference,
+        actor=actor,
+        job=job,
+    )
+
+
+# --- The daily invoice ----------------------------------------------------------------------
+
+
+def _uninvoiced_charges():
+    billed = InvoiceLine.objects.filter(subscription_charge=OuterRef("pk"))
+    return SubscriptionCharge.objects.filter(amount__gt=0).exclude(Exists(billed))
+
+
+def _start_of_today(now):
+    local = timezone.localtime(now)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def invoices_issue_daily(*, now=None, job="issue_daily_invoices") -> int:
+    """Invoice each account's charges made before today that no invoice bills yet, one
+    invoice per account. Safe to run twice or concurrently; returns invoices issued."""
+    cutoff = _start_of_today(now or timezone.now())
+    accounts = (
+        _uninvoiced_charges()
+        .filter(created_at__lt=cutoff)
+        .values_list("subscription__account_id", flat=True)
+        .distinct()
+    )
+    issued = 0
+    for account_id in sorted(set(accounts)):
+        try:
+            issued += _invoice_daily_for(account_id, cutoff=cutoff, job=job) is not None
+        except Exception:  # one account's failure must not stop the others
+            logger.exception("daily invoice for account %s failed", account_id)
+    return issued
+
+
+@transaction.atomic
+def _invoice_daily_for(account_id, *, cutoff, job):
+    charges = list(
+        _uninvoiced_charges()
+        .select_for_update(skip_locked=True, of=("self",))
+        .filter(subscription__account_id=account_id, created_at__lt=cutoff)
+        .select_related("subscription__account")
+        .order_by("created_at", "pk")
+    )
+    if not charges:
+        return None
+    account = charges[0].subscription.account
+    # Named by its first charge: a charge is invoiced once, so the key is never reused.
+    return invoice_for_charges(
+        account=account,
+        charges=charges,
+        source=Invoice.Source.DAILY,
+        idempotency_key=f"daily:{account_id}:{charges[0].pk}",
+        reference=("charges", f"{timezone.localtime(charges[0].created_at):%Y-%m-%d}"),
+        job=job,
+    )
+
+
+# --- Void -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def invoice_void(*, invoice, actor, reason, now=None) -> Invoice:
+    """Mark an invoice void (finance). Its number stays used; money is not moved — record a
+    refund or an adjustment on the account's statement for that."""
+    if not is_finance(actor):
+        raise PermissionDenied("Only finance staff may void invoices.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the invoice is void."})
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status == Invoice.Status.VOID:
+        return invoice
+    invoice.status = Invoice.Status.VOID
+    invoice.void_reason = reason[:255]
+    invoice.voided_at = now or timezone.now()
+    invoice.save(update_fields=["status", "void_reason", "voided_at"])
+    invoice_id = invoice.pk
+    transaction.on_commit(lambda: _enqueue_pdf(invoice_id), robust=True)
+    return invoice
+
+
+# --- PDF ------------------------------------------------------------------------------------
+
+
+def _party(invoice, prefix):
+    return pdf.Party(
+        name=getattr(invoice, f"{prefix}_name"),
+        legal_name=getattr(invoice, f"{prefix}_legal_name"),
+        address=getattr(invoice, f"{prefix}_address"),
+        country=getattr(invoice, f"{prefix}_country").code or "",
+        vat_number=getattr(invoice, f"{prefix}_vat_number"),
+    )
+
+
+def _line_period(line):
+    if line.period_start is None:
+        return ""
+    if line.period_end is None:
+        return f"from {line.period_start:%-d %b %Y}"
+    return f"{line.period_start:%-d %b %Y} – {line.period_end:%-d %b %Y}"
+
+
+def invoice_document(invoice) -> "pdf.InvoiceDocument":
+    """What the PDF prints: the invoice's stored figures, nothing recomputed."""
+    void = invoice.status == Invoice.Status.VOID
+    # The reverse-charge wording has its own place on the page; other tax notes are notes.
+    tax_note = "" if invoice.reverse_charge else invoice.tax_note
+    return pdf.InvoiceDocument(
+        number=invoice.number,
+        issue_date=invoice.issue_date,
+        due_date=invoice.due_date,
+        currency=invoice.currency,
+        seller=_party(invoice, "seller"),
+        buyer=_party(invoice, "buyer"),
+        lines=[
+            pdf.InvoiceLine(
+                description=line.description,
+                period=_line_period(line),
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                net=line.net,
+                vat_rate=line.vat_rate,
+                vat=line.vat,
+                gross=line.gross,
+            )
+            for line in invoice.lines.order_by("position")
+        ],
+        totals=pdf.InvoiceTotals(net=invoice.net, vat=invoice.vat, gross=invoice.gross),
+        reverse_charge_note=REVERSE_CHARGE_NOTE if invoice.reverse_charge else "",
+        notes=f"VOID: {invoice.void_reason}" if void else tax_note,
+        title="Invoice (void)" if void else "Invoice",
+    )
+
+
+def invoice_pdf_render(*, invoice_id) -> str:
+    """Render and store the PDF of an invoice (again, if it exists); returns its path.
+
+    Safe to run twice or concurrently: the file is replaced atomically and the path is
+    derived from the invoice number, so both runs write the same file.
+    """
+    invoice = Invoice.objects.get(pk=invoice_id)
+    path = pdf.store_invoice_pdf(invoice_document(invoice))
+    Invoice.objects.filter(pk=invoice_id).update(pdf_path=path, pdf_rendered_at=timezone.now())
+    return path
+
+
+def invoice_pdfs_render_missing(*, limit=200) -> int:
+    """Render the PDFs a lost task never wrote (oldest first); returns how many."""
+    missing = (
+        Invoice.objects.filter(pdf_path="").order_by("created_at").values_list("pk", flat=True)
+    )
+    done = 0
+    for invoice_id in list(missing[:limit]):
+        try:
+            invoice_pdf_render(invoice_id=invoice_id)
+            done += 1
+        except Exception:
+            logger.exception("rendering the PDF of invoice %s failed", invoice_id)
+    return done

@@ -1,0 +1,180 @@
+"""Invoices: numbered from a gap-free sequence per issuer and year, figures stored once.
+
+An invoice never reads today's prices or today's VAT rates: its lines, totals, seller and
+buyer identity are copied in when it is issued (``billing.invoices.invoice_issue``). Its
+number comes from ``InvoiceSequence`` in the same transaction, so a rolled-back issue
+gives its number back and the sequence has no gaps.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Round
+from django.utils import timezone
+from django_countries.fields import CountryField
+
+from .models import MONEY
+
+PRICE = {"max_digits": 14, "decimal_places": 5}
+
+
+class InvoiceSequence(models.Model):
+    """The last invoice number used by an issuer in a year; locked by every issue."""
+
+    issuer = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "year"], name="invoice_sequence_per_year")
+        ]
+
+    def __str__(self):
+        return f"{self.issuer_id}/{self.year}: {self.last_number}"
+
+
+class Invoice(models.Model):
+    class Status(models.TextChoices):
+        PAID = "paid", "Paid"  # prepaid: settled from the balance when issued
+        VOID = "void", "Void"
+
+    class Source(models.TextChoices):
+        ORDER = "order", "Order"
+        # One invoice per account per day for the charges no order invoiced: renewals,
+        # periods charged after a top-up resumed a held number.
+        DAILY = "daily", "Daily charges"
+
+    issuer = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, related_name="issued_invoices"
+    )
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, related_name="invoices"
+    )
+    number = models.CharField(max_length=32)
+    year = models.PositiveIntegerField()
+    sequence = models.PositiveIntegerField()
+    issue_date = models.DateField()
+    due_date = models.DateField()
+    currency = models.CharField(max_length=3)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    # What the invoice is for, e.g. ("order", "17"); renewals: the charges on its lines.
+    reference_type = models.CharField(max_length=32, blank=True)
+    reference_id = models.CharField(max_length=64, blank=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PAID)
+
+    seller_name = models.CharField(max_length=200)
+    seller_legal_name = models.CharField(max_length=200, blank=True)
+    seller_address = models.TextField(blank=True)
+    seller_country = CountryField(blank=True)
+    seller_vat_number = models.CharField(max_length=32, blank=True)
+    buyer_name = models.CharField(max_length=200)
+    buyer_legal_name = models.CharField(max_length=200, blank=True)
+    buyer_address = models.TextField(blank=True)
+    buyer_country = CountryField(blank=True)
+    buyer_vat_number = models.CharField(max_length=32, blank=True)
+
+    # Whose VAT applies ("" outside the EU) and the note printed with it.
+    tax_country = CountryField(blank=True)
+    reverse_charge = models.BooleanField(default=False)
+    tax_note = models.CharField(max_length=255, blank=True)
+    net = models.DecimalField(**MONEY)
+    vat = models.DecimalField(**MONEY)
+    gross = models.DecimalField(**MONEY)
+
+    pdf_path = models.CharField(max_length=255, blank=True)  # under PRIVATE_STORAGE_ROOT
+    pdf_rendered_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.CharField(max_length=255, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by_job = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    tenant_field = "account"
+
+    class Meta:
+        ordering = ["-issue_date", "-sequence"]
+        indexes = [
+            models.Index(fields=["account", "-issue_date"], name="invoice_account_recent"),
+            models.Index(fields=["issue_date"], name="invoice_issue_date"),
+            models.Index(
+                fields=["created_at"], condition=Q(pdf_path=""), name="invoice_pdf_missing"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issuer", "year", "sequence"], name="invoice_sequence_unique"
+            ),
+            models.UniqueConstraint(fields=["issuer", "number"], name="invoice_number_unique"),
+            models.CheckConstraint(condition=Q(sequence__gte=1), name="invoice_sequence_positive"),
+            models.CheckConstraint(
+                condition=Q(gross=Round(F("net") + F("vat"), 2)),
+                name="invoice_gross_is_net_plus_vat",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["paid", "void"]), name="invoice_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="paid", voided_at__isnull=True)
+                | (Q(status="void", voided_at__isnull=False) & ~Q(void_reason="")),
+                name="invoice_void_has_date_and_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(created_by__isnull=False) | ~Q(created_by_job=""),
+                name="invoice_has_author",
+            ),
+        ]
+
+    def __str__(self):
+        return self.number
+
+
+class InvoiceLine(models.Model):
+    class Part(models.TextChoices):
+        SETUP = "setup", "Setup fee"
+        PERIOD = "period", "Period"
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
+    position = models.PositiveIntegerField()
+    description = models.CharField(max_length=255)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)  # the last day, inclusive
+    quantity = models.DecimalField(max_digits=12, decimal_places=3, default=1)
+    unit_price = models.DecimalField(**PRICE)
+    net = models.DecimalField(**MONEY)
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2)
+    vat = models.DecimalField(**MONEY)
+    gross = models.DecimalField(**MONEY)
+    # The charge this line bills: each part of a charge is invoiced once, ever.
+    subscription_charge = models.ForeignKey(
+        "billing.SubscriptionCharge",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoice_lines",
+    )
+    charge_part = models.CharField(max_length=8, choices=Part.choices, blank=True)
+
+    class Meta:
+        ordering = ["invoice", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "position"], name="invoice_line_position"),
+            models.UniqueConstraint(
+                fields=["subscription_charge", "charge_part"],
+                condition=Q(subscription_charge__isnull=False),
+                name="invoice_line_charge_part_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(gross=Round(F("net") + F("vat"), 2)),
+                name="invoice_line_gross_is_net_plus_vat",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.invoice_id} #{self.position}: {self.description}"
+
+
+InvoiceLine.tenant_field = "invoice__account"
