@@ -1,0 +1,172 @@
+"""Writes on requirements and agreements. Views, the admin, checkout and the demo call these.
+
+- ``requirement_save``: platform admins create and edit requirements; a changed title or text
+  becomes a new version (kept in ``RequirementVersion``), so agreements stay tied to the exact
+  words accepted.
+- ``agreements_record``: checkout's ``order_place`` records the buyer's "I agree" for each
+  requirement of the order, inside its own transaction; a retry records nothing new.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_ipv46_address
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.permissions import is_platform_admin
+
+from .models import Requirement, RequirementAgreement, RequirementVersion, text_sha256
+
+# What an admin may set; version, dates and authorship are the service's business.
+EDITABLE_FIELDS = ("country", "number_type", "title", "text", "internal_notes", "active")
+# Changing these changes what a buyer agrees to: a new version.
+VERSIONED_FIELDS = ("title", "text")
+
+
+def normalize_text(value: str) -> str:
+    """One spelling of a text: browsers post CRLF line ends, and trailing blanks are noise.
+
+    Without this, re-saving an unchanged form would count as a new version."""
+    lines = value.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(line.rstrip() for line in lines).strip()
+
+
+def _version_snapshot(requirement, *, actor=None, now=None):
+    """The requirement's current title and text as ``RequirementVersion`` (created once)."""
+    snapshot, _ = RequirementVersion.objects.get_or_create(
+        requirement=requirement,
+        version=requirement.version,
+        defaults={
+            "title": requirement.title,
+            "text": requirement.text,
+            "text_sha256": text_sha256(requirement.text),
+            "created_at": now or timezone.now(),
+            "created_by": actor,
+        },
+    )
+    return snapshot
+
+
+@transaction.atomic
+def requirement_save(*, actor, requirement=None, **fields):
+    """Create a requirement (``requirement=None``) or change one; platform admins only.
+
+    A changed title or text raises ``version`` by one and keeps the new words as a
+    ``RequirementVersion``; notes, country, number type and the active flag change in place.
+    Raises ``ValidationError`` (by field) and saves nothing when a value is wrong.
+    """
+    if not is_platform_admin(actor):
+        raise PermissionDenied("Only platform admins manage registration requirements.")
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"requirement_save() got unexpected fields: {sorted(unknown)}")
+    for name in ("title", "text"):
+        if name in fields:
+            fields[name] = normalize_text(fields[name] or "")
+    now = timezone.now()
+
+    if requirement is None:
+        requirement = Requirement(created_at=now, version=1)
+        changed_words = True
+    else:
+        requirement = Requirement.objects.select_for_update().get(pk=requirement.pk)
+        changed_words = any(
+            name in fields and fields[name] != getattr(requirement, name)
+            for name in VERSIONED_FIELDS
+        )
+        if changed_words:
+            # Keep the outgoing words too (requirements made before versions were kept).
+            _version_snapshot(requirement, now=now)
+            requirement.version += 1
+    for name, value in fields.items():
+        setattr(requirement, name, value)
+    requirement.updated_at = now
+    requirement.updated_by = actor
+    requirement.full_clean()
+    requirement.save()
+    if changed_words:
+        _version_snapshot(requirement, actor=actor, now=now)
+    return requirement
+
+
+def _clean_ip(value):
+    """A valid IPv4/IPv6 address or None: a malformed header never breaks a checkout."""
+    if not value:
+        return None
+    try:
+        validate_ipv46_address(value)
+    except ValidationError:
+        return None
+    return value
+
+
+@transaction.atomic
+def agreements_record(*, user, account, requirements, order_id, ip_address, now=None):
+    """Record ``user``'s agreement, for ``account``, to each of ``requirements``.
+
+    Each requirement is recorded at the version the buyer was shown: its ``.version``
+    attribute (load the instances when the page is shown, or set ``.version`` from the posted
+    form). If that is no longer the current version — an admin changed the text meanwhile —
+    nothing is recorded and ``ValidationError`` names the requirement, so checkout can show
+    the new text. Inactive requirements are refused likewise.
+
+    Meant to run inside checkout's ``order_place`` transaction, with that order's id. A
+    repeat with the same ``order_id`` (a retried or double-submitted checkout) returns the
+    rows already recorded and adds none; the unique constraint makes that hold under
+    concurrency too. Returns the agreements in the order of ``requirements``.
+    """
+    if user.account_id != account.pk:
+        raise ValidationError("Agreements are recorded for the buyer's own account.")
+    wanted = {}
+    for requirement in requirements:
+        wanted.setdefault(requirement.pk, requirement.version)
+    if not wanted:
+        return []
+    now = now or timezone.now()
+    current = Requirement.objects.in_bulk(list(wanted))
+    errors = []
+    for pk, seen_version in wanted.items():
+        requirement = current.get(pk)
+        if requirement is None or not requirement.active:
+            errors.append(f"Requirement {pk} no longer applies; review your order again.")
+        elif requirement.version != seen_version:
+            errors.append(
+                f"“{requirement.title}” was updated (now version {requirement.version}) "
+                "while you were checking out. Read it again and agree to continue."
+            )
+    if errors:
+        raise ValidationError(errors)
+
+    existing = _agreements_for_order(account, order_id, wanted)
+    missing = []
+    for pk, version in wanted.items():
+        if (pk, version) in existing:
+            continue
+        snapshot = _version_snapshot(current[pk], now=now)
+        missing.append(
+            RequirementAgreement(
+                account=account,
+                user=user,
+                requirement_id=pk,
+                requirement_version=version,
+                title=snapshot.title,
+                text_sha256=snapshot.text_sha256,
+                order_id=order_id,
+                agreed_at=now,
+                ip_address=_clean_ip(ip_address),
+            )
+        )
+    if missing:
+        # A concurrent retry may have inserted the same rows: the constraint keeps one.
+        RequirementAgreement.objects.bulk_create(missing, ignore_conflicts=order_id is not None)
+        existing = _agreements_for_order(account, order_id, wanted)
+    return [existing[(pk, version)] for pk, version in wanted.items()]
+
+
+def _agreements_for_order(account, order_id, wanted):
+    rows = RequirementAgreement.objects.filter(
+        account=account, order_id=order_id, requirement_id__in=list(wanted)
+    )
+    found = {}
+    for row in rows.order_by("pk"):
+        found.setdefault((row.requirement_id, row.requirement_version), row)
+    return {key: row for key, row in found.items() if key[1] == wanted[key[0]]}
