@@ -30,6 +30,7 @@ NAVIGATION = [
             NavItem("Pricing", "inventory:blocks"),
             NavItem("Customers", "accounts:customers"),
             NavItem("Orders", "cart:orders_admin"),
+            NavItem("Compliance", "compliance:requirements"),
         ],
     ),
     (

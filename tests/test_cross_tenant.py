@@ -21,6 +21,7 @@ NOT_TENANT_OBJECTS = {
     "accounts:signup_reseller": "a reseller's public sign-up code",
     "catalog:country": "a public country code (coverage is public)",
     "catalog:numbers": "a public country code (coverage is public)",
+    "compliance:requirement": "a requirement's legal text is public (the catalog links to it)",
 }
 
 SKIPPED_NAMESPACES = {"admin"}  # Django admin: operations superusers only
@@ -96,10 +97,27 @@ def team_edit():
     return owner, stranger, {"pk": member.pk}, "get"
 
 
+def agreement_detail():
+    from compliance.services import agreements_record
+    from tests.compliance.factories import RequirementFactory
+
+    owner = UserFactory(role="customer_admin")
+    stranger = UserFactory(role="customer_admin")
+    (agreement,) = agreements_record(
+        user=owner,
+        account=owner.account,
+        requirements=[RequirementFactory()],
+        order_id=1,
+        ip_address=None,
+    )
+    return owner, stranger, {"pk": agreement.pk}, "get"
+
+
 SCENARIOS = {
     "accounts:customer_detail": customer_detail,
     "accounts:customer_set_status": customer_set_status,
     "accounts:team_edit": team_edit,
+    "compliance:agreement_detail": agreement_detail,
 }
 
 

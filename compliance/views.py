@@ -1,0 +1,142 @@
+"""Compliance pages: the admins' requirements console, a requirement's public text, and the
+recorded agreements (each viewer sees its own tenant's)."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import allow, is_customer, is_platform_admin, is_portal_user
+
+from . import selectors, services
+from .forms import RequirementFilterForm, RequirementForm
+from .models import Requirement
+
+PAGE_SIZE = 25
+
+
+def _add_errors(form, exc: ValidationError):
+    """A service's ValidationError on the field it names, else at the top of the form."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+# --- The admins' console --------------------------------------------------------------------
+
+
+@allow(is_platform_admin)
+def requirement_list(request):
+    filter_form = RequirementFilterForm(request.GET)
+    filters = filter_form.filters()
+    requirements = selectors.requirements_for_console(**filters)
+    page = Paginator(requirements, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"filter_form": filter_form, "page": page, "is_filtered": bool(filters)}
+    return render(request, "compliance/requirement_list.html", context)
+
+
+def _requirement_form_page(request, requirement=None):
+    form = RequirementForm(request.POST or None, instance=requirement)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.requirement_save(
+                actor=request.user, requirement=requirement, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            if requirement is None:
+                messages.success(request, f"Requirement “{saved.title}” created (version 1).")
+            elif saved.version != requirement.version:
+                messages.success(request, f"“{saved.title}” saved as version {saved.version}.")
+            else:
+                messages.success(request, f"“{saved.title}” saved (still version {saved.version}).")
+            return redirect("compliance:requirements")
+    context = {"form": form, "requirement": requirement}
+    if requirement is not None:
+        # The form writes its input onto the instance; the page shows the saved values.
+        context["saved"] = Requirement.objects.get(pk=requirement.pk)
+        context["versions"] = selectors.requirement_versions(requirement)
+        context["blocks"] = requirement.blocks.all()[:12]
+        context["block_count"] = requirement.blocks.count()
+    return render(request, "compliance/requirement_form.html", context)
+
+
+@allow(is_platform_admin)
+def requirement_create(request):
+    return _requirement_form_page(request)
+
+
+@allow(is_platform_admin)
+def requirement_edit(request, pk):
+    return _requirement_form_page(request, get_object_or_404(Requirement, pk=pk))
+
+
+@allow(is_platform_admin)
+def requirement_deactivate(request, pk):
+    """GET: what deactivating means, and a confirm button; POST: deactivate."""
+    requirement = get_object_or_404(selectors.requirements_for_console(), pk=pk)
+    if request.method == "POST":
+        services.requirement_save(actor=request.user, requirement=requirement, active=False)
+        messages.success(
+            request, f"“{requirement.title}” deactivated: checkout no longer asks for it."
+        )
+        return redirect("compliance:requirements")
+    return render(request, "compliance/requirement_deactivate.html", {"requirement": requirement})
+
+
+@require_POST
+@allow(is_platform_admin)
+def requirement_reactivate(request, pk):
+    requirement = get_object_or_404(Requirement, pk=pk)
+    services.requirement_save(actor=request.user, requirement=requirement, active=True)
+    messages.success(request, f"“{requirement.title}” is active again.")
+    return redirect("compliance:requirements")
+
+
+# --- Public text ----------------------------------------------------------------------------
+
+
+def requirement_detail(request, pk):
+    """A requirement's current text: public, like the coverage pages that link to it."""
+    return render(
+        request,
+        "compliance/requirement_detail.html",
+        {"requirement": selectors.requirement_public(pk)},
+    )
+
+
+# --- Recorded agreements --------------------------------------------------------------------
+
+
+def _int_or_none(value):
+    return int(value) if value and value.isdigit() else None
+
+
+@allow(is_portal_user)
+def agreement_list(request):
+    requirement_id = _int_or_none(request.GET.get("requirement"))
+    agreements = selectors.agreements_for(request.user, requirement=requirement_id)
+    page = Paginator(agreements, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "own_only": is_customer(request.user),
+        "requirement": Requirement.objects.filter(pk=requirement_id).first()
+        if requirement_id
+        else None,
+    }
+    return render(request, "compliance/agreement_list.html", context)
+
+
+@allow(is_portal_user)
+def agreement_detail(request, pk):
+    agreement = selectors.agreement_for(request.user, pk)
+    context = {
+        "agreement": agreement,
+        "agreed": selectors.agreed_text(agreement),
+        "own_only": is_customer(request.user),
+    }
+    return render(request, "compliance/agreement_detail.html", context)
