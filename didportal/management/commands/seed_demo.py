@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 
 from accounts.demo import seed_accounts
 from billing.demo import seed_balances
+from compliance.demo import seed_requirements
 from inventory.demo import seed_inventory
 
 
@@ -11,6 +12,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         accounts = seed_accounts()
         added = seed_inventory()
+        seed_requirements()
         seed_balances(accounts)
         self.stdout.write(
             self.style.SUCCESS(
