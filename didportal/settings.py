@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "cart",
     "billing",
     "compliance",
+    "outbox",
     "didportal",
 ]
 
@@ -186,6 +187,12 @@ EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="didportal <noreply@didportal.test>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)  # seconds; a send holds its outbox row
+# The outbox (outbox app): attempts before an e-mail is given up, and the backoff between
+# them (1, 2, 4, … minutes, at most OUTBOX_RETRY_MAX_SECONDS).
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=60)
+OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=6 * 3600)
 
 # --- Forms --------------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -196,9 +203,16 @@ MESSAGE_TAGS = {40: "danger"}  # Bootstrap's name for the error colour
 # With REDIS_URL: Redis broker. Without: kombu's filesystem transport, which needs no server;
 # `make run` starts a worker with an embedded beat on it.
 CELERY_BROKER_DIR = VAR_DIR / "celery"
+# Without socket timeouts a publish to a Redis that stopped answering waits forever, inside
+# the web request that enqueues; with them it fails within seconds and the periodic jobs
+# (and the outbox flush) pick the work up from the database.
+REDIS_BROKER_TIMEOUTS = {
+    "socket_connect_timeout": env.float("REDIS_BROKER_CONNECT_TIMEOUT", default=2.0),
+    "socket_timeout": env.float("REDIS_BROKER_SOCKET_TIMEOUT", default=3.0),
+}
 if REDIS_URL:
     CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, **REDIS_BROKER_TIMEOUTS}
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
