@@ -16,6 +16,7 @@ from billing.services import (
     refund_record,
     topup_record,
 )
+from outbox.services import outbox_flush
 from tests.billing.factories import TEST_JOB, fund, new_key, spend
 from tests.factories import AccountFactory, UserFactory
 
@@ -234,6 +235,7 @@ def test_low_balance_email_once_per_crossing(
     def step(action, *args):
         with django_capture_on_commit_callbacks(execute=True):
             action(customer, *args)
+        outbox_flush()  # e-mails go through the outbox
 
     step(fund, "50.00")
     step(spend, "30.00")  # 20.00: still above the 10.00 threshold
@@ -258,6 +260,7 @@ def test_no_low_balance_email_when_the_debit_is_refused(
     fund(customer, "12.00")
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(InsufficientBalance):
         spend(customer, "13.00")
+    outbox_flush()
     assert mailoutbox == []
     assert not Balance.objects.get(account=customer).low_balance_notified
 
@@ -269,6 +272,7 @@ def test_low_balance_email_goes_to_reseller_admins_too(
     fund(reseller, "10.00")
     with django_capture_on_commit_callbacks(execute=True):
         spend(reseller, "5.00")
+    outbox_flush()
     assert [m.to for m in mailoutbox] == [[admin.email]]
 
 

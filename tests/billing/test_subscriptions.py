@@ -24,6 +24,7 @@ from billing.subscriptions import (
 )
 from inventory.choices import DIDStatus
 from inventory.services import client_package_deactivate, holds_release_expired
+from outbox.services import outbox_flush
 from tests.billing.factories import fund, spend
 from tests.billing.test_subscriptions_helpers import held_did, start
 from tests.inventory.factories import ClientPackageFactory, NumberBlockFactory
@@ -180,6 +181,7 @@ def test_insufficient_balance_holds_number_and_mails(
     assert (sub.status, sub.next_renewal_at) == (S.HOLD, None)
     assert sub.did.status == DIDStatus.HOLD
     assert sub.did.history.first().history_change_reason.startswith("renew_subscriptions:")
+    outbox_flush()  # e-mails go through the outbox
     assert [m.to for m in mailoutbox] == [[customer_admin.email]]
     assert "on hold" in mailoutbox[0].subject
     assert len(charges(sub)) == 1
