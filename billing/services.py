@@ -87,6 +87,12 @@ def _locked_balance(account) -> Balance:
     return balance
 
 
+def balance_lock(account) -> Balance:
+    """Lock ``account``'s balance row until commit: checkout holds it while it sells, so an
+    account's orders and charges go one at a time and the balance it checked stays true."""
+    return _locked_balance(account)
+
+
 def _balance_apply(balance, new_amount):
     """Store the new cached balance; notify once when a debit leaves it below the threshold."""
     old_amount, threshold = balance.amount, balance.low_balance_threshold

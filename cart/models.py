@@ -110,3 +110,6 @@ class CartItem(models.Model):
         if live:
             return "gone"
         return "expired"
+
+
+from .models_orders import Order, OrderItem  # noqa: E402,F401

@@ -1,9 +1,21 @@
 from django.urls import path
 
-from . import views
+from . import views, views_checkout
 
 app_name = "cart"
 
 urlpatterns = [
+    path("", views.cart, name="cart"),
     path("add/", views.add, name="add"),
+    path("added/", views.added, name="added"),
+    path("items/<int:pk>/", views.item_update, name="item_update"),
+    path("items/<int:pk>/remove/", views.item_remove, name="item_remove"),
+    path("clear/", views.clear, name="clear"),
+    path("hold/", views.hold_again, name="hold_again"),
+    path("checkout/", views_checkout.checkout, name="checkout"),
+    path("checkout/code/", views_checkout.checkout_code, name="checkout_code"),
+    path("orders/", views_checkout.order_list, name="orders"),
+    path("orders/<int:pk>/", views_checkout.order_detail, name="order"),
+    path("orders/<int:pk>/complete/", views_checkout.order_complete, name="order_complete"),
+    path("orders/all/", views_checkout.orders_admin, name="orders_admin"),
 ]

@@ -1,43 +1,254 @@
-"""The cart. For now only the landing point of the catalog's "Add to cart" buttons: it signs
-visitors in and shows the chosen numbers ready for the cart (the cart itself comes next)."""
+"""The cart: adding from the catalog, the add-to-cart panel, the cart page, and (until the
+checkout is built) a checkout placeholder.
 
-from urllib.parse import urlencode
+The panel is an htmx swap into a Bootstrap modal on the number search; without JavaScript
+the same panel is a page of its own (``cart:added``), reached by redirect after the POST.
+"""
 
+from urllib.parse import urlencode, urlparse
+
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.shortcuts import render
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.permissions import allow, is_customer
-from catalog import selectors as catalog_selectors
+
+from . import selectors, services
+from .forms import AddAnyForm, CartItemForm
+
+SEARCH_HOME = "/numbers/"
 
 
-def _back_to_search(request):
-    """The search page the visitor came from, with their picks ticked, for after sign-in."""
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        next_url = "/numbers/"
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _safe_url(request, url, default=SEARCH_HOME):
+    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
+        return url
+    return default
+
+
+def _back_to_search(request, with_picks=False):
+    """The search page the visitor came from (optionally with their picks ticked again)."""
+    next_url = _safe_url(request, request.POST.get("next", ""))
     picks = urlencode([("selected", n) for n in request.POST.getlist("numbers")])
-    separator = "&" if "?" in next_url else "?"
-    return f"{next_url}{separator}{picks}" if picks else next_url
+    if not (with_picks and picks):
+        return next_url
+    return f"{next_url}{'&' if '?' in next_url else '?'}{picks}"
+
+
+def _ids(value):
+    return [int(part) for part in value.split(",") if part.strip().isdigit()][:100]
+
+
+def _errors(exc):
+    """A ValidationError's messages, flat (the services' messages name their field)."""
+    if hasattr(exc, "error_dict"):
+        return [message for field in exc.message_dict.values() for message in field]
+    return exc.messages
+
+
+def _add_errors(form, exc):
+    """Put a service's ValidationError on the form, each message on its field."""
+    for name, field_messages in getattr(exc, "message_dict", {None: exc.messages}).items():
+        form.add_error(name if name in form.fields else None, field_messages)
+
+
+def _with_forms(view, override=None):
+    for line in view.lines:
+        line.form = None
+        if line.state != "gone":
+            line.form = (override if override and override.item.pk == line.item.pk else None) or (
+                CartItemForm(item=line.item)
+            )
+    return view
+
+
+# --- the panel -------------------------------------------------------------------------------
+
+
+def _panel_context(request, item_ids, *, back, errors=(), unavailable=(), override=None):
+    return {
+        "view": _with_forms(selectors.cart_view(request.user, item_ids=item_ids), override),
+        "item_ids": ",".join(str(pk) for pk in item_ids),
+        "back": back,
+        "errors": errors,
+        "unavailable": unavailable,
+    }
+
+
+def _current_path(request):
+    """The path of the page an htmx request comes from ("" when unknown)."""
+    return urlparse(request.htmx.current_url or "").path
+
+
+def _panel_url(item_ids, back):
+    query = urlencode({"items": ",".join(str(pk) for pk in item_ids), "back": back})
+    return f"{reverse('cart:added')}?{query}"
+
+
+def _panel_response(request, item_ids, *, back, errors=(), unavailable=(), override=None):
+    """The panel: swapped into the modal for htmx, else the panel page (after a redirect,
+    carrying the warnings as messages)."""
+    if request.htmx:
+        context = _panel_context(
+            request, item_ids, back=back, errors=errors, unavailable=unavailable, override=override
+        )
+        in_modal = not _current_path(request).startswith(reverse("cart:added"))
+        return render(request, "cart/_panel.html", {**context, "in_modal": in_modal})
+    if override is not None:  # a form with errors is shown as it was filled in
+        context = _panel_context(request, item_ids, back=back, override=override)
+        return render(request, "cart/added.html", context)
+    for error in errors:
+        messages.error(request, error)
+    if unavailable:
+        messages.warning(request, f"No longer available: {', '.join(unavailable)}.")
+    return redirect(_panel_url(item_ids, back))
 
 
 @require_POST
 def add(request):
+    """The catalog's "Add selected to cart" and "Add any numbers from this area"."""
     if not request.user.is_authenticated:
-        return redirect_to_login(_back_to_search(request))
+        login = redirect_to_login(_back_to_search(request, with_picks=True))
+        return HttpResponseClientRedirect(login.url) if request.htmx else login
     return _add_for_customer(request)
 
 
 @allow(is_customer)
 def _add_for_customer(request):
-    wanted = request.POST.getlist("numbers")
-    available = list(catalog_selectors.buyable_numbers(wanted))
-    gone = sorted(set(wanted) - {did.number for did in available})
-    context = {
-        "available": available,
-        "gone": gone,
-        "quantity": request.POST.get("quantity"),
-        "back": _back_to_search(request),
-    }
-    return render(request, "cart/selection.html", context)
+    back = _back_to_search(request)
+    try:
+        if request.POST.get("action") == "any" or (
+            request.POST.get("block") and not request.POST.getlist("numbers")
+        ):
+            form = AddAnyForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError(form.errors)
+            result = services.cart_add_any(user=request.user, **form.cleaned_data)
+        else:
+            result = services.cart_add_numbers(
+                user=request.user, numbers=request.POST.getlist("numbers")
+            )
+    except ValidationError as exc:
+        return _panel_response(request, [], back=back, errors=_errors(exc))
+    item_ids = [item.pk for item in result.items]
+    return _panel_response(request, item_ids, back=back, unavailable=result.unavailable)
+
+
+@allow(is_customer)
+def added(request):
+    """The panel as a page of its own (no JavaScript, or a reload)."""
+    back = _safe_url(request, request.GET.get("back", ""))
+    context = _panel_context(request, _ids(request.GET.get("items", "")), back=back)
+    return render(request, "cart/added.html", context)
+
+
+# --- the cart page ---------------------------------------------------------------------------
+
+
+def _cart_page(request, override=None, status=200):
+    view = _with_forms(selectors.cart_view(request.user), override)
+    return render(request, "cart/cart.html", {"view": view}, status=status)
+
+
+@allow(is_customer)
+def cart(request):
+    return _cart_page(request)
+
+
+def _return_to(request):
+    """Where a change made from the panel or the cart page goes back to."""
+    if request.POST.get("return") == "panel":
+        back = _safe_url(request, request.POST.get("back", ""))
+        return "panel", _ids(request.POST.get("items", "")), back
+    return "cart", None, None
+
+
+@allow(is_customer)
+@require_POST
+def item_update(request, pk):
+    item = selectors.cart_item_for(request.user, pk)
+    form = CartItemForm(request.POST, item=item)
+    if form.is_valid():
+        try:
+            services.cart_item_update(user=request.user, item_id=item.pk, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+    target, item_ids, back = _return_to(request)
+    override = form if form.errors else None
+    if target == "panel":
+        return _panel_response(request, item_ids, back=back, override=override)
+    if override is not None:
+        return _cart_page(request, override=override)
+    return redirect("cart:cart")
+
+
+@allow(is_customer)
+@require_http_methods(["GET", "POST"])
+def item_remove(request, pk):
+    """GET asks for confirmation; POST removes the line (and ends its number's hold)."""
+    item = selectors.cart_item_for(request.user, pk)
+    if request.method == "GET":
+        return render(
+            request,
+            "cart/confirm.html",
+            {
+                "title": f"Remove {item} from your cart?",
+                "text": "Its number is released for others to buy." if item.did_id else "",
+                "action": reverse("cart:item_remove", args=[item.pk]),
+                "button": "Remove",
+            },
+        )
+    removed = services.cart_item_remove(user=request.user, item_id=item.pk)
+    target, item_ids, back = _return_to(request)
+    if target == "panel":
+        remaining = [pk for pk in item_ids if pk != removed.pk]
+        return _panel_response(request, remaining, back=back)
+    messages.success(request, f"Removed {removed} from your cart.")
+    return redirect("cart:cart")
+
+
+@allow(is_customer)
+@require_http_methods(["GET", "POST"])
+def clear(request):
+    """GET asks for confirmation; POST empties the cart and releases its numbers."""
+    if request.method == "GET":
+        return render(
+            request,
+            "cart/confirm.html",
+            {
+                "title": "Clear your cart?",
+                "text": "Every line is removed and the numbers held for you are released.",
+                "action": reverse("cart:clear"),
+                "button": "Clear cart",
+            },
+        )
+    count = services.cart_clear(user=request.user)
+    messages.success(
+        request, f"Your cart is empty ({count} line{'s' if count != 1 else ''} removed)."
+    )
+    return redirect("cart:cart")
+
+
+@allow(is_customer)
+@require_POST
+def hold_again(request):
+    """Hold every number of the cart again for CART_HOLD_MINUTES."""
+    lost = services.cart_holds_renew(user=request.user)
+    if lost:
+        messages.warning(request, f"No longer available: {', '.join(lost)}. Remove them to go on.")
+    else:
+        messages.success(request, "Your numbers are held for you again.")
+    return redirect("cart:cart")
+
+
+@allow(is_customer)
+def checkout(request):
+    """Placeholder until the checkout is built."""
+    return render(request, "cart/checkout_soon.html")

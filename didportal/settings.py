@@ -83,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
+                "cart.context_processors.cart_badge",
             ],
         },
     },
@@ -253,8 +254,20 @@ DID_ADD_MAX = env.int("DID_ADD_MAX", default=100_000)
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=100 * 1024 * 1024)
 IMPORT_INLINE_MAX_BYTES = env.int("IMPORT_INLINE_MAX_BYTES", default=2 * 1024 * 1024)
 IMPORT_ERRORS_SHOWN = env.int("IMPORT_ERRORS_SHOWN", default=500)
+# Minutes a number put in a cart stays held for that cart (released by a minute job after).
+CART_HOLD_MINUTES = env.int("CART_HOLD_MINUTES", default=15)
+# One-time confirmation codes e-mailed to users (checkout's transaction code): lifetime,
+# wrong attempts allowed, the least time between two sends, and most sends per hour.
+CONFIRMATION_CODE_MINUTES = env.int("CONFIRMATION_CODE_MINUTES", default=10)
+CONFIRMATION_CODE_MAX_ATTEMPTS = env.int("CONFIRMATION_CODE_MAX_ATTEMPTS", default=5)
+CONFIRMATION_CODE_RESEND_SECONDS = env.int("CONFIRMATION_CODE_RESEND_SECONDS", default=30)
+CONFIRMATION_CODE_SENDS_PER_HOUR = env.int("CONFIRMATION_CODE_SENDS_PER_HOUR", default=10)
 # The prepaid balance an account needs before it may buy numbers.
 MIN_PURCHASE_BALANCE = Decimal(env("MIN_PURCHASE_BALANCE", default="50.00"))
+# Checkout asks for a 6-digit code e-mailed to the buyer: always when required, and for
+# any order whose total is above CHECKOUT_CODE_ABOVE.
+CHECKOUT_CODE_REQUIRED = env.bool("CHECKOUT_CODE_REQUIRED", default=False)
+CHECKOUT_CODE_ABOVE = Decimal(env("CHECKOUT_CODE_ABOVE", default="500.00"))
 # Shown to customers who top up by bank transfer.
 BILLING_BANK_DETAILS = env(
     "BILLING_BANK_DETAILS", default="IBAN NL00 DEMO 0000 0000 00, BIC DEMONL2A"

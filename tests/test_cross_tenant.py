@@ -113,11 +113,34 @@ def agreement_detail():
     return owner, stranger, {"pk": agreement.pk}, "get"
 
 
+def _cart_line():
+    from cart.services import cart_add_any
+    from tests.inventory.factories import DIDFactory
+
+    owner = UserFactory(role="customer_admin")
+    stranger = UserFactory(role="customer_admin")
+    did = DIDFactory()
+    (item,) = cart_add_any(user=owner, block=did.block, quantity=1).items
+    return owner, stranger, item
+
+
+def cart_item_update():
+    owner, stranger, item = _cart_line()
+    return owner, stranger, {"pk": item.pk}, "post"
+
+
+def cart_item_remove():
+    owner, stranger, item = _cart_line()
+    return owner, stranger, {"pk": item.pk}, "get"
+
+
 SCENARIOS = {
     "accounts:customer_detail": customer_detail,
     "accounts:customer_set_status": customer_set_status,
     "accounts:team_edit": team_edit,
     "compliance:agreement_detail": agreement_detail,
+    "cart:item_update": cart_item_update,
+    "cart:item_remove": cart_item_remove,
 }
 
 

@@ -32,8 +32,10 @@ def test_customer_finds_numbers_by_ending_and_selects_two(page, stock, customer_
     page.get_by_label("+31 20 555 0021").check()
     page.get_by_role("button", name="Add selected to cart").click()
 
-    page.get_by_role("heading", name="Ready for your cart").wait_for()
-    assert page.locator("#selection li").all_inner_texts() == [
-        "+31205550001\nAmsterdam",
-        "+31205550021\nAmsterdam",
+    panel = page.locator("#cart-modal")
+    expect(panel.get_by_role("heading", name="Added to your cart")).to_be_visible()
+    assert panel.locator(".cart-line h3").all_inner_texts() == [
+        "+31 20 555 0001",
+        "+31 20 555 0021",
     ]
+    expect(page.locator("#cart-badge")).to_have_text(re.compile(r"^2"))

@@ -100,17 +100,19 @@ def test_anonymous_add_to_cart_asks_to_sign_in_and_comes_back(client, stock):
     assert 'value="+31205550012" id' in page and "checked" in page
 
 
-def test_customer_sees_selection_ready_for_the_cart(client, stock, customer_admin, platform_admin):
+def test_customer_adds_the_selection_to_the_cart(client, stock, customer_admin, platform_admin):
     gone = DID.objects.get(number="+31205550013")
     inventory_services.did_transition(
         did=gone, to_status="reserved", actor=platform_admin, reason="x"
     )
     client.force_login(customer_admin)
     response = client.post(
-        reverse("cart:add"), {"numbers": ["+31205550012", "+31205550013"], "action": "selected"}
+        reverse("cart:add"),
+        {"numbers": ["+31205550012", "+31205550013"], "action": "selected"},
+        follow=True,
     )
-    assert [d.number for d in response.context["available"]] == ["+31205550012"]
-    assert response.context["gone"] == ["+31205550013"]
+    assert [line.item.did.number for line in response.context["view"].lines] == ["+31205550012"]
+    assert "No longer available: +31205550013." in response.content.decode()
 
 
 def test_open_redirect_is_refused(client, stock):

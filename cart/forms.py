@@ -1,0 +1,75 @@
+"""Forms of the cart: they parse and check one field each; the services hold the rules."""
+
+from django import forms
+
+from inventory.models import NumberBlock
+
+from .models import PERIOD_LABELS, offered_periods
+from .services import MAX_CHANNELS, MAX_QUANTITY
+
+
+class CartItemForm(forms.Form):
+    """Channels, billing period and (for "any N") quantity of one cart line."""
+
+    channels = forms.IntegerField(
+        label="Channels",
+        min_value=1,
+        max_value=MAX_CHANNELS,
+        help_text="Simultaneous calls.",
+    )
+    billing_period = forms.ChoiceField(label="Billing period")
+    quantity = forms.IntegerField(
+        label="Quantity",
+        min_value=1,
+        max_value=MAX_QUANTITY,
+        error_messages={
+            "required": "Quantity: say how many numbers you want.",
+            "invalid": "Quantity must be a whole number.",
+            "min_value": "Quantity must be at least 1.",
+            "max_value": f"Quantity must be at most {MAX_QUANTITY}.",
+        },
+    )
+
+    def __init__(self, *args, item, **kwargs):
+        kwargs.setdefault("prefix", f"item-{item.pk}")
+        kwargs.setdefault(
+            "initial",
+            {
+                "channels": item.channels,
+                "billing_period": item.billing_period,
+                "quantity": item.quantity,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.item = item
+        periods = offered_periods(item.block)
+        self.fields["billing_period"].choices = [(p, PERIOD_LABELS[p]) for p in periods]
+        if len(periods) == 1:
+            self.fields["billing_period"].help_text = "The only period offered here."
+        included = item.block.channels_included
+        self.fields["channels"].help_text = f"{included} included; more are priced per period."
+        if not item.is_any:
+            del self.fields["quantity"]
+
+
+class AddAnyForm(forms.Form):
+    """ "Any N numbers from this area" on the catalog's number search."""
+
+    block = forms.ModelChoiceField(
+        queryset=NumberBlock.objects.all(),
+        error_messages={
+            "required": "Choose an area first.",
+            "invalid_choice": "That area is no longer offered.",
+        },
+    )
+    quantity = forms.IntegerField(
+        label="Quantity",
+        min_value=1,
+        max_value=MAX_QUANTITY,
+        error_messages={
+            "required": "Quantity: say how many numbers you want.",
+            "invalid": "Quantity must be a whole number.",
+            "min_value": "Quantity must be at least 1.",
+            "max_value": f"Quantity must be at most {MAX_QUANTITY}.",
+        },
+    )

@@ -1,0 +1,121 @@
+"""Orders: what a checkout bought, item by item, with what was charged.
+
+An order is written once by ``cart.orders.order_place`` and never recomputed: each item
+keeps the price and VAT it was charged with, or the reason it failed (nothing charged).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Round
+from django.utils import timezone
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        COMPLETED = "completed", "Completed"
+        PARTIAL = "partial", "Partly completed"
+        FAILED = "failed", "Failed"
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="orders")
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+    )
+    # The checkout form's one-time token: a double click or a retry finds this order.
+    token = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    currency = models.CharField(max_length=3)
+    # What was charged: the completed items only.
+    net = models.DecimalField(**MONEY)
+    vat = models.DecimalField(**MONEY)
+    gross = models.DecimalField(**MONEY)
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2)
+    reverse_charge = models.BooleanField(default=False)
+    tax_note = models.CharField(max_length=255, blank=True)
+    invoice = models.OneToOneField(
+        "billing.Invoice", on_delete=models.PROTECT, null=True, blank=True, related_name="order"
+    )
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    tenant_field = "account"
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["account", "-created_at"], name="order_account_recent")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["completed", "partial", "failed"]),
+                name="order_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(gross=Round(F("net") + F("vat"), 2), net__gte=0, vat__gte=0),
+                name="order_gross_is_net_plus_vat",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="failed") | Q(gross=0), name="order_failed_charges_nothing"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Order {self.pk}"
+
+    @property
+    def reference(self):
+        return f"ORD-{self.pk:06d}"
+
+
+class OrderItem(models.Model):
+    """One number of an order: sold (with its subscription) or failed (with the reason)."""
+
+    class Status(models.TextChoices):
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="items")
+    position = models.PositiveIntegerField()
+    block = models.ForeignKey("inventory.NumberBlock", on_delete=models.PROTECT, related_name="+")
+    # The number sold, or the specific number asked for that was no longer available.
+    did = models.ForeignKey(
+        "inventory.DID", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    description = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    failure_reason = models.CharField(max_length=255, blank=True)
+    channels = models.PositiveIntegerField()
+    billing_period = models.CharField(max_length=16)
+    setup_fee = models.DecimalField(**MONEY)
+    recurring_price = models.DecimalField(**MONEY)
+    net = models.DecimalField(**MONEY)
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2)
+    vat = models.DecimalField(**MONEY)
+    gross = models.DecimalField(**MONEY)
+    subscription = models.OneToOneField(
+        "billing.Subscription",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="order_item",
+    )
+
+    tenant_field = "order__account"
+
+    class Meta:
+        ordering = ["order", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "position"], name="order_item_position"),
+            models.CheckConstraint(
+                condition=Q(status="completed", subscription__isnull=False, did__isnull=False)
+                | (Q(status="failed", subscription__isnull=True, gross=0) & ~Q(failure_reason="")),
+                name="order_item_completed_or_failed_with_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(gross=Round(F("net") + F("vat"), 2)),
+                name="order_item_gross_is_net_plus_vat",
+            ),
+        ]
+
+    def __str__(self):
+        return self.description

@@ -1,0 +1,300 @@
+"""Checkout: ``order_place`` turns a cart into an order, in one transaction.
+
+The order of work inside the transaction is the lock order everywhere:
+1. the buyer's balance row (``billing.services.balance_lock``): an account's checkouts and
+   charges go one at a time, and a second request with the same token waits here, then
+   finds the first one's order;
+2. the specific numbers, in primary-key order; then "any N" numbers with ``skip_locked``;
+3. the client package, then each number's sale, subscription and first charge;
+4. the invoice number (``billing.invoices``), last, so the sequence lock is held briefly.
+E-mails are queued in the outbox inside the transaction and sent after commit.
+"""
+
+import logging
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts.permissions import is_customer
+from billing.invoices import invoice_for_charges
+from billing.models import Invoice
+from billing.services import balance_lock
+from billing.subscriptions import BLOCK_PERIODS, subscription_start
+from billing.tax import tax_for
+from catalog.selectors import formatted
+from compliance.selectors import requirements_at_versions, requirements_for_blocks
+from compliance.services import agreements_record
+from inventory.sales import did_sell, dids_lock_any, dids_lock_specific, sale_package
+from outbox.services import email_queue
+
+from .models import CartItem
+from .models_orders import Order, OrderItem
+from .pricing import items_quote
+
+logger = logging.getLogger(__name__)
+
+ZERO = Decimal("0.00")
+GONE = "This number is no longer available: someone else bought or reserved it."
+
+
+class CheckoutRefused(ValidationError):
+    """The balance does not allow this purchase; carries the figures for the message."""
+
+    def __init__(self, *, balance, total, minimum, currency):
+        self.balance, self.total, self.minimum = balance, total, minimum
+        self.needed = max(total, minimum)
+        self.shortfall = self.needed - balance
+        if balance < minimum:
+            reason = f"buying needs a balance of at least {minimum} {currency}"
+        else:
+            reason = f"this order costs {total} {currency}"
+        super().__init__(
+            f"Your balance is {balance} {currency} and {reason}: top up at least "
+            f"{self.shortfall} {currency} to complete it.",
+            code="insufficient_balance",
+        )
+
+
+def checkout_purpose(token):
+    """What a transaction code confirms: this one checkout."""
+    return f"checkout:{token}"
+
+
+def code_required(total) -> bool:
+    """A code is asked when the platform always wants one, or above the set total."""
+    return settings.CHECKOUT_CODE_REQUIRED or total > settings.CHECKOUT_CODE_ABOVE
+
+
+def _existing_order(token, user):
+    order = Order.objects.filter(token=token).first()
+    if order is not None and order.account_id != user.account_id:
+        raise ValidationError("This checkout form is not valid any more: reload the cart.")
+    return order
+
+
+def _cart_items(user):
+    return list(
+        CartItem.objects.filter(cart__user=user)
+        .select_related("block", "did")
+        .order_by("created_at", "pk")
+    )
+
+
+def order_place(*, user, token, agreed=None, ip_address=None, code=None, now=None) -> Order:
+    """Buy everything in ``user``'s cart. Returns the order (the same one for a repeated
+    ``token``).
+
+    ``agreed`` maps requirement ids to the version the buyer was shown and agreed to.
+    ``code`` is the e-mailed transaction code when ``code_required``. Raises
+    ``ValidationError`` (nothing saved, nothing charged) for an empty cart, a missing
+    agreement, a wrong code, or ``CheckoutRefused`` when the balance is short. Items whose
+    number was taken meanwhile fail on the order, uncharged.
+    """
+    if not token or len(token) > 64:
+        raise ValidationError("This checkout form is not valid: reload the cart.")
+    existing = _existing_order(token, user)
+    if existing is not None:
+        return existing
+    if not is_customer(user):
+        raise PermissionDenied("Only customer accounts can buy numbers.")
+    if not user.account.is_active:
+        raise ValidationError("Your account is suspended: buying is not possible.")
+    items = _cart_items(user)
+    if not items:
+        raise ValidationError("Your cart is empty.")
+    if code_required(items_quote(items, user.account).gross):
+        if not code:
+            raise ValidationError("Enter the code we e-mailed you to complete this order.")
+        from accounts.codes import confirmation_code_check  # noqa: PLC0415 (TODO: top-level)
+
+        confirmation_code_check(user=user, purpose=checkout_purpose(token), code=code)
+    try:
+        return _place(user=user, token=token, agreed=agreed or {}, ip_address=ip_address, now=now)
+    except IntegrityError:
+        # A twin request with the same token committed first.
+        existing = _existing_order(token, user)
+        if existing is None:
+            raise
+        return existing
+
+
+@transaction.atomic
+def _place(*, user, token, agreed, ip_address, now):
+    now = now or timezone.now()
+    account = user.account
+    balance = balance_lock(account)
+    existing = _existing_order(token, user)
+    if existing is not None:
+        return existing
+    items = _cart_items(user)
+    if not items:
+        raise ValidationError("Your cart is empty.")
+    decision = tax_for(account)
+    quote = items_quote(items, account, decision=decision)
+    requirements = _agreed_requirements(items, agreed)
+    minimum = settings.MIN_PURCHASE_BALANCE
+    if balance.amount < minimum or balance.amount < quote.gross:
+        raise CheckoutRefused(
+            balance=balance.amount, total=quote.gross, minimum=minimum, currency=account.currency
+        )
+
+    order = Order.objects.create(
+        account=account,
+        placed_by=user,
+        token=token,
+        status=Order.Status.FAILED,
+        currency=account.currency,
+        net=ZERO,
+        vat=ZERO,
+        gross=ZERO,
+        vat_rate=decision.rate,
+        reverse_charge=decision.reverse_charge,
+        tax_note=decision.note,
+        ip_address=ip_address,
+        created_at=now,
+    )
+    sold = _sell(order, quote, user=user, now=now)
+    _finish(order, sold, user=user, requirements=requirements, ip_address=ip_address)
+    CartItem.objects.filter(pk__in=[item.pk for item in items]).delete()
+    _queue_confirmation(order)
+    return order
+
+
+def _agreed_requirements(items, agreed):
+    """The requirements of the cart's blocks, each at the version the buyer agreed to."""
+    required = requirements_for_blocks({item.block for item in items})
+    missing = [r.title for r in required if r.pk not in agreed]
+    if missing:
+        raise ValidationError(
+            [f"Read and agree to “{title}” to complete the order." for title in missing]
+        )
+    return requirements_at_versions({r.pk: int(agreed[r.pk]) for r in required})
+
+
+def _sell(order, quote, *, user, now):
+    """Claim, sell and charge every number of the quote; returns the completed OrderItems
+    (failed ones are written too, uncharged)."""
+    specific = [item.did_id for item, _ in quote.lines if item.did_id]
+    buyable = dids_lock_specific(ids=specific, user=user, now=now)
+    taken = set(buyable)
+    claims = []  # (cart item, line quote, DID or None, failure reason)
+    for item, line in quote.lines:
+        if item.did_id:
+            did = buyable.get(item.did_id)
+            claims.append((item, line, did, "" if did else GONE))
+            continue
+        dids = dids_lock_any(block=item.block, count=item.quantity, user=user, exclude=taken)
+        taken.update(did.pk for did in dids)
+        claims += [(item, line, did, "") for did in dids]
+        short = item.quantity - len(dids)
+        reason = f"Only {len(dids)} of {item.quantity} numbers were still available here."
+        claims += [(item, line, None, reason)] * short
+    package = sale_package(account=order.account, adding=sum(1 for c in claims if c[2]))
+    sold = []
+    for position, (item, line, did, reason) in enumerate(claims, start=1):
+        if did is None:
+            _write_item(order, position, item, line, did=item.did, reason=reason)
+            continue
+        did_sell(
+            did=did,
+            account=order.account,
+            client_package=package,
+            actor=user,
+            reason=f"sold in order {order.pk}",
+        )
+        subscription = _subscribe(order, position, did, item, line, user=user, now=now)
+        sold.append(_write_item(order, position, item, line, did=did, subscription=subscription))
+    return sold
+
+
+def _subscribe(order, position, did, item, line, *, user, now):
+    if item.billing_period == "one_time":
+        billing = {"billing_type": "one_time"}
+    else:
+        unit, count = BLOCK_PERIODS[item.billing_period]
+        billing = {"billing_type": "recurring", "period_unit": unit, "period_count": count}
+    return subscription_start(
+        account=order.account,
+        did=did,
+        recurring_price=line.recurring,
+        setup_fee=line.setup_fee,
+        channels=item.channels,
+        idempotency_key=f"order:{order.pk}:item:{position}",
+        description=_describe(did),
+        actor=user,
+        now=now,
+        **billing,
+    )
+
+
+def _describe(did):
+    return f"Number {formatted(did.number)[1]}"
+
+
+def _write_item(order, position, item, line, *, did, reason="", subscription=None):
+    charge = subscription.charges.get(period_index=0) if subscription else None
+    return OrderItem.objects.create(
+        order=order,
+        position=position,
+        block=item.block,
+        did=did,
+        description=_describe(did) if did else f"A number in {item.block}",
+        status=OrderItem.Status.COMPLETED if subscription else OrderItem.Status.FAILED,
+        failure_reason=reason,
+        channels=item.channels,
+        billing_period=item.billing_period,
+        setup_fee=line.setup_fee,
+        recurring_price=line.recurring,
+        net=charge.net if charge else ZERO,
+        vat_rate=line.vat_rate,
+        vat=charge.vat if charge else ZERO,
+        gross=charge.amount if charge else ZERO,
+        subscription=subscription,
+    )
+
+
+def _finish(order, sold, *, user, requirements, ip_address):
+    failed = order.items.filter(status=OrderItem.Status.FAILED).exists()
+    if sold:
+        order.status = Order.Status.PARTIAL if failed else Order.Status.COMPLETED
+        order.net = sum((item.net for item in sold), ZERO)
+        order.vat = sum((item.vat for item in sold), ZERO)
+        order.gross = sum((item.gross for item in sold), ZERO)
+        order.invoice = invoice_for_charges(
+            account=order.account,
+            charges=[item.subscription.charges.get(period_index=0) for item in sold],
+            source=Invoice.Source.ORDER,
+            idempotency_key=f"order:{order.pk}",
+            reference=("order", order.pk),
+            actor=user,
+        )
+    order.save()
+    if requirements:
+        agreements_record(
+            user=user,
+            account=order.account,
+            requirements=requirements,
+            order_id=order.pk,
+            ip_address=ip_address,
+        )
+
+
+def _queue_confirmation(order):
+    context = {
+        "order": order,
+        "items": list(order.items.select_related("did", "block").order_by("position")),
+        "portal_name": settings.SITE_NAME,
+        "site_url": settings.SITE_URL,
+    }
+    email_queue(
+        to=[order.placed_by.email],
+        subject=f"{settings.SITE_NAME}: order {order.reference} "
+        f"{order.get_status_display().lower()}",
+        text=render_to_string("cart/email/order_confirmation.txt", context),
+        html=render_to_string("cart/email/order_confirmation.html", context),
+        key=f"order-confirmation:{order.pk}",
+    )

@@ -1,0 +1,78 @@
+"""Reads for checkout and orders, scoped to the requesting user."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count, Q
+
+from accounts.scoping import get_scoped_or_404, scoped
+from billing.selectors import balance_for
+from compliance.selectors import requirements_for_blocks
+
+from .models_orders import Order
+from .orders import CheckoutRefused, code_required
+from .selectors import CartView, cart_view
+
+
+@dataclass
+class CheckoutPage:
+    cart: CartView
+    requirements: list  # Requirement objects, each with ``.agreed`` (ticked in this form)
+    balance: object
+    minimum: object
+    currency: str
+    code_required: bool
+
+    @property
+    def total(self):
+        return self.cart.quote.gross
+
+    @property
+    def refusal(self):
+        """The balance rule's answer before the buyer even tries (order_place decides)."""
+        if self.balance >= self.minimum and self.balance >= self.total:
+            return None
+        return CheckoutRefused(
+            balance=self.balance, total=self.total, minimum=self.minimum, currency=self.currency
+        )
+
+
+def checkout_page(user, *, agreed=None):
+    view = cart_view(user)
+    requirements = requirements_for_blocks({line.item.block for line in view.lines})
+    for requirement in requirements:
+        requirement.agreed = requirement.pk in (agreed or {})
+    return CheckoutPage(
+        cart=view,
+        requirements=requirements,
+        balance=balance_for(user.account),
+        minimum=settings.MIN_PURCHASE_BALANCE,
+        currency=user.account.currency,
+        code_required=code_required(view.quote.gross),
+    )
+
+
+def orders_for(user, *, search="", status=""):
+    """Orders the user may see, newest first, with their item counts."""
+    found = scoped(Order.objects.select_related("account", "placed_by", "invoice"), user)
+    if search:
+        found = found.filter(Q(account__name__icontains=search) | Q(pk=_int(search)))
+    if status in Order.Status.values:
+        found = found.filter(status=status)
+    return found.annotate(
+        completed_count=Count("items", filter=Q(items__status="completed")),
+        failed_count=Count("items", filter=Q(items__status="failed")),
+    ).order_by("-created_at", "-pk")
+
+
+def _int(text):
+    digits = text.upper().removeprefix("ORD-").lstrip("0")
+    return int(digits) if digits.isdigit() else 0
+
+
+def order_for(user, pk):
+    order = get_scoped_or_404(
+        Order.objects.select_related("account", "placed_by", "invoice"), user, pk=pk
+    )
+    order.item_list = list(order.items.select_related("did", "block").order_by("position"))
+    return order

@@ -1,0 +1,85 @@
+"""Selling numbers: claim them for a buyer inside the checkout's transaction.
+
+Specific numbers are locked in primary-key order (two checkouts listing the same numbers
+in opposite orders wait for each other instead of deadlocking) and sold only if still in
+stock and not held by another cart; "any N of a block" takes free rows with
+``skip_locked``, so concurrent buyers never wait on each other's numbers. A sale goes
+through the one transition function, so it is in the number's history like any change.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from .choices import DIDStatus as S
+from .models import DID, ClientPackage
+from .services import _cart_holdable, _held_under, did_transition
+
+
+def dids_lock_specific(*, ids, user, now=None) -> dict:
+    """Lock the DIDs ``ids`` in pk order; returns {id: DID} of those ``user`` may buy now."""
+    now = now or timezone.now()
+    ids = sorted({int(pk) for pk in ids})
+    if not ids:
+        return {}
+    locked = list(DID.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    buyable = set(
+        DID.objects.filter(_cart_holdable(now=now, user=user), pk__in=ids).values_list(
+            "pk", flat=True
+        )
+    )
+    return {did.pk: did for did in locked if did.pk in buyable}
+
+
+def dids_lock_any(*, block, count, user, exclude=(), now=None) -> list:
+    """Lock up to ``count`` free numbers of ``block`` (skipping rows others have locked)."""
+    now = now or timezone.now()
+    return list(
+        DID.objects.select_for_update(skip_locked=True)
+        .filter(_cart_holdable(now=now, user=user), block=block)
+        .exclude(pk__in=exclude)
+        .order_by("pk")[:count]
+    )
+
+
+def sale_package(*, account, adding):
+    """The client package new numbers of ``account`` go under, locked; None without one.
+
+    An account with packages buys within them: the first active package with room for
+    ``adding`` more numbers. Raises ValidationError when none has room or none is active.
+    """
+    packages = list(
+        ClientPackage.objects.select_for_update()
+        .select_related("package")
+        .filter(account=account)
+        .order_by("pk")
+    )
+    if not packages:
+        return None
+    for client_package in packages:
+        if not client_package.active:
+            continue
+        held = _held_under(client_package).count()
+        if held + adding <= client_package.package.max_dids:
+            return client_package
+    active = [p for p in packages if p.active]
+    if not active:
+        raise ValidationError("Your number package is not active: contact your provider.")
+    limit = active[0].package.max_dids
+    raise ValidationError(
+        f"Your package {active[0].package} allows {limit} numbers; "
+        f"this order would take you over it."
+    )
+
+
+@transaction.atomic
+def did_sell(*, did, account, client_package=None, actor, reason):
+    """The locked, buyable ``did`` becomes ``account``'s active number (its cart hold ends)."""
+    return did_transition(
+        did=did,
+        to_status=S.ACTIVE,
+        owner=account,
+        client_package=client_package,
+        actor=actor,
+        reason=reason,
+    )
