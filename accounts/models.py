@@ -170,3 +170,43 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 Account.tenant_field = "pk"
 User.tenant_field = "account"
+
+
+class ConfirmationCode(models.Model):
+    """A one-time 6-digit code e-mailed to a user to confirm one thing (``purpose``).
+
+    Only a keyed hash of the code is stored (see ``accounts.codes``). A code is live until
+    used, replaced by a newer one for the same purpose, out of attempts, or expired; the
+    database allows one unused, unreplaced code per user and purpose.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="confirmation_codes")
+    purpose = models.CharField(max_length=128)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    replaced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "purpose", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "purpose"],
+                condition=Q(used_at__isnull=True, replaced_at__isnull=True),
+                name="confirmation_code_one_live_per_purpose",
+            ),
+            models.CheckConstraint(
+                condition=Q(used_at__isnull=True) | Q(replaced_at__isnull=True),
+                name="confirmation_code_used_or_replaced",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")),
+                name="confirmation_code_expires_after_creation",
+            ),
+        ]
+
+    def __str__(self):
+        return f"code for {self.user} ({self.purpose})"
