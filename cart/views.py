@@ -1,5 +1,5 @@
-"""The cart: adding from the catalog, the add-to-cart panel, the cart page, and (until the
-checkout is built) a checkout placeholder.
+"""The cart: adding from the catalog, the add-to-cart panel and the cart page (checkout,
+orders: ``views_checkout``).
 
 The panel is an htmx swap into a Bootstrap modal on the number search; without JavaScript
 the same panel is a page of its own (``cart:added``), reached by redirect after the POST.
@@ -246,9 +246,3 @@ def hold_again(request):
     else:
         messages.success(request, "Your numbers are held for you again.")
     return redirect("cart:cart")
-
-
-@allow(is_customer)
-def checkout(request):
-    """Placeholder until the checkout is built."""
-    return render(request, "cart/checkout_soon.html")
