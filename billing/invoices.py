@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from accounts.permissions import is_finance
 from accounts.services import platform_account
+from didportal.enqueue import enqueue
 
 from . import pdf
 from .models import Invoice, InvoiceLine, InvoiceSequence, SubscriptionCharge
@@ -182,7 +183,7 @@ def invoice_issue(
 def _enqueue_pdf(invoice_id):
     from .tasks import render_invoice_pdf  # noqa: PLC0415 (tasks import this module)
 
-    render_invoice_pdf.delay(invoice_id)
+    enqueue(render_invoice_pdf, invoice_id, catch_up="render_missing_invoice_pdfs")
 
 
 # --- Lines from charges ---------------------------------------------------------------------
