@@ -100,8 +100,15 @@ def _clean_ip(value):
 
 
 @transaction.atomic
-def agreements_record(*, user, account, requirements, order_id, ip_address, now=None):
+def agreements_record(
+    *, user, account, requirements, order_id, ip_address, required=None, now=None
+):
     """Record ``user``'s agreement, for ``account``, to each of ``requirements``.
+
+    ``required`` (optional): the requirements the order needs, e.g.
+    ``selectors.requirements_for_blocks(blocks)`` computed inside ``order_place``; if any of
+    them is missing from ``requirements``, nothing is recorded and ``ValidationError`` names
+    it — the server-side guarantee that an order cannot complete without every agreement.
 
     Each requirement is recorded at the version the buyer was shown: its ``.version``
     attribute (load the instances when the page is shown, or set ``.version`` from the posted
@@ -119,6 +126,11 @@ def agreements_record(*, user, account, requirements, order_id, ip_address, now=
     wanted = {}
     for requirement in requirements:
         wanted.setdefault(requirement.pk, requirement.version)
+    missing_agreements = [r for r in required or () if r.pk not in wanted]
+    if missing_agreements:
+        raise ValidationError(
+            [f"Agree to “{r.title}” to complete the order." for r in missing_agreements]
+        )
     if not wanted:
         return []
     now = now or timezone.now()

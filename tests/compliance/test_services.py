@@ -216,3 +216,15 @@ def test_without_an_order_a_repeat_is_still_recorded_once(customer_admin, two_re
     _record(customer_admin, two_requirements, order_id=None)
     _record(customer_admin, two_requirements, order_id=None)
     assert RequirementAgreement.objects.filter(order_id__isnull=True).count() == 2
+
+
+def test_every_required_requirement_must_be_agreed(customer_admin, two_requirements):
+    with pytest.raises(ValidationError, match="Agree to “Adresse”"):
+        _record(customer_admin, two_requirements[:1], required=two_requirements)
+    assert not RequirementAgreement.objects.exists()
+    agreements = _record(customer_admin, two_requirements, required=two_requirements)
+    assert len(agreements) == 2
+
+
+def test_nothing_required_and_nothing_agreed_is_fine(customer_admin):
+    assert _record(customer_admin, [], required=[]) == []
