@@ -1,5 +1,7 @@
 """The admins' requirement form and the buyer's "I agree" boxes: errors name the field."""
 
+import re
+
 import pytest
 
 from compliance.forms import AgreementForm, RequirementFilterForm, RequirementForm
@@ -107,3 +109,24 @@ def test_the_box_posts_the_version_and_stays_ticked_on_redisplay(requirements):
     assert 'type="checkbox"' in unbound and 'value="2"' in unbound and "checked" not in unbound
     bound = str(AgreementForm({f"agree_{a.pk}": "2"}, requirements=requirements)[f"agree_{a.pk}"])
     assert "checked" in bound
+
+
+def test_checkout_partial_shows_each_text_box_and_error(requirements):
+    from django.template.loader import render_to_string
+
+    a, b = requirements
+    a.text = "Line <b>one</b>"
+    form = AgreementForm({f"agree_{a.pk}": "2"}, requirements=[a, b])
+    form.is_valid()
+    html = render_to_string("compliance/_agreement_fields.html", {"form": form})
+    assert "Line &lt;b&gt;one&lt;/b&gt;" in html  # legal text is escaped
+    assert html.count('type="checkbox"') == 2
+    box = re.search(rf'<input[^>]*name="agree_{a.pk}"[^>]*>', html).group()
+    assert 'value="2"' in box and "checked" in box
+    assert "Tick “I agree” for “B”." in html
+    assert (
+        render_to_string(
+            "compliance/_agreement_fields.html", {"form": AgreementForm(requirements=[])}
+        ).strip()
+        == ""
+    )
