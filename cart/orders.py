@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from accounts.codes import confirmation_code_check
 from accounts.permissions import is_customer
 from billing.invoices import invoice_for_charges
 from billing.models import Invoice
@@ -109,8 +110,6 @@ def order_place(*, user, token, agreed=None, ip_address=None, code=None, now=Non
     if code_required(items_quote(items, user.account).gross):
         if not code:
             raise ValidationError("Enter the code we e-mailed you to complete this order.")
-        from accounts.codes import confirmation_code_check  # noqa: PLC0415 (TODO: top-level)
-
         confirmation_code_check(user=user, purpose=checkout_purpose(token), code=code)
     try:
         return _place(user=user, token=token, agreed=agreed or {}, ip_address=ip_address, now=now)

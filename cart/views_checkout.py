@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.codes import confirmation_code_send
 from accounts.permissions import allow, is_customer, is_platform_staff
 from compliance.selectors import client_ip
 
@@ -75,8 +76,6 @@ def checkout(request):
 @require_POST
 @allow(is_customer)
 def checkout_code(request):
-    from accounts.codes import confirmation_code_send  # noqa: PLC0415 (TODO: top-level once it lands)
-
     try:
         confirmation_code_send(user=request.user, purpose=orders.checkout_purpose(_token(request)))
     except ValidationError as exc:

@@ -5,12 +5,13 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
+from accounts.codes import confirmation_code_send
 from billing.models import Invoice, LedgerEntry, Subscription
 from billing.selectors import balance_for, balance_mismatches
 from cart import services as cart_services
 from cart.models import CartItem
 from cart.models_orders import Order
-from cart.orders import CheckoutRefused, order_place
+from cart.orders import CheckoutRefused, checkout_purpose, order_place
 from compliance.models import RequirementAgreement
 from compliance.services import requirement_save
 from inventory.choices import DIDStatus
@@ -173,9 +174,6 @@ def test_package_limit_is_enforced(buyer, blocks):
 
 
 def test_transaction_code_is_required_above_the_limit(buyer, blocks, settings, mailoutbox):
-    from accounts.codes import confirmation_code_send
-    from cart.orders import checkout_purpose
-
     settings.CHECKOUT_CODE_ABOVE = Decimal("5.00")
     add(buyer, MUNICH_1)
     with pytest.raises(ValidationError, match="code"):
