@@ -192,6 +192,10 @@ class ClientPackage(models.Model):
         return f"{self.package} for {self.account}"
 
 
+# A forwarded call rings at least this long and at most this long (seconds).
+RING_TIMEOUT_MIN, RING_TIMEOUT_MAX = 5, 300
+
+
 def release_cart_hold(collector, field, sub_objs, using):
     """``on_delete`` of ``DID.cart_held_by``: a deleted user's cart holds simply end.
 
@@ -239,6 +243,16 @@ class DID(models.Model):
         max_length=255, blank=True, validators=[validate_destination], help_text="E.164 or sip:"
     )
     channels = models.PositiveIntegerField(null=True, blank=True, help_text="Blank: block default.")
+    # How long a forwarded call rings before it gives up; blank rings until answered.
+    ring_timeout = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Seconds (5–300); blank: ring forever."
+    )
+    # Users of the owner account this number is assigned to. Only ``inventory.customer``
+    # writes it (same-account users only); reads keep only users of the current owner, so
+    # assignments left behind when the number leaves its account are never shown.
+    assigned_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="assigned_dids"
+    )
     tag = models.CharField(max_length=64, blank=True)
     notes = models.TextField(blank=True)
     # Set the first time the number becomes active; only never-sold numbers may be deleted.
@@ -306,6 +320,11 @@ class DID(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="active") | Q(ever_sold=True),
                 name="did_active_was_sold",
+            ),
+            models.CheckConstraint(
+                condition=Q(ring_timeout__isnull=True)
+                | Q(ring_timeout__gte=RING_TIMEOUT_MIN, ring_timeout__lte=RING_TIMEOUT_MAX),
+                name="did_ring_timeout_range",
             ),
             # A cart hold has a holder and an end, and only an in-stock number is held.
             models.CheckConstraint(

@@ -1,0 +1,414 @@
+"""Extra capacity on a rented number: more channels now (charged pro rata), fewer from the
+end of the paid period, and cancelling a number together with its capacity.
+
+Extra capacity is a ``Subscription`` of its own (``kind="capacity"``, ``did`` = the number,
+``channels`` = the extra channels, ``recurring_price`` = extra × the per-channel price of one
+period), aligned with the number's subscription: the same anchor, period unit and count,
+current period (index, start, end) and next renewal, so billing's renewal job renews both
+at the same moment and every later period of the capacity costs its full price.
+
+Its first charge covers only what is left of the current period: remaining time / period
+length × the period price, rounded half-up to the cent, with VAT through the same
+``_record_charge`` the other charges use. That charge is a ``SubscriptionCharge`` like any
+other, so the daily invoice job bills it.
+
+A number's channels = its subscription's channels + the channels of its live (active or
+held) capacity subscriptions; cancelled capacity still works until its period ends.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from itertools import combinations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from inventory.choices import DIDStatus
+
+from .models import Subscription
+from .services import CENT, money
+from .subscriptions import _may_cancel, _record_charge, subscription_cancel
+from .tax import tax_for
+
+Kind = Subscription.Kind
+Status = Subscription.Status
+
+MAX_EXTRA_CHANNELS = 1000
+# Above this many live capacity purchases on one number, reductions skip the search for an
+# exact combination and simply cancel the newest first.
+EXACT_SEARCH_LIMIT = 16
+MICROSECOND = timedelta(microseconds=1)
+
+
+# --- Reads ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChannelTotals:
+    """The channels of one number.
+
+    ``total`` is what it has from the next period on: its own plus live extra capacity.
+    ``ending`` counts cancelled capacity that still works until ``ending_at``.
+    """
+
+    included: int  # the number subscription's own channels
+    extra: int  # live (active or held) capacity subscriptions
+    ending: int = 0
+    ending_at: datetime | None = None
+    extra_on_hold: int = 0
+
+    @property
+    def total(self):
+        return self.included + self.extra
+
+    @property
+    def now(self):
+        return self.total + self.ending
+
+
+def channel_totals(number_subscription, capacity_subscriptions) -> ChannelTotals:
+    """Channel totals from a number subscription and its capacity subscriptions (any status:
+    ended ones are ignored). Pure: pass prefetched rows to total many numbers at once."""
+    extra = ending = on_hold = 0
+    ending_at = None
+    for sub in capacity_subscriptions:
+        if sub.status in Subscription.LIVE_STATUSES:
+            extra += sub.channels
+            on_hold += sub.channels if sub.status == Status.HOLD else 0
+        elif sub.status == Status.CANCELLED:
+            ending += sub.channels
+            ending_at = max(filter(None, (ending_at, sub.current_period_end)), default=None)
+    return ChannelTotals(
+        included=number_subscription.channels,
+        extra=extra,
+        ending=ending,
+        ending_at=ending_at,
+        extra_on_hold=on_hold,
+    )
+
+
+def capacity_subscriptions(number_subscription, *, statuses=(Status.ACTIVE, Status.HOLD)):
+    """The capacity subscriptions of the number's account on the number, oldest first."""
+    return Subscription.objects.filter(
+        kind=Kind.CAPACITY,
+        did_id=number_subscription.did_id,
+        account_id=number_subscription.account_id,
+        status__in=statuses,
+    ).order_by("pk")
+
+
+def number_channels(number_subscription) -> ChannelTotals:
+    """The selector: a number's channels (own + live capacity; cancelled capacity apart)."""
+    subs = capacity_subscriptions(
+        number_subscription, statuses=(Status.ACTIVE, Status.HOLD, Status.CANCELLED)
+    )
+    return channel_totals(number_subscription, subs)
+
+
+# --- Adding channels ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CapacityQuote:
+    """What adding ``extra_channels`` costs: now (pro rata, with VAT) and per period."""
+
+    extra_channels: int
+    channel_price: Decimal  # per channel and period, as priced for the buyer
+    recurring_price: Decimal  # per period from the next one on, 2 decimals, without VAT
+    net: Decimal  # due now: the rest of the current period
+    vat: Decimal
+    gross: Decimal
+    vat_rate: Decimal
+    starts_at: datetime
+    period_end: datetime
+
+
+def _checked_extra_channels(extra_channels):
+    if isinstance(extra_channels, bool) or not isinstance(extra_channels, int):
+        raise ValidationError({"extra_channels": "Enter a whole number of channels."})
+    if not 1 <= extra_channels <= MAX_EXTRA_CHANNELS:
+        raise ValidationError(
+            {"extra_channels": f"Add between 1 and {MAX_EXTRA_CHANNELS} channels at a time."}
+        )
+    return extra_channels
+
+
+def _checked_channel_price(channel_price):
+    try:
+        price = Decimal(channel_price)
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        raise ValidationError({"channel_price": "The channel price is not an amount."}) from exc
+    if not price.is_finite() or price < 0:
+        raise ValidationError({"channel_price": "The channel price cannot be negative."})
+    return price
+
+
+def _check_can_grow(number_subscription, now):
+    """Extra channels go only on an active, recurring number subscription mid-period."""
+    sub = number_subscription
+    if sub.kind != Kind.NUMBER:
+        raise ValidationError("Extra capacity is added to a number's subscription.")
+    did = sub.did
+    if (
+        sub.status != Status.ACTIVE
+        or did.status != DIDStatus.ACTIVE
+        or did.owner_id != sub.account_id
+    ):
+        state = {
+            Status.HOLD: "on hold until its renewal is paid",
+            Status.CANCELLED: "cancelled",
+            Status.ENDED: "no longer rented",
+        }.get(sub.status, "not active")
+        raise ValidationError(
+            f"{did.number} is {state}: channels can be added to an active number only."
+        )
+    if not sub.is_recurring:
+        raise ValidationError(
+            f"{did.number} was bought once, without renewals: extra channels need a number "
+            "rented by period."
+        )
+    if sub.current_period_end <= now:
+        raise ValidationError(
+            f"The renewal of {did.number} is being processed; try again in a few minutes."
+        )
+
+
+def prorata(amount, *, now, period_start, period_end) -> Decimal:
+    """``amount`` × the share of [period_start, period_end) still ahead at ``now``, rounded
+    half-up to the cent. Exact: time is counted in whole microseconds."""
+    period = (period_end - period_start) // MICROSECOND
+    remaining = min(max((period_end - now) // MICROSECOND, 0), period)
+    value = Decimal(amount) * Decimal(remaining) / Decimal(period)
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def capacity_quote(*, number_subscription, extra_channels, channel_price, now=None):
+    """The price of adding ``extra_channels`` to the number now (read only; refuses what
+    ``capacity_add`` would refuse)."""
+    now = now or timezone.now()
+    extra_channels = _checked_extra_channels(extra_channels)
+    channel_price = _checked_channel_price(channel_price)
+    _check_can_grow(number_subscription, now)
+    recurring_price = money(extra_channels * channel_price)
+    net = prorata(
+        recurring_price,
+        now=now,
+        period_start=number_subscription.current_period_start,
+        period_end=number_subscription.current_period_end,
+    )
+    decision = tax_for(number_subscription.account)
+    taxed = decision.amounts(net)
+    return CapacityQuote(
+        extra_channels=extra_channels,
+        channel_price=channel_price,
+        recurring_price=recurring_price,
+        net=taxed.net,
+        vat=taxed.vat,
+        gross=taxed.gross,
+        vat_rate=decision.rate,
+        starts_at=now,
+        period_end=number_subscription.current_period_end,
+    )
+
+
+def _lock_number_subscription(number_subscription):
+    return (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("account", "did")
+        .get(pk=number_subscription.pk, kind=Kind.NUMBER)
+    )
+
+
+def _check_may_change(actor, account):
+    if actor is None or not _may_cancel(actor, account):
+        raise PermissionDenied("You may not change this number's channels.")
+
+
+def _existing_capacity(idempotency_key, number_subscription):
+    existing = Subscription.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is None:
+        return None
+    if (existing.kind, existing.account_id, existing.did_id) != (
+        Kind.CAPACITY,
+        number_subscription.account_id,
+        number_subscription.did_id,
+    ):
+        raise ValidationError("This request was already used for something else; reload the page.")
+    return existing
+
+
+@transaction.atomic
+def capacity_add(
+    *, number_subscription, extra_channels, channel_price, actor, idempotency_key, now=None
+):
+    """Add ``extra_channels`` channels to a rented number, starting now.
+
+    Creates the capacity subscription aligned with the number's and charges the rest of the
+    current period pro rata (plus VAT). Idempotent on ``idempotency_key``: a repeat returns
+    the first capacity subscription. Raises ``InsufficientBalance`` (nothing saved) when the
+    balance does not cover the charge, ``ValidationError`` when the number is not active.
+    """
+    if not idempotency_key:
+        raise ValidationError("An idempotency key is required.")
+    now = now or timezone.now()
+    number = _lock_number_subscription(number_subscription)
+    _check_may_change(actor, number.account)
+    existing = _existing_capacity(idempotency_key, number)
+    if existing is not None:
+        return existing
+    quote = capacity_quote(
+        number_subscription=number,
+        extra_channels=extra_channels,
+        channel_price=channel_price,
+        now=now,
+    )
+    capacity = Subscription(
+        account=number.account,
+        kind=Kind.CAPACITY,
+        did=number.did,
+        description=f"Extra capacity: {extra_channels} channel"
+        f"{'s' if extra_channels != 1 else ''} on {number.did.number}",
+        billing_type=Subscription.BillingType.RECURRING,
+        period_unit=number.period_unit,
+        period_count=number.period_count,
+        anchor_at=number.anchor_at,
+        channels=extra_channels,
+        recurring_price=quote.recurring_price,
+        setup_fee=Decimal("0.00"),
+        currency=number.currency,
+        current_period_index=number.current_period_index,
+        current_period_start=number.current_period_start,
+        current_period_end=number.current_period_end,
+        next_renewal_at=number.next_renewal_at,
+        idempotency_key=idempotency_key,
+        created_at=now,
+    )
+    try:
+        with transaction.atomic():
+            capacity.save()
+    except IntegrityError:
+        existing = _existing_capacity(idempotency_key, number)
+        if existing is None:
+            raise
+        return existing
+    _record_charge(
+        capacity,
+        index=number.current_period_index,
+        start=now,
+        end=number.current_period_end,
+        recurring=quote.net,
+        created_by=actor,
+        job="" if actor else "capacity_add",
+    )
+    return capacity
+
+
+# --- Fewer channels -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReducePlan:
+    """What ``capacity_reduce`` does for a wish of ``asked`` channels."""
+
+    asked: int
+    before: int  # total now (own + live capacity)
+    after: int  # total from ``effective_at`` on
+    effective_at: datetime | None
+    cancel: list = field(default_factory=list)  # capacity subscriptions to cancel
+
+    @property
+    def exact(self):
+        return self.after == self.asked
+
+    @property
+    def changes_anything(self):
+        return bool(self.cancel)
+
+
+def _choose(newest_first, excess):
+    """The capacity subscriptions whose channels add up to ``excess``, preferring newer ones;
+    without an exact combination, the newest first until at least ``excess`` is removed."""
+    if len(newest_first) <= EXACT_SEARCH_LIMIT:
+        for size in range(1, len(newest_first) + 1):
+            for combo in combinations(newest_first, size):
+                if sum(sub.channels for sub in combo) == excess:
+                    return list(combo)
+    chosen, removed = [], 0
+    for sub in newest_first:
+        if removed >= excess:
+            break
+        chosen.append(sub)
+        removed += sub.channels
+    return chosen
+
+
+def capacity_reduce_plan(*, number_subscription, channels, live=None):
+    """Which capacity subscriptions to cancel so the number has ``channels`` from the end of
+    the paid period (read only). Raises ValidationError naming ``channels`` when that is
+    below the channels the number's own rental includes or above what it has."""
+    if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
+        raise ValidationError({"channels": "Enter a whole number of channels, at least 1."})
+    if live is None:
+        live = list(capacity_subscriptions(number_subscription))
+    included = number_subscription.channels
+    before = included + sum(sub.channels for sub in live)
+    if channels > before:
+        raise ValidationError(
+            {"channels": f"The number has {before} channels; adding channels is a purchase."}
+        )
+    if channels < included:
+        raise ValidationError(
+            {
+                "channels": f"{included} channels come with this number's rental; "
+                f"it cannot go below {included}."
+            }
+        )
+    newest_first = sorted(live, key=lambda sub: (sub.created_at, sub.pk), reverse=True)
+    cancel = _choose(newest_first, before - channels) if channels < before else []
+    return ReducePlan(
+        asked=channels,
+        before=before,
+        after=before - sum(sub.channels for sub in cancel),
+        effective_at=number_subscription.current_period_end,
+        cancel=cancel,
+    )
+
+
+@transaction.atomic
+def capacity_reduce(*, number_subscription, channels, actor, now=None):
+    """Bring the number down to ``channels`` channels at the end of the paid period by
+    cancelling capacity subscriptions (they run to their period end, as any cancellation).
+
+    Cancels whole capacity purchases only: an exact combination when one exists (newest
+    preferred), else the newest first, which may leave fewer channels than asked — the plan
+    returned (and shown before confirming) says how many. Asking for the current total
+    changes nothing, so a repeated request is harmless.
+    """
+    number = _lock_number_subscription(number_subscription)
+    _check_may_change(actor, number.account)
+    live = list(capacity_subscriptions(number).select_for_update())
+    plan = capacity_reduce_plan(number_subscription=number, channels=channels, live=live)
+    for sub in plan.cancel:
+        subscription_cancel(subscription=sub, actor=actor, now=now)
+    return plan
+
+
+# --- Cancelling a number --------------------------------------------------------------------
+
+
+@transaction.atomic
+def number_rental_cancel(*, number_subscription, actor, now=None):
+    """Cancel a number's rental and its extra capacity together.
+
+    Nothing renews any more; a paid period runs to its end and the number is then released
+    (billing's end job); a held or one-time rental ends now and the number is released now.
+    Returns the number subscription.
+    """
+    number = _lock_number_subscription(number_subscription)
+    if actor is None or not _may_cancel(actor, number.account):
+        raise PermissionDenied("You may not cancel this number.")
+    for sub in capacity_subscriptions(number).select_for_update():
+        subscription_cancel(subscription=sub, actor=actor, now=now)
+    return subscription_cancel(subscription=number, actor=actor, now=now)
