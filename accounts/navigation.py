@@ -37,7 +37,7 @@ NAVIGATION = [
         lambda u: permissions.is_finance(u) and not permissions.is_platform_admin(u),
         [
             NavItem("Balances", "billing:balances"),
-            NavItem("Invoices", "billing:invoices"),
+            NavItem("Invoices", "billing:invoice_list"),
             NavItem("Reports", "billing:reports"),
             NavItem("Customers", "accounts:customers"),
         ],

@@ -1,12 +1,15 @@
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django_countries import countries
 from django_countries.fields import CountryField
 
-from .models import LedgerEntry
+from .models import Invoice, LedgerEntry
+from .selectors import InvoiceFilters
 
 
 class _MoneyForm(forms.Form):
@@ -56,3 +59,108 @@ class TaxRateForm(forms.Form):
     rate = forms.DecimalField(
         max_digits=5, decimal_places=2, min_value=0, max_value=100, label="Rate (%)"
     )
+
+
+# --- Invoices -------------------------------------------------------------------------------
+
+
+def period_bounds(period, today):
+    """(first day, last day) of a quick period relative to ``today``; None if unknown."""
+    first_of_month = today.replace(day=1)
+    if period == "this_month":
+        return first_of_month, _last_of_month(first_of_month)
+    if period == "last_month":
+        last = first_of_month - timedelta(days=1)
+        return last.replace(day=1), last
+    if period == "this_year":
+        return today.replace(month=1, day=1), today.replace(month=12, day=31)
+    return None
+
+
+def _last_of_month(first):
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+QUICK_PERIODS = [
+    ("this_month", "This month"),
+    ("last_month", "Last month"),
+    ("this_year", "This year"),
+]
+
+
+class InvoiceFilterForm(forms.Form):
+    """The finance invoice list's filters, read from the query string.
+
+    A quick ``period`` (this month, last month, this year) fills in the dates, which the form
+    then shows, so changing one date afterwards starts from the period's range.
+    """
+
+    date_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    q = forms.CharField(required=False, max_length=100, label="Account or invoice number")
+    account = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    country = forms.ChoiceField(required=False, label="Buyer country")
+    status = forms.ChoiceField(
+        required=False, choices=[("", "Any status"), *Invoice.Status.choices]
+    )
+    source = forms.ChoiceField(
+        required=False, choices=[("", "Any source"), *Invoice.Source.choices]
+    )
+
+    def __init__(self, query, *, today):
+        data = query.copy()
+        self.period = data.pop("period", [""])[-1]
+        bounds = period_bounds(self.period, today)
+        if bounds:
+            data["date_from"], data["date_to"] = (day.isoformat() for day in bounds)
+        else:
+            self.period = ""
+        super().__init__(data)
+        self.fields["country"].choices = [("", "Any country"), *countries]
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field, forms.ChoiceField) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+        self.fields["q"].widget.attrs.update(list="invoice-accounts", placeholder="Name or INV-…")
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "“To” must be on or after “From”.")
+        return cleaned
+
+    def filters(self):
+        """The valid filters; a field with an error filters nothing (and says so)."""
+        self.is_valid()
+        data = {name: value for name, value in self.cleaned_data.items() if value not in (None, "")}
+        if "date_to" in self.errors:
+            data.pop("date_from", None)
+        return InvoiceFilters(**data)
+
+
+class InvoiceVoidForm(forms.Form):
+    reason = forms.CharField(
+        max_length=255,
+        label="Why is this invoice void?",
+        help_text="Printed on the invoice and kept with it. The number stays used.",
+        widget=forms.TextInput(attrs={"autofocus": True}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class ReportForm(forms.Form):
+    """The reports' year; none means the last twelve months."""
+
+    year = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+
+    def __init__(self, data, *, years):
+        super().__init__(data)
+        self.fields["year"].choices = [("", "Last 12 months"), *((y, str(y)) for y in years)]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_invoices
 
 app_name = "billing"
 
@@ -12,4 +12,11 @@ urlpatterns = [
     path("balances/<int:pk>/topup/", views.topup, name="topup"),
     path("balances/<int:pk>/adjust/", views.adjust, name="adjust"),
     path("tax-rates/", views.tax_rates, name="tax_rates"),
+    path("invoices/", views_invoices.invoices, name="invoices"),
+    path("invoices/all/", views_invoices.invoice_list, name="invoice_list"),
+    path("invoices/all/export.csv", views_invoices.invoice_export, name="invoice_export"),
+    path("invoices/<int:pk>/", views_invoices.invoice, name="invoice"),
+    path("invoices/<int:pk>/pdf/", views_invoices.invoice_pdf, name="invoice_pdf"),
+    path("invoices/<int:pk>/void/", views_invoices.invoice_void, name="invoice_void"),
+    path("reports/", views_invoices.reports, name="reports"),
 ]

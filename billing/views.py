@@ -63,6 +63,7 @@ def statement(request, pk, topup_form=None, adjustment_form=None):
         "customer": account,
         "balance": selectors.balance_for(account),
         "page": _statement_page(request, request.user, account),
+        "invoices": selectors.invoices_for(request.user, account=account)[:10],
         "topup_form": topup_form or TopupForm(),
         "adjustment_form": adjustment_form or AdjustmentForm(),
     }

@@ -9,6 +9,8 @@ The walker lists every URL pattern with a parameter. Each must be one of:
 A new view with an id that is none of these makes this test fail.
 """
 
+from decimal import Decimal
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -134,6 +136,19 @@ def cart_item_remove():
     return owner, stranger, {"pk": item.pk}, "get"
 
 
+def _invoice():
+    from billing.invoices import LineDraft, invoice_issue
+
+    owner = UserFactory(role="customer_member")  # a teammate: the weaker customer role
+    stranger = UserFactory(role="customer_admin")
+    zero = Decimal("0.00")
+    line = LineDraft(description="Monthly fee", net=Decimal("5.00"), vat_rate=zero, vat=zero)
+    invoice = invoice_issue(
+        account=owner.account, lines=[line], source="order", idempotency_key="x", job="tests"
+    )
+    return owner, stranger, {"pk": invoice.pk}, "get"
+
+
 SCENARIOS = {
     "accounts:customer_detail": customer_detail,
     "accounts:customer_set_status": customer_set_status,
@@ -141,6 +156,8 @@ SCENARIOS = {
     "compliance:agreement_detail": agreement_detail,
     "cart:item_update": cart_item_update,
     "cart:item_remove": cart_item_remove,
+    "billing:invoice": _invoice,
+    "billing:invoice_pdf": _invoice,  # renders the PDF on demand (into a tmp root, below)
 }
 
 
@@ -161,6 +178,12 @@ def test_platform_pages_refuse_every_other_role(client, url_name, role):
     url = reverse(url_name, kwargs=_dummy_kwargs(_parameterised_patterns()[url_name]))
     assert client.get(url).status_code in (403, 405)
     assert client.post(url).status_code in (403, 405)
+
+
+@pytest.fixture(autouse=True)
+def _private_files_in_tmp(settings, tmp_path):
+    """Invoice PDFs rendered by a scenario go to a throwaway root, not var/private."""
+    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
 
 
 @pytest.mark.django_db
