@@ -57,8 +57,17 @@ def navigation_for(user, current_path=""):
     """List of dicts (label, url, active, available) for the user's role."""
     for predicate, items in NAVIGATION:
         if predicate(user):
-            return [_resolve(item, current_path) for item in items]
+            return _one_active([_resolve(item, current_path) for item in items])
     return []
+
+
+def _one_active(entries):
+    """Only the longest matching URL stays active (/cart/numbers/ is My numbers, not Cart)."""
+    active = [entry for entry in entries if entry["active"]]
+    longest = max(active, key=lambda entry: len(entry["url"]), default=None)
+    for entry in active:
+        entry["active"] = entry is longest
+    return entries
 
 
 def _resolve(item, current_path):

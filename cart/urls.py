@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_checkout
+from . import views, views_checkout, views_numbers
 
 app_name = "cart"
 
@@ -18,4 +18,14 @@ urlpatterns = [
     path("orders/<int:pk>/", views_checkout.order_detail, name="order"),
     path("orders/<int:pk>/complete/", views_checkout.order_complete, name="order_complete"),
     path("orders/all/", views_checkout.orders_admin, name="orders_admin"),
+    path("numbers/", views_numbers.my_numbers, name="my_numbers"),
+    path("numbers/<int:pk>/", views_numbers.my_number, name="my_number"),
+    path(
+        "numbers/<int:pk>/destination/",
+        views_numbers.my_number_destination,
+        name="my_number_destination",
+    ),
+    path("numbers/<int:pk>/users/", views_numbers.my_number_users, name="my_number_users"),
+    path("numbers/<int:pk>/channels/", views_numbers.my_number_channels, name="my_number_channels"),
+    path("numbers/<int:pk>/cancel/", views_numbers.my_number_cancel, name="my_number_cancel"),
 ]

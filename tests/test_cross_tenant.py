@@ -149,6 +149,31 @@ def _invoice():
     return owner, stranger, {"pk": invoice.pk}, "get"
 
 
+def _my_number(owner_role):
+    """A number rented by the owner's account (My numbers); the stranger is another
+    account's admin."""
+    from tests.billing.factories import fund
+    from tests.billing.test_subscriptions_helpers import held_did, start
+
+    owner = UserFactory(role=owner_role)
+    stranger = UserFactory(role="customer_admin")
+    fund(owner.account, "50.00")
+    rental = start(owner.account, did=held_did(owner.account), price="3.00", channels=2)
+    return owner, stranger, {"pk": rental.did_id}
+
+
+def my_number():
+    return (*_my_number("customer_member"), "get")  # members see the page, read only
+
+
+def my_number_change():
+    return (*_my_number("customer_admin"), "post")  # only admins change a number
+
+
+def my_number_cancel():
+    return (*_my_number("customer_admin"), "get")
+
+
 SCENARIOS = {
     "accounts:customer_detail": customer_detail,
     "accounts:customer_set_status": customer_set_status,
@@ -158,6 +183,11 @@ SCENARIOS = {
     "cart:item_remove": cart_item_remove,
     "billing:invoice": _invoice,
     "billing:invoice_pdf": _invoice,  # renders the PDF on demand (into a tmp root, below)
+    "cart:my_number": my_number,
+    "cart:my_number_destination": my_number_change,
+    "cart:my_number_users": my_number_change,
+    "cart:my_number_channels": my_number_change,
+    "cart:my_number_cancel": my_number_cancel,
 }
 
 

@@ -1,0 +1,216 @@
+"""Reads for My numbers: the requesting customer account's numbers with their rental.
+
+Every read starts from ``scoped(...)`` and the user's own account, so a number of another
+account is never fetched (its id answers 404). A page of numbers costs a fixed number of
+queries whatever its length: the numbers with their blocks, then one query each for the
+number subscriptions, the capacity subscriptions and the assigned users of the page.
+"""
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cached_property
+
+from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.shortcuts import get_object_or_404
+
+from accounts.scoping import scoped
+from billing.capacity import ChannelTotals, channel_totals
+from billing.models import Subscription
+from catalog.selectors import formatted
+from inventory.choices import OWNED_STATUSES, DIDStatus
+from inventory.models import DID
+
+PAGE_SIZE = 25
+Kind = Subscription.Kind
+SubStatus = Subscription.Status
+SHOWN_STATUSES = (SubStatus.ACTIVE, SubStatus.HOLD, SubStatus.CANCELLED)
+PERIOD_NOUNS = {"day": "day", "week": "week", "month": "month"}
+
+
+@dataclass
+class NumberRow:
+    """One of the account's numbers as My numbers shows it."""
+
+    did: DID
+    rental: Subscription | None  # the live number subscription (active, hold or cancelled)
+    capacity: list  # capacity subscriptions of this account on the number (shown statuses)
+    assigned: list  # users of the account the number is assigned to
+
+    @cached_property
+    def _formatted(self):
+        return formatted(self.did.number)
+
+    @property
+    def national(self):
+        return self._formatted[0]
+
+    @property
+    def international(self):
+        return self._formatted[1]
+
+    @property
+    def place(self):
+        """ "New York, US"; the country's name when the block has no city."""
+        block = self.did.block
+        return f"{block.city}, {block.country.code}" if block.city else block.country.name
+
+    @property
+    def on_hold(self):
+        return self.did.status == DIDStatus.HOLD
+
+    @property
+    def renewal_unpaid(self):
+        return self.rental is not None and self.rental.status == SubStatus.HOLD
+
+    @property
+    def status_label(self):
+        """ "Active", or on hold and why: its renewal is unpaid, or something else (a
+        deactivated package) put it on hold."""
+        if not self.on_hold:
+            return "Active"
+        return "On hold — renewal unpaid" if self.renewal_unpaid else "On hold"
+
+    @property
+    def ending(self):
+        """Cancelled: runs to the end of its paid period, then the number is released."""
+        return self.rental is not None and self.rental.status == SubStatus.CANCELLED
+
+    @property
+    def channels(self) -> ChannelTotals:
+        if self.rental is None:
+            included = self.did.channels or self.did.block.channels_included
+            return ChannelTotals(included=included, extra=0)
+        return channel_totals(self.rental, self.capacity)
+
+    @property
+    def period_noun(self):
+        rental = self.rental
+        if rental is None or not rental.is_recurring:
+            return ""
+        noun = PERIOD_NOUNS[rental.period_unit]
+        return noun if rental.period_count == 1 else f"{rental.period_count} {noun}s"
+
+    @property
+    def live_capacity(self):
+        """Capacity that renews with the number (active or held, not cancelled)."""
+        return [sub for sub in self.capacity if sub.status in Subscription.LIVE_STATUSES]
+
+    @property
+    def price_per_period(self):
+        """What the next period costs without VAT: the number and its renewing capacity."""
+        if self.rental is None or not self.rental.is_recurring:
+            return None
+        extra = sum((sub.recurring_price for sub in self.live_capacity), Decimal("0.00"))
+        return self.rental.recurring_price + extra
+
+    @property
+    def capacity_price(self):
+        return sum((sub.recurring_price for sub in self.live_capacity), Decimal("0.00"))
+
+    @property
+    def next_renewal_at(self):
+        return self.rental.next_renewal_at if self.rental else None
+
+    @property
+    def paid_until(self):
+        return self.rental.current_period_end if self.rental else None
+
+    @property
+    def can_add_channels(self):
+        rental = self.rental
+        return bool(
+            rental
+            and rental.status == SubStatus.ACTIVE
+            and rental.is_recurring
+            and self.did.status == DIDStatus.ACTIVE
+        )
+
+    @property
+    def can_cancel(self):
+        return self.rental is not None and self.rental.status in Subscription.LIVE_STATUSES
+
+
+def _digits_filter(text):
+    """Digits anywhere in the number, however they were typed: "+31 20 555" (a prefix of the
+    E.164 form), "0031 20 555" (00, the international prefix), "020 555" (0, a trunk prefix:
+    the digits after it), or any run of digits ("5550")."""
+    text = text.strip()
+    digits = re.sub(r"\D", "", text)
+    if not digits:
+        return None
+    if text.startswith("+"):
+        return Q(number__startswith=f"+{digits}")
+    condition = Q(number__contains=digits)
+    if digits.startswith("00") and len(digits) > 2:
+        condition |= Q(number__startswith=f"+{digits[2:]}")
+    elif digits.startswith("0") and len(digits) > 1:
+        condition |= Q(number__contains=digits[1:])
+    return condition
+
+
+def my_numbers_queryset(user):
+    """The numbers the user's account holds (active or on hold), with what a row shows."""
+    account_id = user.account_id
+    subscriptions = Subscription.objects.filter(account_id=account_id, status__in=SHOWN_STATUSES)
+    return (
+        scoped(DID.objects.filter(owner_id=account_id, status__in=OWNED_STATUSES), user)
+        .select_related("block")
+        .prefetch_related(
+            Prefetch(
+                "subscriptions",
+                queryset=subscriptions.filter(kind=Kind.NUMBER),
+                to_attr="number_rentals",
+            ),
+            Prefetch(
+                "subscriptions",
+                queryset=subscriptions.filter(kind=Kind.CAPACITY).order_by("pk"),
+                to_attr="capacity_rentals",
+            ),
+            Prefetch(
+                "assigned_users",
+                queryset=get_user_model()
+                .objects.filter(account_id=account_id)
+                .order_by("full_name", "email"),
+                to_attr="assigned",
+            ),
+        )
+    )
+
+
+def _row(did):
+    rentals = did.number_rentals
+    return NumberRow(
+        did=did,
+        rental=rentals[0] if rentals else None,
+        capacity=did.capacity_rentals,
+        assigned=did.assigned,
+    )
+
+
+def my_numbers_page(user, *, search="", status="", page=None):
+    """One page (PAGE_SIZE) of the account's numbers, by number; ``page.rows`` are
+    NumberRows. ``status``: "active", "hold" or "ending" (cancelled, running out)."""
+    numbers = my_numbers_queryset(user)
+    if search and (condition := _digits_filter(search)) is not None:
+        numbers = numbers.filter(condition)
+    if status in (DIDStatus.ACTIVE, DIDStatus.HOLD):
+        numbers = numbers.filter(status=status)
+    elif status == "ending":
+        cancelled = Subscription.objects.filter(
+            did=OuterRef("pk"),
+            account_id=user.account_id,
+            kind=Kind.NUMBER,
+            status=SubStatus.CANCELLED,
+        )
+        numbers = numbers.filter(Exists(cancelled))
+    result = Paginator(numbers.order_by("number"), PAGE_SIZE).get_page(page)
+    result.rows = [_row(did) for did in result.object_list]
+    return result
+
+
+def my_number(user, pk) -> NumberRow:
+    """One of the account's numbers, or 404 (another account's, or no longer held)."""
+    return _row(get_object_or_404(my_numbers_queryset(user), pk=pk))

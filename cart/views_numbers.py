@@ -1,0 +1,247 @@
+"""My numbers: the customer's list of numbers and each number's page (destination, users,
+channels, cancel).
+
+Customer admins and members both see every number of their account; only admins change
+anything (the write views allow admins only, and the services check it again). An id of
+another account's number answers 404, from every view.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.permissions import allow, is_customer, is_customer_admin
+from billing.capacity import (
+    capacity_add,
+    capacity_quote,
+    capacity_reduce,
+    capacity_reduce_plan,
+    number_rental_cancel,
+)
+from billing.selectors import balance_for
+from billing.services import InsufficientBalance
+from catalog.pricing import block_prices
+from didportal.htmx import render_page_or_results
+from inventory.customer import did_destination_set, did_users_assign
+
+from . import selectors_numbers as selectors
+from .forms_numbers import AssignUsersForm, ChannelsForm, DestinationForm, MyNumbersFilterForm
+
+# A service's field name → the form field that shows its message.
+FIELD_OF = {"extra_channels": "channels", "channel_price": None}
+
+
+def _day(moment):
+    return date_format(timezone.localtime(moment), "j M Y")
+
+
+def _add_errors(form, exc):
+    """Put a service's ValidationError on the form, each message on its field."""
+    for name, field_messages in getattr(exc, "message_dict", {None: exc.messages}).items():
+        name = FIELD_OF.get(name, name)
+        form.add_error(name if name in form.fields else None, field_messages)
+
+
+@allow(is_customer)
+def my_numbers(request):
+    form = MyNumbersFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    page = selectors.my_numbers_page(
+        request.user,
+        search=filters.get("q", ""),
+        status=filters.get("status", ""),
+        page=request.GET.get("page"),
+    )
+    context = {
+        "filter_form": form,
+        "page": page,
+        "is_filtered": bool(filters.get("q") or filters.get("status")),
+        "can_manage": is_customer_admin(request.user),
+    }
+    return render_page_or_results(
+        request, "cart/my_numbers.html", "cart/my_numbers_results.html", context
+    )
+
+
+def _detail(request, row, *, status=200, **forms):
+    user = request.user
+    can_manage = is_customer_admin(user)
+    context = {
+        "row": row,
+        "did": row.did,
+        "can_manage": can_manage,
+        "currency": user.account.currency,
+    }
+    if can_manage:
+        context.update(
+            destination_form=forms.get("destination_form") or DestinationForm(did=row.did),
+            users_form=forms.get("users_form")
+            or AssignUsersForm(account=user.account, assigned=row.assigned),
+            channels_form=forms.get("channels_form") or ChannelsForm(current=row.channels.total),
+            channel_price=_channel_price(request, row),
+        )
+    return render(request, "cart/number_detail.html", context, status=status)
+
+
+def _channel_price(request, row):
+    """The per-channel price of one period, as this customer's price list says."""
+    return block_prices(row.did.block, request.user.account).extra_channel
+
+
+@allow(is_customer)
+def my_number(request, pk):
+    return _detail(request, selectors.my_number(request.user, pk))
+
+
+@allow(is_customer_admin)
+@require_POST
+def my_number_destination(request, pk):
+    row = selectors.my_number(request.user, pk)
+    form = DestinationForm(request.POST)
+    if form.is_valid():
+        try:
+            did_destination_set(did=row.did, actor=request.user, **form.service_kwargs())
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, f"Saved where calls to {row.did.number} go.")
+            return redirect("cart:my_number", pk=row.did.pk)
+    return _detail(request, row, destination_form=form)
+
+
+@allow(is_customer_admin)
+@require_POST
+def my_number_users(request, pk):
+    row = selectors.my_number(request.user, pk)
+    form = AssignUsersForm(request.POST, account=request.user.account)
+    if form.is_valid():
+        try:
+            users = did_users_assign(
+                did=row.did, actor=request.user, users=form.cleaned_data["users"]
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            names = ", ".join(str(user) for user in users) or "nobody"
+            messages.success(request, f"{row.did.number} is assigned to {names}.")
+            return redirect("cart:my_number", pk=row.did.pk)
+    return _detail(request, row, users_form=form)
+
+
+@allow(is_customer_admin)
+@require_POST
+def my_number_channels(request, pk):
+    """More channels: a confirmation page with the pro-rata charge, then the purchase.
+    Fewer: a confirmation page with the result at the period end, then the cancellations."""
+    row = selectors.my_number(request.user, pk)
+    current = row.channels.total
+    form = ChannelsForm(request.POST, current=current)
+    if not form.is_valid():
+        return _detail(request, row, channels_form=form)
+    if row.rental is None:
+        form.add_error(None, "This number has no rental to change; contact your provider.")
+        return _detail(request, row, channels_form=form)
+    wanted = form.cleaned_data["channels"]
+    if wanted == current:
+        messages.info(request, f"{row.did.number} already has {current} channels.")
+        return redirect("cart:my_number", pk=row.did.pk)
+    change = _channels_more if wanted > current else _channels_fewer
+    return change(request, row, form, wanted - current if wanted > current else wanted)
+
+
+def _channels_more(request, row, form, extra):
+    price = _channel_price(request, row)
+    try:
+        if not form.cleaned_data["confirm"]:
+            quote = capacity_quote(
+                number_subscription=row.rental, extra_channels=extra, channel_price=price
+            )
+            return _channels_confirm(request, row, form, quote=quote)
+        capacity = capacity_add(
+            number_subscription=row.rental,
+            extra_channels=extra,
+            channel_price=price,
+            actor=request.user,
+            idempotency_key=f"capacity:{row.did.pk}:{form.cleaned_data['token']}",
+        )
+    except InsufficientBalance as exc:
+        return _channels_confirm(request, row, form, refusal=exc, extra=extra, price=price)
+    except ValidationError as exc:
+        _add_errors(form, exc)
+        return _detail(request, row, channels_form=form)
+    first = capacity.charges.order_by("period_index").first()
+    charged = f"{first.amount} {capacity.currency}" if first else "nothing"
+    messages.success(
+        request,
+        f"{extra} channel{'s' if extra != 1 else ''} added to {row.did.number}: {charged} "
+        f"charged for the rest of this period; {capacity.recurring_price} "
+        f"{capacity.currency} more each period from then on (plus VAT where it applies).",
+    )
+    return redirect("cart:my_number", pk=row.did.pk)
+
+
+def _channels_fewer(request, row, form, wanted):
+    try:
+        if not form.cleaned_data["confirm"]:
+            plan = capacity_reduce_plan(number_subscription=row.rental, channels=wanted)
+            return _channels_confirm(request, row, form, plan=plan)
+        plan = capacity_reduce(number_subscription=row.rental, channels=wanted, actor=request.user)
+    except ValidationError as exc:
+        _add_errors(form, exc)
+        return _detail(request, row, channels_form=form)
+    if plan.changes_anything:
+        when = _day(plan.effective_at) if plan.effective_at else "now"
+        messages.success(
+            request,
+            f"{row.did.number} keeps {plan.before} channels until {when}, then {plan.after}.",
+        )
+    else:
+        messages.info(request, f"{row.did.number} already has {plan.after} channels.")
+    return redirect("cart:my_number", pk=row.did.pk)
+
+
+def _channels_confirm(request, row, form, **context):
+    refusal = context.get("refusal")
+    return render(
+        request,
+        "cart/number_channels.html",
+        {
+            "row": row,
+            "did": row.did,
+            "wanted": form.cleaned_data["channels"],
+            "token": form.cleaned_data.get("token") or form.fields["token"].initial(),
+            "currency": request.user.account.currency,
+            "balance": balance_for(request.user.account) if refusal else None,
+            **context,
+        },
+    )
+
+
+@allow(is_customer_admin)
+@require_http_methods(["GET", "POST"])
+def my_number_cancel(request, pk):
+    """GET: what cancelling means for this number (confirmation). POST: cancel it."""
+    row = selectors.my_number(request.user, pk)
+    if request.method == "GET" or not row.can_cancel:
+        if request.method == "POST":
+            messages.error(request, f"{row.did.number} has no rental left to cancel.")
+        return render(
+            request,
+            "cart/number_cancel.html",
+            {"row": row, "did": row.did, "action": reverse("cart:my_number_cancel", args=[pk])},
+        )
+    subscription = number_rental_cancel(number_subscription=row.rental, actor=request.user)
+    if subscription.status == subscription.Status.CANCELLED:
+        until = _day(subscription.current_period_end)
+        messages.success(
+            request,
+            f"{row.did.number} is cancelled: it keeps working until {until}, "
+            "then it is released. Nothing more is charged for it.",
+        )
+        return redirect("cart:my_number", pk=row.did.pk)
+    messages.success(request, f"{row.did.number} is cancelled and released.")
+    return redirect("cart:my_numbers")
