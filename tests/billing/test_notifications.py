@@ -62,7 +62,7 @@ def test_a_failed_renewal_is_mailed_once_however_often_it_is_reported(
     renewal_failed_email_send(subscription_id=sub.pk)  # a repeat (a retried job)
     assert OutgoingEmail.objects.filter(key__startswith=f"renewal-failed:{sub.pk}:").count() == 1
     outbox_flush()
-    assert len(mailoutbox) == 1 and "on hold" in mailoutbox[0].subject
+    assert len([m for m in mailoutbox if "on hold" in m.subject]) == 1
 
 
 def test_a_mail_server_down_does_not_undo_the_hold_and_the_email_waits(
@@ -75,7 +75,7 @@ def test_a_mail_server_down_does_not_undo_the_hold_and_the_email_waits(
     outbox_flush()
     sub.refresh_from_db()
     assert sub.status == Subscription.Status.HOLD
-    email = OutgoingEmail.objects.get()
+    email = OutgoingEmail.objects.get(key__startswith=f"renewal-failed:{sub.pk}:")
     assert (email.status, email.attempts) == ("queued", 1)
     assert "mail server down" in email.last_error
     assert mailoutbox == []
