@@ -23,7 +23,7 @@ from accounts.permissions import is_customer_admin, is_platform_admin, is_resell
 from didportal.batches import drain
 from inventory.choices import OWNED_STATUSES, DIDStatus
 from inventory.models import DID
-from inventory.services import did_transition
+from inventory.services import did_hold_unpaid, did_paid, did_transition
 
 from .models import Subscription, SubscriptionCharge
 from .notifications import renewal_failed_email_send
@@ -261,13 +261,9 @@ def _hold(subscription, *, now, job):
     subscription.next_renewal_at = None
     subscription.renewal_failed_at = now
     subscription.save()
-    if (
-        subscription.kind == Subscription.Kind.NUMBER
-        and subscription.did.status == DIDStatus.ACTIVE
-    ):
-        did_transition(
+    if subscription.kind == Subscription.Kind.NUMBER:
+        did_hold_unpaid(
             did=subscription.did,
-            to_status=DIDStatus.HOLD,
             job=job,
             reason=f"renewal of subscription {subscription.pk} failed: insufficient balance",
         )
@@ -357,18 +353,8 @@ def _renew_batch(*, now, job, batch_size, exclude, counts):
 
 def _did_reactivate(subscription, *, job):
     """The number goes back to active, unless something else (its package) holds it."""
-    did = (
-        DID.objects.select_for_update(of=("self",))
-        .select_related("client_package")
-        .get(pk=subscription.did_id)
-    )
-    if did.status != DIDStatus.HOLD:
-        return
-    if did.client_package_id and not did.client_package.active:
-        return
-    did_transition(
-        did=did,
-        to_status=DIDStatus.ACTIVE,
+    did_paid(
+        did=subscription.did,
         job=job,
         reason=f"subscription {subscription.pk} renewed after a top-up",
     )

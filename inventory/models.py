@@ -229,6 +229,9 @@ class DID(models.Model):
         default=DIDStatus.IN_STOCK,
     )
     hold_started_at = models.DateTimeField(null=True, blank=True)
+    # On hold (also) because a renewal went unpaid: a reactivated package alone does not
+    # bring it back; billing clears it when the renewal is paid (inventory.services).
+    unpaid = models.BooleanField(default=False)
     owner = models.ForeignKey(
         "accounts.Account",
         on_delete=models.PROTECT,
@@ -312,6 +315,9 @@ class DID(models.Model):
                 condition=Q(status="hold", hold_started_at__isnull=False)
                 | (~Q(status="hold") & Q(hold_started_at__isnull=True)),
                 name="did_hold_started_iff_hold",
+            ),
+            models.CheckConstraint(
+                condition=Q(unpaid=False) | Q(status="hold"), name="did_unpaid_only_on_hold"
             ),
             models.CheckConstraint(
                 condition=Q(client_package__isnull=True) | Q(owner__isnull=False),

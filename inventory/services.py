@@ -41,6 +41,7 @@ TRANSITION_FIELDS = [
     "client_package",
     "destination",
     "hold_started_at",
+    "unpaid",
     "ever_sold",
     "cart_held_until",
     "cart_held_by",
@@ -87,6 +88,8 @@ def _apply_transition(did, *, to_status, owner, client_package, now):
         did.client_package = None
         did.destination = ""
         did.hold_started_at = None
+    if to_status != S.HOLD:
+        did.unpaid = False  # only a held number can be held for non-payment
     # A cart hold only lives on an in-stock number: leaving in_stock ends it.
     did.cart_held_until = None
     did.cart_held_by = None
@@ -296,13 +299,57 @@ def client_package_reactivate(*, client_package, actor=None, job=None):
         client_package, active=True, actor=actor, job=job, reason="package reactivated"
     )
     dids_transition(
-        dids_queryset_or_ids=_held_under(client_package).filter(status=S.HOLD),
+        # A number also held for an unpaid renewal stays on hold until it is paid.
+        dids_queryset_or_ids=_held_under(client_package).filter(status=S.HOLD, unpaid=False),
         to_status=S.ACTIVE,
         actor=actor,
         job=job,
         reason=f"package {client_package.package} reactivated",
     )
     return client_package
+
+
+# --- Holds for non-payment ----------------------------------------------------------------
+#
+# One hold status, two reasons: a deactivated package (the number's client package is
+# inactive) and an unpaid renewal (``unpaid``). The number is active again only when neither
+# holds it any more.
+
+
+@transaction.atomic
+def did_hold_unpaid(*, did, job, reason):
+    """A renewal of ``did`` went unpaid: it goes on hold (if it is not already) and stays
+    there until ``did_paid``, whatever its package does meanwhile."""
+    locked = DID.objects.select_for_update().get(pk=did.pk)
+    if locked.status == S.ACTIVE:
+        _apply_transition(
+            locked, to_status=S.HOLD, owner=None, client_package=None, now=timezone.now()
+        )
+    elif locked.status != S.HOLD:
+        return locked
+    locked.unpaid = True
+    locked._change_reason = _reason_text(reason=reason, job=job)
+    locked.save(update_fields=TRANSITION_FIELDS)
+    return locked
+
+
+@transaction.atomic
+def did_paid(*, did, job, reason):
+    """The unpaid renewal of ``did`` is paid: back to active unless its package holds it."""
+    locked = (
+        DID.objects.select_for_update(of=("self",)).select_related("client_package").get(pk=did.pk)
+    )
+    if locked.status != S.HOLD:
+        return locked
+    locked.unpaid = False
+    package_holds = locked.client_package_id and not locked.client_package.active
+    if not package_holds:
+        _apply_transition(
+            locked, to_status=S.ACTIVE, owner=None, client_package=None, now=timezone.now()
+        )
+    locked._change_reason = _reason_text(reason=reason, job=job)
+    locked.save(update_fields=TRANSITION_FIELDS)
+    return locked
 
 
 # --- Cart holds --------------------------------------------------------------------------
