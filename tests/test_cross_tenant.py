@@ -149,6 +149,20 @@ def _invoice():
     return owner, stranger, {"pk": invoice.pk}, "get"
 
 
+def _order():
+    from cart.orders import order_place
+    from cart.services import cart_add_any
+    from tests.billing.factories import fund
+    from tests.inventory.factories import DIDFactory
+
+    owner = UserFactory(role="customer_member")  # a teammate: the weaker customer role
+    stranger = UserFactory(role="customer_admin")
+    fund(owner.account, "100.00")
+    cart_add_any(user=owner, block=DIDFactory().block, quantity=1)
+    order = order_place(user=owner, token="cross-tenant")
+    return owner, stranger, {"pk": order.pk}, "get"
+
+
 def _my_number(owner_role):
     """A number rented by the owner's account (My numbers); the stranger is another
     account's admin."""
@@ -181,6 +195,8 @@ SCENARIOS = {
     "compliance:agreement_detail": agreement_detail,
     "cart:item_update": cart_item_update,
     "cart:item_remove": cart_item_remove,
+    "cart:order": _order,
+    "cart:order_complete": _order,
     "billing:invoice": _invoice,
     "billing:invoice_pdf": _invoice,  # renders the PDF on demand (into a tmp root, below)
     "cart:my_number": my_number,
