@@ -101,14 +101,9 @@ def _balance_apply(balance, new_amount):
         balance.low_balance_notified = False
     elif new_amount < old_amount and not balance.low_balance_notified:
         balance.low_balance_notified = True
-        account_id = balance.account_id
-        # A mail failure never undoes a charge. (A lambda, not functools.partial: Django
-        # names a failed robust callback by its __qualname__, which partial lacks.)
-        transaction.on_commit(
-            lambda: low_balance_email_send(
-                account_id=account_id, balance=new_amount, threshold=threshold
-            ),
-            robust=True,
+        # Queued in the outbox with the charge: it commits with it and is sent after.
+        low_balance_email_send(
+            account_id=balance.account_id, balance=new_amount, threshold=threshold
         )
     balance.save(update_fields=["amount", "low_balance_notified", "updated_at"])
 

@@ -267,11 +267,7 @@ def _hold(subscription, *, now, job):
             job=job,
             reason=f"renewal of subscription {subscription.pk} failed: insufficient balance",
         )
-    subscription_id = subscription.pk
-    # A lambda, not functools.partial: Django names a failed robust callback by __qualname__.
-    transaction.on_commit(
-        lambda: renewal_failed_email_send(subscription_id=subscription_id), robust=True
-    )
+    renewal_failed_email_send(subscription_id=subscription.pk)  # queued in the outbox
 
 
 @transaction.atomic

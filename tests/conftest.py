@@ -18,6 +18,39 @@ def pytest_runtest_setup(item):
     pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://... to run it")
 
 
+def reset_broker_pools():
+    """Forget pooled broker connections, so the next publish connects to the new URL."""
+    from didportal.celery import app  # noqa: PLC0415
+
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def broker():
+    """Point the Celery app at another broker for one test: ``broker(url, options)``."""
+    from didportal.celery import app  # noqa: PLC0415
+
+    conf = app.conf
+    saved = conf.broker_url, conf.broker_transport_options
+
+    def point(url, transport_options=None):
+        conf.broker_url = url
+        conf.broker_transport_options = transport_options or {}
+        reset_broker_pools()
+
+    yield point
+    conf.broker_url, conf.broker_transport_options = saved
+    reset_broker_pools()
+
+
+@pytest.fixture(autouse=True)
+def memory_broker(broker):
+    """Tasks enqueued after commit stay in this process: tests never fill the embedded
+    mode's queue folder or a shared Redis. (Tests run tasks by calling them.)"""
+    broker("memory://")
+
+
 @pytest.fixture(autouse=True)
 def _tax_rates_after_flush(request):
     """Transactional tests flush every table, the VAT rates seeded by a migration included;

@@ -191,23 +191,6 @@ def test_insufficient_balance_holds_number_and_mails(
     assert len(charges(sub)) == 1
 
 
-def test_a_failing_hold_email_does_not_undo_the_hold(
-    customer, monkeypatch, django_capture_on_commit_callbacks
-):
-    import billing.subscriptions
-
-    def mail_server_down(**kwargs):
-        raise ConnectionError("mail server down")
-
-    monkeypatch.setattr(billing.subscriptions, "renewal_failed_email_send", mail_server_down)
-    fund(customer, "5.00")
-    sub = start(customer, price="5.00")
-    with django_capture_on_commit_callbacks(execute=True):
-        subscriptions_renew_due(now=sub.next_renewal_at)
-    sub.refresh_from_db()
-    assert sub.status == S.HOLD
-
-
 def test_topup_resumes_held_subscriptions_oldest_first(
     customer, finance_user, django_capture_on_commit_callbacks
 ):
