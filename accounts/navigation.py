@@ -19,6 +19,7 @@ NAVIGATION = [
         [
             NavItem("Buy numbers", "catalog:coverage"),
             NavItem("My numbers", "cart:my_numbers"),
+            NavItem("Orders", "cart:orders"),
             NavItem("Cart", "cart:cart"),
             NavItem("Balance & invoices", "billing:balance"),
         ],
@@ -30,6 +31,7 @@ NAVIGATION = [
             NavItem("Pricing", "inventory:blocks"),
             NavItem("Customers", "accounts:customers"),
             NavItem("Orders", "cart:orders_admin"),
+            NavItem("Invoices", "billing:invoice_list"),
             NavItem("Compliance", "compliance:requirements"),
         ],
     ),

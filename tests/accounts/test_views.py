@@ -147,10 +147,10 @@ def test_each_role_has_its_dashboard(client, role, heading):
 def test_navigation_is_role_aware(client, customer_admin, platform_admin):
     client.force_login(customer_admin)
     labels = [item["label"] for item in client.get("/").context["nav_items"]]
-    assert labels == ["Buy numbers", "My numbers", "Cart", "Balance & invoices"]
+    assert labels == ["Buy numbers", "My numbers", "Orders", "Cart", "Balance & invoices"]
     client.force_login(platform_admin)
     labels = [item["label"] for item in client.get("/").context["nav_items"]]
-    assert labels == ["Inventory", "Pricing", "Customers", "Orders", "Compliance"]
+    assert labels == ["Inventory", "Pricing", "Customers", "Orders", "Invoices", "Compliance"]
 
 
 def test_customer_cannot_open_staff_pages(client, customer_admin):
