@@ -2,10 +2,24 @@
 
 from django import forms
 
+from catalog.pricing import block_prices
+from didportal.templatetags.portal import money as money_text
 from inventory.models import NumberBlock
 
 from .models import PERIOD_LABELS, offered_periods
+from .pricing import PERIOD_NOUNS
 from .services import MAX_CHANNELS, MAX_QUANTITY
+
+
+def _channels_help(item):
+    """ "2 included, extra 1.50 each a month" in the buyer's prices."""
+    prices = block_prices(item.block, item.cart.account)
+    included = f"{prices.channels_included} included"
+    if not prices.extra_channel:
+        return f"{included}, extra ones free."
+    extra = money_text(prices.extra_channel)
+    noun = PERIOD_NOUNS[item.billing_period]
+    return f"{included}, extra {extra} each {'a ' + noun if noun else 'once'}."
 
 
 class CartItemForm(forms.Form):
@@ -15,7 +29,6 @@ class CartItemForm(forms.Form):
         label="Channels",
         min_value=1,
         max_value=MAX_CHANNELS,
-        help_text="Simultaneous calls.",
     )
     billing_period = forms.ChoiceField(label="Billing period")
     quantity = forms.IntegerField(
@@ -44,10 +57,7 @@ class CartItemForm(forms.Form):
         self.item = item
         periods = offered_periods(item.block)
         self.fields["billing_period"].choices = [(p, PERIOD_LABELS[p]) for p in periods]
-        if len(periods) == 1:
-            self.fields["billing_period"].help_text = "The only period offered here."
-        included = item.block.channels_included
-        self.fields["channels"].help_text = f"{included} included; more are priced per period."
+        self.fields["channels"].help_text = _channels_help(item)
         if not item.is_any:
             del self.fields["quantity"]
 

@@ -195,3 +195,25 @@ def test_sqlite_triggers_lost_to_a_table_rebuild_come_back_after_migrate(blocks,
     assert available(block) == 9  # recounted from the table
     hold([second], two_buyers[0])
     assert available(block) == 8  # and followed again
+
+
+def test_the_minute_job_and_the_command_release_expired_holds(blocks, two_buyers):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from cart.tasks import release_cart_holds
+    from didportal.celery import app
+
+    assert app.conf.beat_schedule["release-cart-holds"] == {
+        "task": "cart.tasks.release_cart_holds",
+        "schedule": 60.0,
+    }
+    first, second = DID.objects.filter(block=blocks["amsterdam"]).order_by("number")[:2]
+    hold([first], two_buyers[0], now=timezone.now() - timedelta(minutes=20))
+    assert release_cart_holds.apply().get() == 1
+    hold([second], two_buyers[1], now=timezone.now() - timedelta(minutes=20))
+    out = StringIO()
+    call_command("release_cart_holds", stdout=out)
+    assert "Released 1 cart holds." in out.getvalue()
+    assert not DID.objects.filter(cart_held_until__isnull=False).exists()
