@@ -50,3 +50,23 @@ def test_add_change_in_the_panel_then_remove_from_the_cart(
     page.get_by_role("button", name="Remove").click()
     expect(page.get_by_text("Your cart is empty.")).to_be_visible()
     expect(page.locator("#cart-badge")).to_be_hidden()
+
+
+def test_changing_a_quantity_on_the_cart_page_updates_total_and_badge(
+    page, blocks, customer_admin, vat_rates
+):
+    from cart import services
+
+    services.cart_add_any(user=customer_admin, block=blocks["munich"], quantity=2)
+    sign_in(page, customer_admin)
+    page.goto("/cart/")
+    expect(page.locator("#cart-total")).to_have_text("19.04 USD")  # 2 × 9.52
+    expect(page.locator("#cart-badge")).to_have_text(re.compile(r"^2"))
+    page.get_by_label("Quantity").fill("4")
+    page.get_by_label("Quantity").press("Tab")  # htmx posts the change, swaps the cart in
+    expect(page.locator("#cart-total")).to_have_text("38.08 USD")
+    expect(page.locator("#cart-badge")).to_have_text(re.compile(r"^4"))
+    page.get_by_label("Quantity").fill("9")
+    page.get_by_label("Quantity").press("Tab")
+    expect(page.get_by_text("Only 5 numbers available in München right now.")).to_be_visible()
+    expect(page.locator("#cart-total")).to_have_text("38.08 USD")
