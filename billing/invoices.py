@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from accounts.models import Account
 from accounts.permissions import is_finance
 from accounts.services import platform_account
 from didportal.enqueue import enqueue
@@ -297,16 +298,17 @@ def invoices_issue_daily(*, now=None, job="issue_daily_invoices") -> int:
 
 @transaction.atomic
 def _invoice_daily_for(account_id, *, cutoff, job):
+    # One run at a time per account: a second run waits here, then finds the charges billed.
+    # (skip_locked on the charges would let two runs split them into two invoices.)
+    account = Account.objects.select_for_update().get(pk=account_id)
     charges = list(
         _uninvoiced_charges()
-        .select_for_update(skip_locked=True, of=("self",))
         .filter(subscription__account_id=account_id, created_at__lt=cutoff)
-        .select_related("subscription__account")
+        .select_related("subscription")
         .order_by("created_at", "pk")
     )
     if not charges:
         return None
-    account = charges[0].subscription.account
     # Named by its first charge: a charge is invoiced once, so the key is never reused.
     return invoice_for_charges(
         account=account,
