@@ -472,7 +472,7 @@ def test_a_held_capacity_renewal_resumes_after_a_top_up(us_customer, customer_ad
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_purchases_with_one_key_charge_once():
-    from tests.billing.test_concurrency import run_in_threads
+    from tests.concurrency import run_in_threads
 
     account = AccountFactory(country="US")
     admin = UserFactory(account=account, role="customer_admin")
@@ -495,7 +495,7 @@ def test_concurrent_purchases_with_one_key_charge_once():
 def test_concurrent_purchases_never_overdraw():
     """Six different purchases against a balance that covers three: three succeed, the
     others are refused with nothing saved."""
-    from tests.billing.test_concurrency import run_in_threads
+    from tests.concurrency import run_in_threads
 
     account = AccountFactory(country="US")
     admin = UserFactory(account=account, role="customer_admin")

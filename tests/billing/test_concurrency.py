@@ -1,10 +1,8 @@
 """Races and random sequences against real PostgreSQL locks and commits."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,33 +11,10 @@ from billing.models import LedgerEntry
 from billing.selectors import balance_for, balance_mismatches
 from billing.services import InsufficientBalance, adjustment_record, refund_record
 from tests.billing.factories import TEST_JOB, fund, new_key, spend
+from tests.concurrency import run_in_threads
 from tests.factories import AccountFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-THREADS = 20
-
-
-def run_in_threads(work, count=THREADS):
-    """Call ``work(i)`` in ``count`` threads released together; return results or exceptions."""
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def run(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:  # each thread reports what it got
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def ledger_sum(account):

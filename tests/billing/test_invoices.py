@@ -257,7 +257,7 @@ def test_void_keeps_the_number_and_needs_finance_and_a_reason(
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_issues_take_consecutive_numbers(customer):
-    from tests.billing.test_concurrency import run_in_threads
+    from tests.concurrency import run_in_threads
 
     results = run_in_threads(lambda i: issue(customer, f"c{i}").number, count=12)
     assert not [r for r in results if isinstance(r, Exception)], results
@@ -268,7 +268,7 @@ def test_concurrent_issues_take_consecutive_numbers(customer):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_daily_runs_invoice_each_charge_once(customer):
-    from tests.billing.test_concurrency import run_in_threads
+    from tests.concurrency import run_in_threads
 
     fund(customer, "100.00")
     for _ in range(30):

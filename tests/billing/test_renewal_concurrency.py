@@ -10,8 +10,8 @@ from billing.models import LedgerEntry, SubscriptionCharge
 from billing.selectors import balance_mismatches
 from billing.subscriptions import subscriptions_renew_due
 from tests.billing.factories import fund
-from tests.billing.test_concurrency import run_in_threads
 from tests.billing.test_subscriptions_helpers import start
+from tests.concurrency import run_in_threads
 from tests.factories import AccountFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -1,11 +1,10 @@
 """Checkout under concurrency, on PostgreSQL with real threads: nothing sold twice, no
 overdraft, one order per token, no deadlock."""
 
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 
 from billing.models import LedgerEntry, Subscription
@@ -16,27 +15,11 @@ from cart.orders import CheckoutRefused, order_place
 from inventory.models import DID
 from inventory.services import dids_add
 from tests.billing.factories import fund
-from tests.billing.test_concurrency import run_in_threads
+from tests.concurrency import run_in_threads, run_pooled
 from tests.factories import AccountFactory, UserFactory
 from tests.inventory.factories import NumberBlockFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_pooled(work, count, workers=25):
-    """``work(i)`` for i < count on a pool of threads (one database connection each, within
-    PostgreSQL's connection limit); results or exceptions in order."""
-
-    def call(i):
-        try:
-            return work(i)
-        except Exception as exc:  # each call reports what it got
-            return exc
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(call, range(count)))
 
 
 def stocked_block(admin, count, **prices):

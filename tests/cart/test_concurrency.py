@@ -1,43 +1,17 @@
 """Cart holds under real PostgreSQL concurrency: one holder per number, no deadlocks."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from cart import services
 from cart.models import CartItem
 from catalog.selectors import buyable_blocks
 from inventory import services as inventory_services
 from inventory.models import DID
+from tests.concurrency import THREADS, run_in_threads
 from tests.factories import UserFactory
 from tests.inventory.factories import NumberBlockFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-THREADS = 20
-
-
-def run_in_threads(work, count=THREADS):
-    """Call ``work(i)`` in ``count`` threads released together; return results or exceptions."""
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def run(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:  # each thread reports what it got
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 @pytest.fixture

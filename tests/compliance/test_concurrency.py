@@ -4,8 +4,8 @@ import pytest
 
 from compliance.models import RequirementAgreement, RequirementVersion
 from compliance.services import agreements_record
-from tests.billing.test_concurrency import run_in_threads
 from tests.compliance.factories import RequirementFactory
+from tests.concurrency import run_in_threads
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
