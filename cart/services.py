@@ -257,6 +257,18 @@ def cart_item_remove(*, user, item_id):
 
 
 @transaction.atomic
+def cart_items_drop(*, user, item_ids):
+    """Take the lines ``item_ids`` out of the user's cart and end their holds (the add-to-cart
+    panel's close button drops what it just added). Returns how many were removed."""
+    _check_customer(user)
+    cart = _locked_cart(user)
+    items = list(cart.items.filter(pk__in=list(item_ids)))
+    inventory_services.dids_cart_release(dids=[i.did_id for i in items if i.did_id], user=user)
+    cart.items.filter(pk__in=[item.pk for item in items]).delete()
+    return len(items)
+
+
+@transaction.atomic
 def cart_clear(*, user):
     """Empty the user's cart and end its holds. Returns the number of lines removed."""
     _check_customer(user)

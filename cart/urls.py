@@ -11,6 +11,7 @@ urlpatterns = [
     path("items/<int:pk>/", views.item_update, name="item_update"),
     path("items/<int:pk>/remove/", views.item_remove, name="item_remove"),
     path("clear/", views.clear, name="clear"),
+    path("drop/", views.drop, name="drop"),
     path("hold/", views.hold_again, name="hold_again"),
     path("checkout/", views_checkout.checkout, name="checkout"),
     path("checkout/code/", views_checkout.checkout_code, name="checkout_code"),

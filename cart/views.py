@@ -214,6 +214,17 @@ def item_remove(request, pk):
     return redirect("cart:cart")
 
 
+@require_POST
+@allow(is_customer)
+def drop(request):
+    """The panel's close button: the lines just added leave the cart again."""
+    _, item_ids, back = _return_to(request)
+    services.cart_items_drop(user=request.user, item_ids=item_ids)
+    if request.htmx:  # the modal closes itself; the badge is swapped out of band
+        return render(request, "cart/_badge.html", {"oob": True})
+    return redirect(back)
+
+
 @allow(is_customer)
 @require_http_methods(["GET", "POST"])
 def clear(request):

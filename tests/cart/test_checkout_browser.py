@@ -9,6 +9,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from billing.models import Subscription
+from cart.models import CartItem
 from compliance.services import requirement_save
 from inventory.services import dids_add
 from outbox.services import outbox_flush
@@ -111,3 +112,13 @@ def test_customer_with_thirty_dollars_is_sent_to_top_up(page, munich, customer):
     expect(page.get_by_role("button", name="Complete order")).to_be_disabled()
     refusal.get_by_role("link", name="Top up your balance").click()
     expect(page).to_have_url(re.compile(r"/billing/balance/$"))
+
+
+def test_closing_the_panel_takes_the_number_out_again(page, munich, customer_admin):
+    sign_in(page, customer_admin)
+    panel = add_first_munich_number(page)
+    expect(page.locator("#cart-badge")).to_have_text(re.compile(r"^1"))
+    panel.get_by_role("button", name="Close and take these out of the cart").click()
+    expect(page.locator("#cart-modal")).to_be_hidden()
+    expect(page.locator("#cart-badge")).to_be_hidden()
+    assert not CartItem.objects.filter(cart__user=customer_admin).exists()

@@ -27,6 +27,7 @@ def test_customer_finds_numbers_by_ending_and_selects_two(page, stock, customer_
     expect(results).not_to_contain_text("+31 20 555 0012")  # htmx swapped the results
     expect(results).to_contain_text("+31 20 555 0011")
     expect(page).to_have_url(re.compile(r"match=ends.*n=1|n=1.*match=ends"))  # shareable URL
+    page.wait_for_load_state("networkidle")  # typing and the button both searched: let both land
 
     page.get_by_label("+31 20 555 0001").check()
     page.get_by_label("+31 20 555 0021").check()
