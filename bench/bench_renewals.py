@@ -2,8 +2,9 @@
 
 ``renewals_per_s``: subscriptions renewed per second by ``subscriptions_renew_due`` (each a
 ledger debit, a SubscriptionCharge and the subscription's new period, in batches claimed
-with ``select_for_update(skip_locked)``). ``renewal_second_run_charges``: charges written by
-an immediate second run, which must be 0.
+with ``select_for_update(skip_locked)`` and renewed together); its detail gives the SQL
+statements per renewal. ``renewal_second_run_charges``: charges written by an immediate
+second run, which must be 0.
 """
 
 import os
@@ -79,8 +80,16 @@ def run():
     with throwaway_database("renewals_bench"):
         now = timezone.now()
         _fixture(now)
+        queries = 0
+
+        def count(execute, sql, params, many, context):
+            nonlocal queries
+            queries += 1
+            return execute(sql, params, many, context)
+
         started = time.perf_counter()
-        counts = subscriptions_renew_due(now=now, job="bench")
+        with connection.execute_wrapper(count):
+            counts = subscriptions_renew_due(now=now, job="bench")
         elapsed = time.perf_counter() - started
         charges = SubscriptionCharge.objects.count()
         second = subscriptions_renew_due(now=now, job="bench")
@@ -93,7 +102,8 @@ def run():
             "value": round(SUBSCRIPTIONS / elapsed, 1),
             "unit": "subscriptions/s",
             "detail": f"{SUBSCRIPTIONS:,} due subscriptions over {ACCOUNTS:,} accounts renewed "
-            f"in {elapsed:.1f}s by one run (batches of 500, one debit + charge row each)",
+            f"in {elapsed:.1f}s by one run (batches of 500, one debit + charge row each; "
+            f"{queries:,} SQL statements, {queries / SUBSCRIPTIONS:.3f} per renewal)",
         },
         "renewal_second_run_charges": {
             "value": second_charges,

@@ -1,12 +1,13 @@
 """Subscriptions and their renewals: start, renew, hold, resume after a top-up, cancel, end.
 
-Every charge goes through ``billing.services.charge`` with the key
-``subscription:<id>:period:<index>`` and is recorded as a ``SubscriptionCharge`` (unique per
-subscription and period) in the same transaction, so a retried task, two overlapping runs or
-two beat schedulers charge a period once. DID status changes go through
-``inventory.services.did_transition``; a failed renewal puts the number on hold through it,
-and inventory's ``release_holds`` job is the one hold expiry (``subscriptions_end_released``
-then ends the subscription of a released number).
+Every charge is a ledger debit with the key ``subscription:<id>:period:<index>``, recorded
+as a ``SubscriptionCharge`` (unique per subscription and period) in the same transaction, so
+a retried task, two overlapping runs or two beat schedulers charge a period once. A single
+charge goes through ``billing.services.charge``; the renewal run posts a claimed batch's
+debits together through ``billing.services.DebitBatch`` (same rules, per-batch queries).
+DID status changes go through ``inventory.services.did_transition``; a failed renewal puts
+the number on hold through it, and inventory's ``release_holds`` job is the one hold expiry
+(``subscriptions_end_released`` then ends the subscription of a released number).
 """
 
 import logging
@@ -28,7 +29,7 @@ from inventory.services import did_hold_unpaid, did_paid, did_transition
 from .models import Subscription, SubscriptionCharge
 from .notifications import renewal_failed_email_send
 from .periods import period_bounds
-from .services import InsufficientBalance, charge, money
+from .services import DebitBatch, InsufficientBalance, _update_rows, charge, money
 from .tax import tax_for
 
 logger = logging.getLogger(__name__)
@@ -79,28 +80,10 @@ def _charge_key(subscription, index):
     return f"subscription:{subscription.pk}:period:{index}"
 
 
-def _record_charge(
-    subscription, *, index, start, end, recurring, setup=Decimal("0.00"), created_by=None, job=""
-):
-    """Debit period ``index`` (plus ``setup`` on the first) with VAT and record it.
-
-    VAT is decided for the buyer now, at the time of supply, by ``billing.tax``; raises
-    InsufficientBalance when the balance does not cover the gross amount.
-    """
-    decision = tax_for(subscription.account)
+def _charge_row(subscription, *, decision, index, start, end, recurring, setup, job):
+    """The unsaved ``SubscriptionCharge`` of period ``index`` taxed by ``decision``."""
     taxed = decision.amounts(setup, recurring)
-    entry = None
-    if taxed.gross > 0:
-        entry = charge(
-            account=subscription.account,
-            amount=taxed.gross,
-            idempotency_key=_charge_key(subscription, index),
-            description=f"{subscription} — {_period_label(start, end)}"[:255],
-            reference=("subscription", subscription.pk),
-            created_by=created_by,
-            job=job,
-        )
-    return SubscriptionCharge.objects.create(
+    return SubscriptionCharge(
         subscription=subscription,
         period_index=index,
         period_start=start,
@@ -112,9 +95,47 @@ def _record_charge(
         reverse_charge=decision.reverse_charge,
         vat=taxed.vat,
         amount=taxed.gross,
-        ledger_entry=entry,
         created_by_job=job,
     )
+
+
+def _debit_fields(subscription, *, index, start, end):
+    """The ledger debit's key, description and reference for period ``index``."""
+    return {
+        "idempotency_key": _charge_key(subscription, index),
+        "description": f"{subscription} — {_period_label(start, end)}"[:255],
+        "reference": ("subscription", subscription.pk),
+    }
+
+
+def _record_charge(
+    subscription, *, index, start, end, recurring, setup=Decimal("0.00"), created_by=None, job=""
+):
+    """Debit period ``index`` (plus ``setup`` on the first) with VAT and record it.
+
+    VAT is decided for the buyer now, at the time of supply, by ``billing.tax``; raises
+    InsufficientBalance when the balance does not cover the gross amount.
+    """
+    row = _charge_row(
+        subscription,
+        decision=tax_for(subscription.account),
+        index=index,
+        start=start,
+        end=end,
+        recurring=recurring,
+        setup=setup,
+        job=job,
+    )
+    if row.amount > 0:
+        row.ledger_entry = charge(
+            account=subscription.account,
+            amount=row.amount,
+            created_by=created_by,
+            job=job,
+            **_debit_fields(subscription, index=index, start=start, end=end),
+        )
+    row.save(force_insert=True)
+    return row
 
 
 def _period_label(start, end):
@@ -231,10 +252,28 @@ def _did_held(subscription):
     return did.owner_id == subscription.account_id and did.status in OWNED_STATUSES
 
 
+RENEWAL_FIELDS = [
+    "current_period_index",
+    "current_period_start",
+    "current_period_end",
+    "next_renewal_at",
+]
+
+
+def _next_period(subscription):
+    """``(index, start, end)`` of the period after the current one."""
+    index = subscription.current_period_index + 1
+    return (index, *_bounds(subscription, index))
+
+
+def _advance(subscription, index, start, end):
+    subscription.current_period_index = index
+    subscription.current_period_start, subscription.current_period_end = start, end
+
+
 def _charge_next_period(subscription, *, job):
     """Charge the period after the current one and advance to it; raises InsufficientBalance."""
-    index = subscription.current_period_index + 1
-    start, end = _bounds(subscription, index)
+    index, start, end = _next_period(subscription)
     _record_charge(
         subscription,
         index=index,
@@ -243,8 +282,7 @@ def _charge_next_period(subscription, *, job):
         recurring=subscription.recurring_price,
         job=job,
     )
-    subscription.current_period_index = index
-    subscription.current_period_start, subscription.current_period_end = start, end
+    _advance(subscription, index, start, end)
 
 
 def _end(subscription, *, now, reason):
@@ -309,8 +347,10 @@ def subscriptions_renew_due(*, now=None, job="renew_subscriptions", batch_size=5
 
     Each batch is one transaction claiming its rows with ``select_for_update(skip_locked)``,
     so several workers share a run and a second run finds nothing due. Rows are processed
-    in account order, so two workers take balance locks in the same order (no deadlock);
-    each subscription is its own savepoint, so one failure leaves the others renewed.
+    in account order, so two workers take balance locks in the same order (no deadlock).
+    A batch is renewed together (``_renew_together``); should that fail, it is rolled back
+    and renewed one subscription at a time, each its own savepoint, so one failure leaves
+    the others renewed.
     """
     now = now or timezone.now()
     counts = {"renewed": 0, "hold": 0, "ended": 0, "skipped": 0, "failed": 0}
@@ -325,23 +365,96 @@ def subscriptions_renew_due(*, now=None, job="renew_subscriptions", batch_size=5
 
 @transaction.atomic
 def _renew_batch(*, now, job, batch_size, exclude, counts):
-    ids = list(
-        Subscription.objects.select_for_update(skip_locked=True)
+    claimed = list(
+        Subscription.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("account", "did")
         .filter(status=Status.ACTIVE, next_renewal_at__lte=now)
         .exclude(pk__in=exclude)
-        .order_by("next_renewal_at", "pk")
-        .values_list("pk", "account_id")[:batch_size]
+        .order_by("next_renewal_at", "pk")[:batch_size]
     )
-    for pk, _account in sorted(ids, key=lambda row: (row[1], row[0])):
-        try:
-            with transaction.atomic():
-                outcome = subscription_renew(subscription=Subscription(pk=pk), now=now, job=job)
-        except Exception:  # one broken subscription must not stop the run
-            logger.exception("renewing subscription %s failed", pk)
-            exclude.add(pk)
-            outcome = "failed"
+    claimed.sort(key=lambda row: (row.account_id, row.pk))
+    try:
+        with transaction.atomic():
+            outcomes = _renew_together(claimed, now=now, job=job)
+    except Exception:  # e.g. IntegrityError on a key: the slow path sorts it out, per row
+        logger.warning("renewing %s subscriptions together failed", len(claimed), exc_info=True)
+        outcomes = [_renew_alone(row.pk, now=now, job=job, exclude=exclude) for row in claimed]
+    for outcome in outcomes:
         counts[outcome] += 1
-    return len(ids)
+    return len(claimed)
+
+
+def _renew_alone(pk, *, now, job, exclude):
+    try:
+        with transaction.atomic():
+            return subscription_renew(subscription=Subscription(pk=pk), now=now, job=job)
+    except Exception:  # one broken subscription must not stop the run
+        logger.exception("renewing subscription %s failed", pk)
+        exclude.add(pk)
+        return "failed"
+
+
+def _renew_together(subscriptions, *, now, job):
+    """Renew claimed, locked, due ``subscriptions`` (sorted by account, then pk) together.
+
+    The outcome of each is the one ``subscription_renew`` would give it, one after the
+    other in this order: every period started by ``now`` charged, or, from the first period
+    the balance does not cover, on hold (periods paid before stay paid); ended when its
+    number was released. The queries are per batch, not per subscription: every balance
+    locked by one SELECT, the VAT decided once per buyer situation, the debits, the charges
+    and the subscriptions' new periods each written by one statement (``DebitBatch``).
+    Holds and ends, rare, go one by one. Returns the outcomes in order.
+    """
+    debits = DebitBatch(job=job)
+    debits.lock(row.account_id for row in subscriptions if _did_held(row))
+    # tax_for reads the buyer's country and VAT number (and the rates, fixed for the batch).
+    decisions = {}
+    rows, renewed, held, ended, outcomes = [], [], [], [], []
+    for subscription in subscriptions:
+        if not _did_held(subscription):
+            ended.append(subscription)
+            outcomes.append("ended")
+            continue
+        account = subscription.account
+        situation = (account.country.code if account.country else "", account.vat_number)
+        if situation not in decisions:
+            decisions[situation] = tax_for(account)
+        try:
+            while subscription.current_period_end <= now:
+                index, start, end = _next_period(subscription)
+                row = _charge_row(
+                    subscription,
+                    decision=decisions[situation],
+                    index=index,
+                    start=start,
+                    end=end,
+                    recurring=subscription.recurring_price,
+                    setup=Decimal("0.00"),
+                    job=job,
+                )
+                if row.amount > 0:
+                    row.ledger_entry = debits.charge(
+                        account=account,
+                        amount=row.amount,
+                        **_debit_fields(subscription, index=index, start=start, end=end),
+                    )
+                rows.append(row)
+                _advance(subscription, index, start, end)
+        except InsufficientBalance:
+            held.append(subscription)
+            outcomes.append("hold")
+            continue
+        subscription.next_renewal_at = subscription.current_period_end
+        renewed.append(subscription)
+        outcomes.append("renewed")
+    debits.post()
+    SubscriptionCharge.objects.bulk_create(rows)
+    _update_rows(renewed, RENEWAL_FIELDS)
+    for subscription in held:
+        _hold(subscription, now=now, job=job)
+    for subscription in ended:
+        _end(subscription, now=now, reason="the number was released")
+    return outcomes
 
 
 # --- Resume after a top-up ------------------------------------------------------------------
