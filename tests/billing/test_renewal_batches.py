@@ -296,7 +296,7 @@ def test_a_key_already_on_the_ledger_renews_the_batch_one_by_one(caplog):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_runs_over_accounts_running_out_share_the_work():
-    from tests.billing.test_concurrency import run_in_threads  # noqa: PLC0415
+    from tests.concurrency import run_in_threads  # noqa: PLC0415
 
     accounts = []
     for left in range(6):  # each account's balance covers ``left`` renewals of five
