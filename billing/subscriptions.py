@@ -293,7 +293,7 @@ def _end(subscription, *, now, reason):
     subscription.save()
 
 
-def _hold(subscription, *, now, job):
+def _hold(subscription, *, now, job, notify=True):
     """A renewal failed: the subscription and its number go on hold; the customer is told."""
     subscription.status = Status.HOLD
     subscription.next_renewal_at = None
@@ -305,7 +305,18 @@ def _hold(subscription, *, now, job):
             job=job,
             reason=f"renewal of subscription {subscription.pk} failed: insufficient balance",
         )
-    renewal_failed_email_send(subscription_id=subscription.pk)  # queued in the outbox
+    if notify:
+        renewal_failed_email_send(subscription_id=subscription.pk)  # queued in the outbox
+
+
+def _number_unpaid(subscription, held_now=()):
+    """Is this extra capacity's number on hold for an unpaid renewal (or going on hold in
+    this run: ``held_now`` holds such numbers' ids)? Its capacity then is not renewed: it
+    waits on hold and resumes after the number (resumes go oldest failure first)."""
+    if subscription.kind != Subscription.Kind.CAPACITY or subscription.did_id is None:
+        return False
+    did = subscription.did
+    return did.pk in held_now or (did.status == DIDStatus.HOLD and did.unpaid)
 
 
 @transaction.atomic
@@ -331,6 +342,9 @@ def subscription_renew(*, subscription, now=None, job="renew_subscriptions"):
     if not _did_held(subscription):
         _end(subscription, now=now, reason="the number was released")
         return "ended"
+    if _number_unpaid(subscription):
+        _hold(subscription, now=now, job=job, notify=False)
+        return "hold"
     try:
         while subscription.current_period_end <= now:
             _charge_next_period(subscription, job=job)
@@ -409,11 +423,16 @@ def _renew_together(subscriptions, *, now, job):
     debits.lock(row.account_id for row in subscriptions if _did_held(row))
     # tax_for reads the buyer's country and VAT number (and the rates, fixed for the batch).
     decisions = {}
-    rows, renewed, held, ended, outcomes = [], [], [], [], []
+    rows, renewed, held, quiet_holds, ended, outcomes = [], [], [], [], [], []
+    unpaid_numbers = set()  # numbers going on hold in this batch
     for subscription in subscriptions:
         if not _did_held(subscription):
             ended.append(subscription)
             outcomes.append("ended")
+            continue
+        if _number_unpaid(subscription, unpaid_numbers):
+            quiet_holds.append(subscription)
+            outcomes.append("hold")
             continue
         account = subscription.account
         situation = (account.country.code if account.country else "", account.vat_number)
@@ -443,6 +462,8 @@ def _renew_together(subscriptions, *, now, job):
         except InsufficientBalance:
             held.append(subscription)
             outcomes.append("hold")
+            if subscription.kind == Subscription.Kind.NUMBER:
+                unpaid_numbers.add(subscription.did_id)
             continue
         subscription.next_renewal_at = subscription.current_period_end
         renewed.append(subscription)
@@ -452,6 +473,8 @@ def _renew_together(subscriptions, *, now, job):
     _update_rows(renewed, RENEWAL_FIELDS)
     for subscription in held:
         _hold(subscription, now=now, job=job)
+    for subscription in quiet_holds:
+        _hold(subscription, now=now, job=job, notify=False)
     for subscription in ended:
         _end(subscription, now=now, reason="the number was released")
     return outcomes

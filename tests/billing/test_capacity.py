@@ -510,3 +510,47 @@ def test_concurrent_purchases_never_overdraw():
     assert balance_for(account) == Decimal("0.00")
     assert Subscription.objects.filter(kind="capacity").count() == 3
     assert list(balance_mismatches()) == []
+
+
+@pytest.mark.parametrize("together", [True, False], ids=["batch", "one_by_one"])
+def test_capacity_of_an_unpaid_number_waits_on_hold_and_resumes_after_it(
+    us_customer, customer_admin, finance_user, together, monkeypatch
+):
+    """The number's renewal is unpaid: its capacity is not charged (no channels on a number
+    that takes no calls), waits on hold without a second e-mail, and resumes after it."""
+    import billing.subscriptions as subscriptions
+
+    if not together:  # force the one-by-one path the batch falls back to
+        monkeypatch.setattr(subscriptions, "_renew_together", _fail)
+    with time_machine.travel(APRIL, tick=False) as clock:
+        fund(us_customer, "11.00")
+        number = start(us_customer, unit="month", price="5.00")
+        capacity = add(number, 2, actor=customer_admin)  # 3.00 now: 3.00 left
+        # The 3.00 left would pay the capacity's next month, not the number's 5.00.
+        clock.shift(timedelta(days=30, minutes=1))
+        spend_before = LedgerEntry.objects.filter(kind="charge").count()
+        assert subscriptions_renew_due()["hold"] == 2
+        number.refresh_from_db()
+        capacity.refresh_from_db()
+        assert (number.status, capacity.status) == (S.HOLD, S.HOLD)
+        assert LedgerEntry.objects.filter(kind="charge").count() == spend_before
+        assert number.did.unpaid and number.did.status == DIDStatus.HOLD
+        from outbox.models import OutgoingEmail
+
+        assert OutgoingEmail.objects.filter(subject__icontains="renewal failed").count() == 1
+
+        from billing.services import topup_record
+        from billing.subscriptions import subscriptions_resume_after_topup
+
+        topup_record(account=us_customer, amount="5.00", external_reference="T", actor=finance_user)
+        assert subscriptions_resume_after_topup(account=us_customer) == 2
+    number.refresh_from_db()
+    capacity.refresh_from_db()
+    assert (number.status, capacity.status) == (S.ACTIVE, S.ACTIVE)
+    assert capacity.current_period_index == number.current_period_index == 1
+    assert balance_for(us_customer) == Decimal("0.00")
+    assert list(balance_mismatches()) == []
+
+
+def _fail(*args, **kwargs):
+    raise RuntimeError("batch path disabled for this test")
