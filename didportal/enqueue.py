@@ -2,7 +2,10 @@
 
 Used for work that a periodic job also finds in the database (invoice PDFs, e-mails), so a
 failed enqueue only delays it. One attempt, no retries: it runs inside a web request, and
-the broker's socket timeouts (settings.REDIS_BROKER_TIMEOUTS) bound how long it can take.
+the broker's socket timeouts (settings.REDIS_BROKER_TIMEOUTS) bound how long it can take —
+a refused connection costs milliseconds, a Redis that stopped answering one socket timeout.
+(Celery's default publish retries up to 3 times; redis-py already reconnects a pooled
+connection that a Redis restart left dead, so nothing is lost by dropping them.)
 """
 
 import logging

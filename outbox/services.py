@@ -23,18 +23,14 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from didportal.enqueue import enqueue
+
 from .models import OutgoingEmail
 
 logger = logging.getLogger(__name__)
 
 Status = OutgoingEmail.Status
 
-# The enqueue after commit runs inside a web request, so it makes one attempt and leaves
-# the rest to the flush job. (Celery's default publish retries up to 3 times; redis-py
-# already reconnects a pooled connection that a Redis restart left dead.) With the broker's
-# socket timeouts (settings.REDIS_BROKER_TIMEOUTS) an unreachable Redis costs a request at
-# most about one socket timeout; a refused connection costs milliseconds.
-ENQUEUE_RETRY_POLICY = {"max_retries": 0}
 REDACTED = "[removed after sending: this e-mail held a one-time secret]"
 
 
@@ -103,16 +99,7 @@ def email_enqueue(*, email_id) -> bool:
     """Hand a queued e-mail to a worker; never raises, never waits long for the broker."""
     from .tasks import send_email  # noqa: PLC0415 (tasks import this module)
 
-    try:
-        send_email.apply_async(args=[email_id], retry=True, retry_policy=ENQUEUE_RETRY_POLICY)
-    except Exception:  # noqa: BLE001 (any broker failure: the flush job sends it later)
-        logger.warning(
-            "outbox: could not enqueue e-mail %s; the periodic flush will send it",
-            email_id,
-            exc_info=True,
-        )
-        return False
-    return True
+    return enqueue(send_email, email_id, catch_up="the periodic outbox flush")
 
 
 def _message(email) -> EmailMultiAlternatives:
