@@ -22,16 +22,9 @@ def _channels_help(item):
     return f"{included}, extra {extra} each {'a ' + noun if noun else 'once'}."
 
 
-class CartItemForm(forms.Form):
-    """Channels, billing period and (for "any N") quantity of one cart line."""
-
-    channels = forms.IntegerField(
-        label="Channels",
-        min_value=1,
-        max_value=MAX_CHANNELS,
-    )
-    billing_period = forms.ChoiceField(label="Billing period")
-    quantity = forms.IntegerField(
+def quantity_field():
+    """How many numbers of an "any N" line, with messages that name the field."""
+    return forms.IntegerField(
         label="Quantity",
         min_value=1,
         max_value=MAX_QUANTITY,
@@ -42,6 +35,18 @@ class CartItemForm(forms.Form):
             "max_value": f"Quantity must be at most {MAX_QUANTITY}.",
         },
     )
+
+
+class CartItemForm(forms.Form):
+    """Channels, billing period and (for "any N") quantity of one cart line."""
+
+    channels = forms.IntegerField(
+        label="Channels",
+        min_value=1,
+        max_value=MAX_CHANNELS,
+    )
+    billing_period = forms.ChoiceField(label="Billing period")
+    quantity = quantity_field()
 
     def __init__(self, *args, item, **kwargs):
         kwargs.setdefault("prefix", f"item-{item.pk}")
@@ -72,14 +77,4 @@ class AddAnyForm(forms.Form):
             "invalid_choice": "That area is no longer offered.",
         },
     )
-    quantity = forms.IntegerField(
-        label="Quantity",
-        min_value=1,
-        max_value=MAX_QUANTITY,
-        error_messages={
-            "required": "Quantity: say how many numbers you want.",
-            "invalid": "Quantity must be a whole number.",
-            "min_value": "Quantity must be at least 1.",
-            "max_value": f"Quantity must be at most {MAX_QUANTITY}.",
-        },
-    )
+    quantity = quantity_field()
