@@ -103,8 +103,7 @@ class NumberRow:
         """What the next period costs without VAT: the number and its renewing capacity."""
         if self.rental is None or not self.rental.is_recurring:
             return None
-        extra = sum((sub.recurring_price for sub in self.live_capacity), Decimal("0.00"))
-        return self.rental.recurring_price + extra
+        return self.rental.recurring_price + self.capacity_price
 
     @property
     def capacity_price(self):

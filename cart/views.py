@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.permissions import allow, is_customer
+from didportal.forms import add_service_errors
 
 from . import selectors, services
 from .forms import AddAnyForm, CartItemForm
@@ -51,12 +52,6 @@ def _errors(exc):
     if hasattr(exc, "error_dict"):
         return [message for field in exc.message_dict.values() for message in field]
     return exc.messages
-
-
-def _add_errors(form, exc):
-    """Put a service's ValidationError on the form, each message on its field."""
-    for name, field_messages in getattr(exc, "message_dict", {None: exc.messages}).items():
-        form.add_error(name if name in form.fields else None, field_messages)
 
 
 def _with_forms(view, override=None):
@@ -179,7 +174,7 @@ def item_update(request, pk):
         try:
             services.cart_item_update(user=request.user, item_id=item.pk, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
     target, item_ids, back = _return_to(request)
     override = form if form.errors else None
     if target == "panel":

@@ -25,6 +25,7 @@ from billing.capacity import (
 from billing.selectors import balance_for
 from billing.services import InsufficientBalance
 from catalog.pricing import block_prices
+from didportal.forms import add_service_errors
 from didportal.htmx import render_page_or_results
 from inventory.customer import did_destination_set, did_users_assign
 
@@ -37,13 +38,6 @@ FIELD_OF = {"extra_channels": "channels", "channel_price": None}
 
 def _day(moment):
     return date_format(timezone.localtime(moment), "j M Y")
-
-
-def _add_errors(form, exc):
-    """Put a service's ValidationError on the form, each message on its field."""
-    for name, field_messages in getattr(exc, "message_dict", {None: exc.messages}).items():
-        name = FIELD_OF.get(name, name)
-        form.add_error(name if name in form.fields else None, field_messages)
 
 
 @allow(is_customer)
@@ -106,7 +100,7 @@ def my_number_destination(request, pk):
         try:
             did_destination_set(did=row.did, actor=request.user, **form.service_kwargs())
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc, renames=FIELD_OF)
         else:
             messages.success(request, f"Saved where calls to {row.did.number} go.")
             return redirect("cart:my_number", pk=row.did.pk)
@@ -124,7 +118,7 @@ def my_number_users(request, pk):
                 did=row.did, actor=request.user, users=form.cleaned_data["users"]
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc, renames=FIELD_OF)
         else:
             names = ", ".join(str(user) for user in users) or "nobody"
             messages.success(request, f"{row.did.number} is assigned to {names}.")
@@ -171,7 +165,7 @@ def _channels_more(request, row, form, extra):
     except InsufficientBalance as exc:
         return _channels_confirm(request, row, form, refusal=exc, extra=extra, price=price)
     except ValidationError as exc:
-        _add_errors(form, exc)
+        add_service_errors(form, exc, renames=FIELD_OF)
         return _detail(request, row, channels_form=form)
     first = capacity.charges.order_by("period_index").first()
     charged = f"{first.amount} {capacity.currency}" if first else "nothing"
@@ -191,7 +185,7 @@ def _channels_fewer(request, row, form, wanted):
             return _channels_confirm(request, row, form, plan=plan)
         plan = capacity_reduce(number_subscription=row.rental, channels=wanted, actor=request.user)
     except ValidationError as exc:
-        _add_errors(form, exc)
+        add_service_errors(form, exc, renames=FIELD_OF)
         return _detail(request, row, channels_form=form)
     if plan.changes_anything:
         when = _day(plan.effective_at) if plan.effective_at else "now"

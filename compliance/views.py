@@ -8,21 +8,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import allow, is_customer, is_platform_admin, is_portal_user
+from didportal.forms import add_service_errors
 
 from . import selectors, services
 from .forms import RequirementFilterForm, RequirementForm
 from .models import Requirement
 
 PAGE_SIZE = 25
-
-
-def _add_errors(form, exc: ValidationError):
-    """A service's ValidationError on the field it names, else at the top of the form."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 # --- The admins' console --------------------------------------------------------------------
@@ -46,7 +38,7 @@ def _requirement_form_page(request, requirement=None):
                 actor=request.user, requirement=requirement, **form.cleaned_data
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             if requirement is None:
                 messages.success(request, f"Requirement “{saved.title}” created (version 1).")

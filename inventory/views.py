@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import allow, is_finance, is_platform_admin
 from didportal.csv_export import csv_download
+from didportal.forms import add_service_errors
 from didportal.htmx import render_page_or_results
 
 from . import selectors, services
@@ -47,23 +48,13 @@ from .numbers import local_prefix
 READERS = (is_platform_admin, is_finance)
 
 
-def _add_errors(form, exc: ValidationError, field=None):
-    """Show a service's ValidationError on the form: on the field it names, else on ``field``
-    (or at the top of the form)."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else field, errors)
-    else:
-        form.add_error(field, exc)
-
-
 def _save_form(request, form, save, *, title, done, next_url):
     """The create/edit page pattern: valid form → service → message and redirect."""
     if request.method == "POST" and form.is_valid():
         try:
             saved = save(form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, done.format(saved))
             return redirect(next_url(saved) if callable(next_url) else next_url)
@@ -160,7 +151,7 @@ def block_add_numbers(request, pk):
         try:
             added = services.dids_add(block=block, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc, field="spec_text")
+            add_service_errors(form, exc, field="spec_text")
         else:
             messages.success(request, f"{added:,} number{pluralize(added)} added to {block}.")
             return redirect(f"{reverse('inventory:dids')}?block={block.pk}")
@@ -285,7 +276,7 @@ def did_bulk(request):
         try:
             changed = action.run(dids, form.cleaned_data, request.user)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(
                 request, f"{action.label}: done for {changed:,} number{pluralize(changed)}."
@@ -340,7 +331,7 @@ def _did_action(request, did, form, run, done):
         try:
             run(form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, done)
             return redirect("inventory:did_detail", pk=did.pk)
