@@ -151,4 +151,8 @@ class TaxRate(models.Model):
 LedgerEntry.tenant_field = "account"
 Balance.tenant_field = "account"
 from .models_invoices import Invoice, InvoiceLine, InvoiceSequence  # noqa: E402,F401
-from .models_subscriptions import Subscription, SubscriptionCharge  # noqa: E402,F401
+from .models_subscriptions import (  # noqa: E402,F401
+    Subscription,
+    SubscriptionCharge,
+    SubscriptionEvent,
+)

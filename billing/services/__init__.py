@@ -13,9 +13,9 @@ sub-domains are imported by module.
 from .ledger import (
     AMOUNT_LIMIT,
     CENT,
-    DebitBatch,
     IdempotencyConflict,
     InsufficientBalance,
+    LedgerBatch,
     adjustment_record,
     balance_lock,
     charge,
@@ -28,8 +28,8 @@ from .ledger import (
 __all__ = [
     "AMOUNT_LIMIT",
     "CENT",
-    "DebitBatch",
     "IdempotencyConflict",
+    "LedgerBatch",
     "InsufficientBalance",
     "adjustment_record",
     "balance_lock",

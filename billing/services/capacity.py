@@ -12,8 +12,10 @@ length × the period price, rounded half-up to the cent, with VAT through the sa
 ``record_charge`` the other charges use. That charge is a ``SubscriptionCharge`` like any
 other, so the daily invoice job bills it.
 
-A number's channels = its subscription's channels + the channels of its live (active or
-held) capacity subscriptions; cancelled capacity still works until its period ends.
+A number's channels = its subscription's channels + the channels of its active capacity
+subscriptions; cancelled capacity still works until its period ends. Capacity follows its
+number: it is not renewed while the number is on hold for an unpaid renewal, and capacity
+on hold is not live (it does not count) until it resumes with the number (``renewals``).
 """
 
 from dataclasses import dataclass, field
@@ -31,7 +33,7 @@ from inventory.choices import DIDStatus
 from ..models import Subscription
 from ..tax import tax_for
 from .ledger import CENT, money
-from .subscriptions import record_charge, subscription_cancel
+from .subscriptions import event_record, record_charge, subscription_cancel, subscription_keep
 
 Kind = Subscription.Kind
 Status = Subscription.Status
@@ -55,10 +57,10 @@ class ChannelTotals:
     """
 
     included: int  # the number subscription's own channels
-    extra: int  # live (active or held) capacity subscriptions
+    extra: int  # active capacity subscriptions
     ending: int = 0
     ending_at: datetime | None = None
-    extra_on_hold: int = 0
+    extra_on_hold: int = 0  # held capacity: not live, back when its renewal is paid
 
     @property
     def total(self):
@@ -75,9 +77,10 @@ def channel_totals(number_subscription, capacity_subscriptions) -> ChannelTotals
     extra = ending = on_hold = 0
     ending_at = None
     for sub in capacity_subscriptions:
-        if sub.status in Subscription.LIVE_STATUSES:
+        if sub.status == Status.ACTIVE:
             extra += sub.channels
-            on_hold += sub.channels if sub.status == Status.HOLD else 0
+        elif sub.status == Status.HOLD:
+            on_hold += sub.channels
         elif sub.status == Status.CANCELLED:
             ending += sub.channels
             ending_at = max(filter(None, (ending_at, sub.current_period_end)), default=None)
@@ -90,8 +93,9 @@ def channel_totals(number_subscription, capacity_subscriptions) -> ChannelTotals
     )
 
 
-def capacity_subscriptions(number_subscription, *, statuses=(Status.ACTIVE, Status.HOLD)):
-    """The capacity subscriptions of the number's account on the number, oldest first."""
+def capacity_subscriptions(number_subscription, *, statuses=(Status.ACTIVE,)):
+    """The capacity subscriptions of the number's account on the number, oldest first
+    (active ones unless ``statuses`` says otherwise)."""
     return Subscription.objects.filter(
         kind=Kind.CAPACITY,
         did_id=number_subscription.did_id,
@@ -101,7 +105,7 @@ def capacity_subscriptions(number_subscription, *, statuses=(Status.ACTIVE, Stat
 
 
 def number_channels(number_subscription) -> ChannelTotals:
-    """The selector: a number's channels (own + live capacity; cancelled capacity apart)."""
+    """The selector: a number's channels (own + active capacity; held and cancelled apart)."""
     subs = capacity_subscriptions(
         number_subscription, statuses=(Status.ACTIVE, Status.HOLD, Status.CANCELLED)
     )
@@ -294,6 +298,8 @@ def capacity_add(
         if existing is None:
             raise
         return existing
+    job = "" if actor else "capacity_add"
+    event_record(capacity, from_status="", actor=actor, job=job, reason="started", now=now)
     record_charge(
         capacity,
         index=number.current_period_index,
@@ -301,7 +307,7 @@ def capacity_add(
         end=number.current_period_end,
         recurring=quote.net,
         created_by=actor,
-        job="" if actor else "capacity_add",
+        job=job,
     )
     return capacity
 
@@ -407,9 +413,29 @@ def number_rental_cancel(*, number_subscription, actor, now=None):
     (billing's end job); a held or one-time rental ends now and the number is released now.
     Returns the number subscription.
     """
+    now = now or timezone.now()
     number = _lock_number_subscription(number_subscription)
     if actor is None or not may_manage_numbers_of(actor, number.account):
         raise PermissionDenied("You may not cancel this number.")
-    for sub in capacity_subscriptions(number).select_for_update():
+    live = capacity_subscriptions(number, statuses=Subscription.LIVE_STATUSES)
+    for sub in live.select_for_update():
         subscription_cancel(subscription=sub, actor=actor, now=now)
     return subscription_cancel(subscription=number, actor=actor, now=now)
+
+
+@transaction.atomic
+def number_rental_keep(*, number_subscription, actor, now=None):
+    """Undo ``number_rental_cancel`` before the paid period ends: the number and the extra
+    channels cancelled with it renew again (channels cancelled earlier by a reduction stay
+    cancelled). Returns the number subscription."""
+    now = now or timezone.now()
+    number = _lock_number_subscription(number_subscription)
+    if actor is None or not may_manage_numbers_of(actor, number.account):
+        raise PermissionDenied("You may not keep this number.")
+    cancelled_with_it = capacity_subscriptions(number, statuses=(Status.CANCELLED,)).filter(
+        cancelled_at=number.cancelled_at
+    )
+    number = subscription_keep(subscription=number, actor=actor, now=now)
+    for sub in cancelled_with_it.select_for_update():
+        subscription_keep(subscription=sub, actor=actor, now=now)
+    return number
