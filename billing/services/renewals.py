@@ -292,7 +292,9 @@ def _resume_reanchored(subscription, *, now, job):
     if not subscription.is_recurring:
         return
     index = subscription.current_period_index + 1
-    subscription.anchor_at, subscription.anchor_index = now, index
+    # Never before the paid period's end (a resume always comes after a failed renewal).
+    subscription.anchor_at = max(now, subscription.current_period_end)
+    subscription.anchor_index = index
     start, end = period_bounds_of(subscription, index)
     record_charge(
         subscription,
