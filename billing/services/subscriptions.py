@@ -393,12 +393,16 @@ def _release_did(subscription, *, job, actor=None, reason):
     did_transition(did=did, to_status=did.after_hold_status, actor=actor, job=job, reason=reason)
 
 
-def _lock(subscription):
-    return (
+def _lock_for(actor, subscription, *, doing):
+    """The subscription, locked, when ``actor`` may manage its account's numbers."""
+    subscription = (
         Subscription.objects.select_for_update(of=("self",))
         .select_related("account")
         .get(pk=subscription.pk)
     )
+    if not may_manage_numbers_of(actor, subscription.account):
+        raise PermissionDenied(f"You may not {doing} this subscription.")
+    return subscription
 
 
 @transaction.atomic
@@ -407,9 +411,7 @@ def subscription_cancel(*, subscription, actor, now=None):
     and ``subscription_keep`` undoes the cancellation until then); a held or one-time
     subscription ends now and its number is released."""
     now = now or timezone.now()
-    subscription = _lock(subscription)
-    if not may_manage_numbers_of(actor, subscription.account):
-        raise PermissionDenied("You may not cancel this subscription.")
+    subscription = _lock_for(actor, subscription, doing="cancel")
     if subscription.status not in Subscription.LIVE_STATUSES:
         return subscription
     if subscription.status == Status.ACTIVE and subscription.is_recurring:
@@ -434,9 +436,7 @@ def subscription_keep(*, subscription, actor, now=None):
     and renews at the period end as if never cancelled. Refuses once the period is over
     (the number is being released). Keeping an active subscription changes nothing."""
     now = now or timezone.now()
-    subscription = _lock(subscription)
-    if not may_manage_numbers_of(actor, subscription.account):
-        raise PermissionDenied("You may not change this subscription.")
+    subscription = _lock_for(actor, subscription, doing="keep")
     if subscription.status == Status.ACTIVE:
         return subscription
     if subscription.status != Status.CANCELLED or subscription.current_period_end <= now:
