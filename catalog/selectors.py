@@ -169,7 +169,8 @@ def search_numbers(
     holder=None,
 ):
     """One page of buyable numbers, ordered by number, paged by keyset (after/before).
-    Numbers in ``holder``'s own cart still show; others' cart holds do not."""
+    ``query`` (a ``catalog.search.NumberQuery``) narrows them in ``mode``. Numbers in
+    ``holder``'s own cart still show; others' cart holds do not."""
     blocks = buyable_blocks(filters, country=country)
     if block_ids:
         blocks = blocks.filter(pk__in=block_ids)
