@@ -37,7 +37,7 @@ def test_admin_searches_forwards_adds_channels_and_cancels(page, customer, custo
     page.get_by_label("Search", exact=True).fill("020 555 0001")
     expect(results).not_to_contain_text("020 555 0002")  # htmx narrowed the list
     expect(page).to_have_url(re.compile(r"q=020"))
-    results.get_by_role("link", name="020 555 0001").click()
+    results.get_by_role("link", name="+31 20 555 0001").click()  # E.164 first, the link
 
     page.get_by_label("Forward calls to").fill("sip:desk@pbx.example.com")
     page.get_by_label("For at most…").check()
