@@ -25,7 +25,9 @@ SECRET_KEY = env("SECRET_KEY", default="django-insecure-embedded-development-key
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_NAME = env("SITE_NAME", default="didportal")
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# Links in e-mails. `make run PORT=8080` (bin/run-embedded) exports PORT to the server and
+# the Celery worker alike, so the embedded mode's links follow the port it serves on.
+SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
