@@ -12,7 +12,10 @@ from billing.models import Subscription
 from billing.periods import period_start
 from billing.selectors import balance_for, balance_mismatches
 from billing.services import topup_record
-from billing.subscriptions import subscriptions_renew_due, subscriptions_resume_after_topup
+from billing.services.renewals import (
+    subscriptions_renew_due,
+    subscriptions_resume_after_topup,
+)
 from billing.tasks import end_subscriptions, renew_subscriptions
 from inventory.choices import DIDStatus
 from inventory.tasks import release_holds

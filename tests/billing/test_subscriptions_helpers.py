@@ -3,7 +3,9 @@
 import uuid
 from decimal import Decimal
 
-from billing.subscriptions import subscription_start
+from billing.services.subscriptions import (
+    subscription_start,
+)
 from inventory.choices import DIDStatus
 from inventory.services import did_transition
 from tests.inventory.factories import DIDFactory
