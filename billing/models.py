@@ -82,6 +82,12 @@ class LedgerEntry(models.Model):
                 condition=~Q(kind="topup") | (~Q(method="") & ~Q(external_reference="")),
                 name="ledger_topup_has_method_and_reference",
             ),
+            # One payment reference credits one top-up, whatever key its request carried.
+            models.UniqueConstraint(
+                fields=["method", "external_reference"],
+                condition=Q(kind="topup"),
+                name="ledger_topup_reference_once",
+            ),
             models.CheckConstraint(
                 condition=~Q(kind="adjustment") | ~Q(reason=""),
                 name="ledger_adjustment_has_reason",

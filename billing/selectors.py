@@ -30,6 +30,12 @@ def ledger_for(user, account=None):
     return entries.order_by("-pk")
 
 
+def ledger_entry_page(entry, *, page_size) -> int:
+    """The page of its account's statement (newest first) that lists ``entry``."""
+    newer = LedgerEntry.objects.filter(account_id=entry.account_id, pk__gt=entry.pk).count()
+    return newer // page_size + 1
+
+
 def balance_mismatches():
     """Accounts whose cached balance differs from the sum of their ledger, in one query.
 
