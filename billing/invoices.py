@@ -31,7 +31,7 @@ from accounts.services import platform_account
 from didportal.enqueue import enqueue
 
 from . import pdf
-from .models import Invoice, InvoiceLine, InvoiceSequence, SubscriptionCharge
+from .models import CreditNote, Invoice, InvoiceLine, InvoiceSequence, SubscriptionCharge
 from .tax import OUTSIDE_EU_NOTE, REVERSE_CHARGE_NOTE, TaxDecision
 
 logger = logging.getLogger(__name__)
@@ -68,9 +68,16 @@ def invoice_number(year, sequence):
     return f"INV-{year}-{sequence:06d}"
 
 
-def _next_sequence(issuer, year):
-    """The next number of ``issuer`` in ``year``; the row lock is held until commit."""
-    row, _ = InvoiceSequence.objects.select_for_update().get_or_create(issuer=issuer, year=year)
+def credit_note_number(year, sequence):
+    return f"CN-{year}-{sequence:06d}"
+
+
+def _next_sequence(issuer, year, series=InvoiceSequence.Series.INVOICE):
+    """The next number of ``issuer`` in ``year`` and ``series``; the row lock is held until
+    commit."""
+    row, _ = InvoiceSequence.objects.select_for_update().get_or_create(
+        issuer=issuer, series=series, year=year
+    )
     row.last_number += 1
     row.save(update_fields=["last_number"])
     return row.last_number
@@ -325,8 +332,9 @@ def _invoice_daily_for(account_id, *, cutoff, job):
 
 @transaction.atomic
 def invoice_void(*, invoice, actor, reason, now=None) -> Invoice:
-    """Mark an invoice void (finance). Its number stays used; money is not moved — record a
-    refund or an adjustment on the account's statement for that."""
+    """Mark an invoice void (finance) and issue the credit note that cancels it, numbered in
+    the issuer's credit-note series. The invoice's number stays used; money is not moved —
+    record a refund or an adjustment on the account's statement for that."""
     if not is_finance(actor):
         raise PermissionDenied("Only finance staff may void invoices.")
     reason = (reason or "").strip()
@@ -335,13 +343,47 @@ def invoice_void(*, invoice, actor, reason, now=None) -> Invoice:
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status == Invoice.Status.VOID:
         return invoice
+    now = now or timezone.now()
     invoice.status = Invoice.Status.VOID
     invoice.void_reason = reason[:255]
-    invoice.voided_at = now or timezone.now()
+    invoice.voided_at = now
     invoice.save(update_fields=["status", "void_reason", "voided_at"])
-    invoice_id = invoice.pk
+    credit_note = _credit_note_issue(invoice, actor=actor, now=now)
+    invoice_id, credit_note_id = invoice.pk, credit_note.pk
     transaction.on_commit(lambda: _enqueue_pdf(invoice_id), robust=True)
+    transaction.on_commit(lambda: _enqueue_credit_note_pdf(credit_note_id), robust=True)
     return invoice
+
+
+def _credit_note_issue(invoice, *, actor, now) -> CreditNote:
+    issue_date = timezone.localdate(now)
+    credit_note = CreditNote(
+        invoice=invoice,
+        issuer_id=invoice.issuer_id,
+        account_id=invoice.account_id,
+        year=issue_date.year,
+        issue_date=issue_date,
+        currency=invoice.currency,
+        reason=invoice.void_reason,
+        net=invoice.net,
+        vat=invoice.vat,
+        gross=invoice.gross,
+        created_by=actor,
+        created_at=now,
+    )
+    # The number last: the sequence row stays locked only until this commit.
+    credit_note.sequence = _next_sequence(
+        invoice.issuer, credit_note.year, InvoiceSequence.Series.CREDIT_NOTE
+    )
+    credit_note.number = credit_note_number(credit_note.year, credit_note.sequence)
+    credit_note.save()
+    return credit_note
+
+
+def _enqueue_credit_note_pdf(credit_note_id):
+    from .tasks import render_credit_note_pdf  # noqa: PLC0415 (tasks import this module)
+
+    enqueue(render_credit_note_pdf, credit_note_id, catch_up="render_missing_invoice_pdfs")
 
 
 # --- PDF ------------------------------------------------------------------------------------
@@ -365,11 +407,38 @@ def _line_period(line):
     return f"{line.period_start:%-d %b %Y} – {line.period_end:%-d %b %Y}"
 
 
+def _document_lines(invoice, sign=1):
+    return [
+        pdf.InvoiceLine(
+            description=line.description,
+            period=_line_period(line),
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            net=sign * line.net,
+            vat_rate=line.vat_rate,
+            vat=sign * line.vat,
+            gross=sign * line.gross,
+        )
+        for line in invoice.lines.order_by("position")
+    ]
+
+
+def _void_note(invoice):
+    credit_note = CreditNote.objects.filter(invoice=invoice).only("number").first()
+    cancelled_by = f" Cancelled by credit note {credit_note.number}." if credit_note else ""
+    return (
+        f"VOID since {timezone.localtime(invoice.voided_at):%-d %b %Y}: "
+        f"{invoice.void_reason}.{cancelled_by}"
+    )
+
+
 def invoice_document(invoice) -> "pdf.InvoiceDocument":
-    """What the PDF prints: the invoice's stored figures, nothing recomputed."""
+    """What the PDF prints: the invoice's stored figures, nothing recomputed. Every invoice
+    is paid from the prepaid balance when issued, so nothing is ever due."""
     void = invoice.status == Invoice.Status.VOID
     # The reverse-charge wording has its own place on the page; other tax notes are notes.
     tax_note = "" if invoice.reverse_charge else invoice.tax_note
+    notes = "\n".join(note for note in (_void_note(invoice) if void else "", tax_note) if note)
     return pdf.InvoiceDocument(
         number=invoice.number,
         issue_date=invoice.issue_date,
@@ -377,24 +446,48 @@ def invoice_document(invoice) -> "pdf.InvoiceDocument":
         currency=invoice.currency,
         seller=_party(invoice, "seller"),
         buyer=_party(invoice, "buyer"),
-        lines=[
-            pdf.InvoiceLine(
-                description=line.description,
-                period=_line_period(line),
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                net=line.net,
-                vat_rate=line.vat_rate,
-                vat=line.vat,
-                gross=line.gross,
-            )
-            for line in invoice.lines.order_by("position")
-        ],
+        lines=_document_lines(invoice),
         totals=pdf.InvoiceTotals(net=invoice.net, vat=invoice.vat, gross=invoice.gross),
         reverse_charge_note=REVERSE_CHARGE_NOTE if invoice.reverse_charge else "",
-        notes=f"VOID: {invoice.void_reason}" if void else tax_note,
-        title="Invoice (void)" if void else "Invoice",
+        notes=notes,
+        title="Invoice",
+        paid_on=invoice.due_date,
+        void=void,
     )
+
+
+def credit_note_document(credit_note) -> "pdf.InvoiceDocument":
+    """The credit note as printed: the invoice's parties and lines, credited (negative)."""
+    invoice = credit_note.invoice
+    return pdf.InvoiceDocument(
+        number=credit_note.number,
+        issue_date=credit_note.issue_date,
+        due_date=credit_note.issue_date,
+        currency=credit_note.currency,
+        seller=_party(invoice, "seller"),
+        buyer=_party(invoice, "buyer"),
+        lines=_document_lines(invoice, sign=-1),
+        totals=pdf.InvoiceTotals(
+            net=-credit_note.net, vat=-credit_note.vat, gross=-credit_note.gross
+        ),
+        reverse_charge_note=REVERSE_CHARGE_NOTE if invoice.reverse_charge else "",
+        notes=(
+            f"This credit note cancels invoice {invoice.number} of "
+            f"{invoice.issue_date:%-d %b %Y} in full. Reason: {credit_note.reason}"
+        ),
+        title="Credit note",
+        credits=invoice.number,
+    )
+
+
+def credit_note_pdf_render(*, credit_note_id) -> str:
+    """Render and store the PDF of a credit note (again, if it exists); returns its path."""
+    credit_note = CreditNote.objects.select_related("invoice").get(pk=credit_note_id)
+    path = pdf.store_invoice_pdf(credit_note_document(credit_note))
+    CreditNote.objects.filter(pk=credit_note_id).update(
+        pdf_path=path, pdf_rendered_at=timezone.now()
+    )
+    return path
 
 
 def invoice_pdf_render(*, invoice_id) -> str:
@@ -410,15 +503,19 @@ def invoice_pdf_render(*, invoice_id) -> str:
 
 
 def invoice_pdfs_render_missing(*, limit=200) -> int:
-    """Render the PDFs a lost task never wrote (oldest first); returns how many."""
-    missing = (
-        Invoice.objects.filter(pdf_path="").order_by("created_at").values_list("pk", flat=True)
-    )
+    """Render the invoice and credit-note PDFs a lost task never wrote (oldest first);
+    returns how many."""
     done = 0
-    for invoice_id in list(missing[:limit]):
-        try:
-            invoice_pdf_render(invoice_id=invoice_id)
-            done += 1
-        except Exception:
-            logger.exception("rendering the PDF of invoice %s failed", invoice_id)
+    renderers = (
+        (Invoice, lambda pk: invoice_pdf_render(invoice_id=pk)),
+        (CreditNote, lambda pk: credit_note_pdf_render(credit_note_id=pk)),
+    )
+    for model, render in renderers:
+        missing = model.objects.filter(pdf_path="").order_by("created_at")
+        for pk in list(missing.values_list("pk", flat=True)[:limit]):
+            try:
+                render(pk)
+                done += 1
+            except Exception:
+                logger.exception("rendering the PDF of %s %s failed", model.__name__, pk)
     return done

@@ -100,7 +100,7 @@ class InvoiceFilters:
 
 def invoices_for(user, *, account=None):
     """Invoices the user may see, newest first (a customer: its own; platform staff: all)."""
-    invoices = scoped(Invoice.objects.select_related("account"), user)
+    invoices = scoped(Invoice.objects.select_related("account", "credit_note"), user)
     if account is not None:
         invoices = invoices.filter(account=account)
     return invoices.order_by("-issue_date", "-sequence", "-pk")
@@ -152,9 +152,9 @@ def invoice_totals(invoices, *, include_void=False) -> dict:
 
 def invoice_detail(user, pk):
     """One invoice the user may see, with its lines; 404 for anyone else's."""
-    queryset = Invoice.objects.select_related("account", "created_by").prefetch_related(
-        Prefetch("lines", queryset=InvoiceLine.objects.order_by("position"))
-    )
+    queryset = Invoice.objects.select_related(
+        "account", "created_by", "credit_note"
+    ).prefetch_related(Prefetch("lines", queryset=InvoiceLine.objects.order_by("position")))
     return get_scoped_or_404(queryset, user, pk=pk)
 
 

@@ -19,7 +19,7 @@ from billing.invoices import (
     invoice_void,
     invoices_issue_daily,
 )
-from billing.models import Invoice, InvoiceLine, InvoiceSequence, SubscriptionCharge
+from billing.models import CreditNote, Invoice, InvoiceLine, InvoiceSequence, SubscriptionCharge
 from billing.subscriptions import subscriptions_renew_due
 from billing.tasks import issue_daily_invoices, render_invoice_pdf
 from billing.tax import OUTSIDE_EU_NOTE, REVERSE_CHARGE_NOTE
@@ -279,3 +279,22 @@ def test_concurrent_daily_runs_invoice_each_charge_once(customer):
     assert sum(results) == 1
     assert InvoiceLine.objects.count() == 30
     assert Invoice.objects.get().gross == Decimal("35.70")
+
+
+def test_credit_notes_have_their_own_gap_free_series(customer, finance_user):
+    first, second, third = (issue(customer, key) for key in ("c1", "c2", "c3"))
+    invoice_void(invoice=first, actor=finance_user, reason="Wrong buyer")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        invoice_void(invoice=second, actor=finance_user, reason="Rolled back")
+        raise RuntimeError("the void fails after numbering")
+    invoice_void(invoice=third, actor=finance_user, reason="Duplicate")
+    again = invoice_void(invoice=third, actor=finance_user, reason="twice")
+
+    numbers = list(CreditNote.objects.order_by("sequence").values_list("number", "invoice"))
+    year = first.year
+    assert numbers == [(f"CN-{year}-000001", first.pk), (f"CN-{year}-000002", third.pk)]
+    assert again.credit_note.number == f"CN-{year}-000002"  # one credit note per invoice
+    # The invoice series goes on where it was.
+    assert issue(customer, "c4").number == f"INV-{year}-000004"
+    second.refresh_from_db()
+    assert second.status == "paid"
