@@ -54,14 +54,22 @@ class LineDraft:
     period_end: date | None = None
     subscription_charge: SubscriptionCharge | None = None
     charge_part: str = ""
-    # Which VAT regime the line was charged under (for the invoice's note and country).
+    # Which VAT regime the line was charged under (for the invoice's note and country), and
+    # the buyer's VAT identity it was decided on (None: not recorded; the account's today).
     tax_country: str = ""
     reverse_charge: bool = False
+    buyer_country: str | None = None
+    buyer_vat_number: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
     def gross(self):
         return self.net + self.vat
+
+    @property
+    def regime(self):
+        """What one invoice may not mix: the VAT regime and the buyer identity behind it."""
+        return (self.tax_country, self.reverse_charge, self.buyer_country, self.buyer_vat_number)
 
 
 def invoice_number(year, sequence):
@@ -93,11 +101,23 @@ def _identity(prefix, account):
     }
 
 
+def _buyer_identity(account, lines):
+    """The buyer as printed: today's name and address, and the VAT identity the lines'
+    charges were decided on (the account's today where a charge predates the record)."""
+    identity = _identity("buyer", account)
+    first = lines[0]
+    if first.buyer_country is not None:
+        identity["buyer_country"] = first.buyer_country
+        identity["buyer_vat_number"] = first.buyer_vat_number or ""
+    return identity
+
+
 def _tax_summary(lines):
-    """The invoice's VAT country and note, from the regimes its lines were charged under."""
-    reverse_charge = any(line.reverse_charge for line in lines)
-    countries = [line.tax_country for line in lines if line.tax_country]
-    tax_country = countries[0] if countries else ""
+    """The invoice's VAT country and note: the one regime its lines were charged under."""
+    if len({line.regime for line in lines}) > 1:
+        raise ValidationError("One invoice cannot mix VAT regimes or buyer VAT identities.")
+    reverse_charge = lines[0].reverse_charge
+    tax_country = lines[0].tax_country
     if reverse_charge:
         note = REVERSE_CHARGE_NOTE
     elif not tax_country and all(line.vat == 0 for line in lines):
@@ -150,7 +170,7 @@ def invoice_issue(
         created_by=actor,
         created_by_job=job if actor is None else "",
         **_identity("seller", issuer),
-        **_identity("buyer", account),
+        **_buyer_identity(account, lines),
         **_tax_summary(lines),
     )
     try:
@@ -219,7 +239,12 @@ def charge_lines(charges) -> list[LineDraft]:
     for charge in charges:
         subscription = charge.subscription
         decision = TaxDecision(rate=charge.vat_rate, country=charge.vat_country)
-        regime = {"tax_country": charge.vat_country, "reverse_charge": charge.reverse_charge}
+        regime = {
+            "tax_country": charge.vat_country,
+            "reverse_charge": charge.reverse_charge,
+            "buyer_country": charge.buyer_country,
+            "buyer_vat_number": charge.buyer_vat_number,
+        }
         setup_vat = decision.vat_on(charge.setup_net) if charge.setup_net else ZERO
         if charge.setup_net:
             lines.append(
@@ -297,14 +322,14 @@ def invoices_issue_daily(*, now=None, job="issue_daily_invoices") -> int:
     issued = 0
     for account_id in sorted(set(accounts)):
         try:
-            issued += _invoice_daily_for(account_id, cutoff=cutoff, job=job) is not None
+            issued += _invoice_daily_for(account_id, cutoff=cutoff, job=job)
         except Exception:  # one account's failure must not stop the others
             logger.exception("daily invoice for account %s failed", account_id)
     return issued
 
 
 @transaction.atomic
-def _invoice_daily_for(account_id, *, cutoff, job):
+def _invoice_daily_for(account_id, *, cutoff, job) -> int:
     # One run at a time per account: a second run waits here, then finds the charges billed.
     # (skip_locked on the charges would let two runs split them into two invoices.)
     account = Account.objects.select_for_update().get(pk=account_id)
@@ -314,16 +339,30 @@ def _invoice_daily_for(account_id, *, cutoff, job):
         .select_related("subscription")
         .order_by("created_at", "pk")
     )
-    if not charges:
-        return None
-    # Named by its first charge: a charge is invoiced once, so the key is never reused.
-    return invoice_for_charges(
-        account=account,
-        charges=charges,
-        source=Invoice.Source.DAILY,
-        idempotency_key=f"daily:{account_id}:{charges[0].pk}",
-        reference=("charges", f"{timezone.localtime(charges[0].created_at):%Y-%m-%d}"),
-        job=job,
+    # One invoice per VAT regime and buyer identity: a buyer whose VAT number or country
+    # changed during the day gets one invoice per identity, each printing the one it used.
+    by_regime = {}
+    for charge in charges:
+        by_regime.setdefault(_charge_regime(charge), []).append(charge)
+    for group in by_regime.values():
+        # Named by its first charge: a charge is invoiced once, so the key is never reused.
+        invoice_for_charges(
+            account=account,
+            charges=group,
+            source=Invoice.Source.DAILY,
+            idempotency_key=f"daily:{account_id}:{group[0].pk}",
+            reference=("charges", f"{timezone.localtime(group[0].created_at):%Y-%m-%d}"),
+            job=job,
+        )
+    return len(by_regime)
+
+
+def _charge_regime(charge):
+    return (
+        charge.vat_country,
+        charge.reverse_charge,
+        charge.buyer_country,
+        charge.buyer_vat_number,
     )
 
 

@@ -173,6 +173,11 @@ class SubscriptionCharge(models.Model):
     vat_rate = models.DecimalField(max_digits=5, decimal_places=2, default=0)
     vat_country = models.CharField(max_length=2, blank=True)
     reverse_charge = models.BooleanField(default=False)
+    # The buyer's VAT identity the decision used (null: charged before it was recorded).
+    # The invoice prints it, and a daily invoice bills one identity and regime only.
+    buyer_country = models.CharField(max_length=2, null=True, blank=True)
+    buyer_vat_number = models.CharField(max_length=32, null=True, blank=True)
+    vat_confirmed = models.BooleanField(default=False, help_text="VIES confirmed the number.")
     vat = models.DecimalField(**MONEY, default=0)
     amount = models.DecimalField(**MONEY)
     # Blank only for a free period (amount 0), which writes nothing on the ledger.
