@@ -12,6 +12,7 @@ from django.db import transaction
 
 from billing.invoices import (
     LineDraft,
+    invoice_document,
     invoice_for_charges,
     invoice_issue,
     invoice_pdf_render,
@@ -27,6 +28,7 @@ from tests.billing.factories import fund
 from tests.billing.test_subscriptions_helpers import start
 
 pytestmark = pytest.mark.django_db
+D2 = Decimal("2.00")
 
 
 def line(net="10.00", vat="1.90", rate="19", **kw):
@@ -298,3 +300,65 @@ def test_credit_notes_have_their_own_gap_free_series(customer, finance_user):
     assert issue(customer, "c4").number == f"INV-{year}-000004"
     second.refresh_from_db()
     assert second.status == "paid"
+
+
+def test_a_vat_identity_changed_mid_day_gives_one_invoice_per_regime(customer, settings):
+    """Issue 10, item 11: each charge keeps the identity it was taxed on; the daily invoice
+    never mixes regimes and a reverse-charge invoice prints the VAT number it used."""
+    from accounts.services import account_update_identity  # noqa: PLC0415
+
+    settings.PLATFORM_COUNTRY = "NL"
+    account_update_identity(account=customer, country="DE", vat_number="DE136695976")
+    with time_machine.travel(datetime(2026, 3, 1, 8, 0, tzinfo=UTC), tick=False):
+        fund(customer, "100.00")
+        start(customer, unit="month", price="1.00")  # reverse charge on DE136695976
+    with time_machine.travel(datetime(2026, 3, 1, 12, 0, tzinfo=UTC), tick=False):
+        account_update_identity(account=customer, vat_number="")  # no longer a business
+        start(customer, unit="month", price="4.00")  # German VAT
+    with time_machine.travel(datetime(2026, 3, 1, 16, 0, tzinfo=UTC), tick=False):
+        account_update_identity(account=customer, vat_number="DE129273398")
+        start(customer, unit="month", price="2.00")  # reverse charge on the new number
+    with time_machine.travel(datetime(2026, 3, 2, 1, 0, tzinfo=UTC), tick=False):
+        account_update_identity(account=customer, country="AT", vat_number="")  # moved again
+        assert invoices_issue_daily() == 3
+        assert invoices_issue_daily() == 0
+
+    invoices = {invoice.net: invoice for invoice in Invoice.objects.filter(account=customer)}
+    first, german, second = invoices[Decimal("1.00")], invoices[Decimal("4.00")], invoices[D2]
+    for invoice, vat_number in ((first, "DE136695976"), (second, "DE129273398")):
+        assert invoice.reverse_charge and invoice.tax_note == REVERSE_CHARGE_NOTE
+        assert (invoice.buyer_country.code, invoice.buyer_vat_number) == ("DE", vat_number)
+        assert invoice.vat == 0
+        assert invoice_document(invoice).buyer.vat_number == vat_number
+    assert not german.reverse_charge and german.tax_note == ""
+    assert (german.tax_country.code, german.buyer_country.code, german.buyer_vat_number) == (
+        "DE",
+        "DE",
+        "",
+    )
+    assert german.vat == Decimal("0.76")
+    charge = SubscriptionCharge.objects.get(net=Decimal("2.00"))
+    assert (charge.buyer_country, charge.buyer_vat_number, charge.reverse_charge) == (
+        "DE",
+        "DE129273398",
+        True,
+    )
+    assert charge.vat_confirmed is False  # VIES is off by default
+
+
+def test_one_invoice_refuses_lines_of_two_regimes(customer):
+    with pytest.raises(ValidationError, match="mix VAT regimes"):
+        issue(
+            customer,
+            "mixed",
+            lines=[
+                line(tax_country="DE", buyer_country="DE", buyer_vat_number=""),
+                line(
+                    vat="0.00",
+                    rate="0",
+                    reverse_charge=True,
+                    buyer_country="DE",
+                    buyer_vat_number="DE136695976",
+                ),
+            ],
+        )
