@@ -100,7 +100,8 @@ class InvoiceFilters:
 
 def invoices_for(user, *, account=None):
     """Invoices the user may see, newest first (a customer: its own; platform staff: all)."""
-    invoices = scoped(Invoice.objects.select_related("account", "credit_note"), user)
+    # "order" is cart's Order.invoice seen from here (an invoice's order, if it has one).
+    invoices = scoped(Invoice.objects.select_related("account", "credit_note", "order"), user)
     if account is not None:
         invoices = invoices.filter(account=account)
     return invoices.order_by("-issue_date", "-sequence", "-pk")
@@ -153,7 +154,7 @@ def invoice_totals(invoices, *, include_void=False) -> dict:
 def invoice_detail(user, pk):
     """One invoice the user may see, with its lines; 404 for anyone else's."""
     queryset = Invoice.objects.select_related(
-        "account", "created_by", "credit_note"
+        "account", "created_by", "credit_note", "order"
     ).prefetch_related(Prefetch("lines", queryset=InvoiceLine.objects.order_by("position")))
     return get_scoped_or_404(queryset, user, pk=pk)
 
