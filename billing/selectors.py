@@ -190,6 +190,7 @@ def invoice_export_rows(invoices):
             invoice.get_source_display(),
             invoice.tax_country.code or "",
             "yes" if invoice.reverse_charge else "no",
+            invoice.credit_note.number if hasattr(invoice, "credit_note") else "",
         ]
 
 
@@ -209,6 +210,7 @@ INVOICE_EXPORT_HEADER = [
     "source",
     "tax_country",
     "reverse_charge",
+    "credit_note",
 ]
 
 

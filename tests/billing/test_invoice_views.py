@@ -349,13 +349,13 @@ def test_csv_export_of_the_filtered_set(client, finance_user, book):
     lines = body(response).splitlines()
     assert lines[0] == (
         "number,date,account_id,account,country,vat_number,net,vat_rates,vat,gross,currency,"
-        "status,source,tax_country,reverse_charge"
+        "status,source,tax_country,reverse_charge,credit_note"
     )
     assert len(lines) == 2
     invoice = book["mar_us"]
     assert lines[1] == (
         f'{invoice.number},2026-03-09,{invoice.account_id},"\'=HYPERLINK(""http://evil.test"",'
-        '""x"")",US,,5.25,0%,0.00,5.25,USD,Paid,Order,,no'
+        '""x"")",US,,5.25,0%,0.00,5.25,USD,Paid,Order,,no,'
     )
 
 
@@ -540,6 +540,8 @@ def test_void_prints_a_void_mark_and_issues_a_credit_note_both_can_download(
     done = client.post(
         reverse("billing:invoice_void", args=[invoice.pk]), {"reason": "Wrong buyer"}, follow=True
     )
+    export = body(client.get(reverse("billing:invoice_export") + "?status=void"))
+    assert export.splitlines()[1].endswith(",Void,Order,NL,no,CN-2026-000001")
     invoice.refresh_from_db()
     credit_note = invoice.credit_note
     assert credit_note.number == "CN-2026-000001"
