@@ -59,3 +59,13 @@ def allow(*predicates):
         return wrapped
 
     return decorator
+
+
+def may_manage_numbers_of(user, account) -> bool:
+    """Cancels, resizes or releases ``account``'s numbers: the platform, the account's own
+    admin, or the reseller the account belongs to."""
+    if is_platform_admin(user):
+        return True
+    if is_customer_admin(user) and user.account_id == account.pk:
+        return True
+    return is_reseller_admin(user) and account.parent_id == user.account_id

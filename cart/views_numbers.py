@@ -15,15 +15,15 @@ from django.utils.formats import date_format
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import allow, is_customer, is_customer_admin
-from billing.capacity import (
+from billing.selectors import balance_for
+from billing.services import InsufficientBalance
+from billing.services.capacity import (
     capacity_add,
     capacity_quote,
     capacity_reduce,
     capacity_reduce_plan,
     number_rental_cancel,
 )
-from billing.selectors import balance_for
-from billing.services import InsufficientBalance
 from catalog.pricing import block_prices
 from didportal.forms import add_service_errors
 from didportal.htmx import render_page_or_results
