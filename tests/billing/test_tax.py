@@ -129,16 +129,18 @@ class FakeVies:
 
 @pytest.fixture
 def fake_vies(settings, monkeypatch):
-    cache.clear()
     settings.VIES_ENABLED = True
+    asked_about = []
 
     def install(answers):
+        asked_about.extend(answers)
+        cache.delete_many([vies._cache_key(number) for number in answers])
         fake = FakeVies(answers)
         monkeypatch.setattr(vies, "check_vies", fake)
         return fake
 
     yield install
-    cache.clear()
+    cache.delete_many([vies._cache_key(number) for number in asked_about])
 
 
 def test_vies_is_not_asked_unless_enabled(settings, monkeypatch):
