@@ -99,7 +99,7 @@ def _post_money(request, pk, form_name, form_class, record, done):
         try:
             entry = record(account, form.cleaned_data)
         except services.TopupDuplicate as exc:
-            form.add_error("external_reference", exc)
+            form.add_error("external_reference", "Already credited: see the original above.")
             form.duplicate_of = exc.original
             form.duplicate_url = _entry_url(exc.original)
         except ValidationError as exc:

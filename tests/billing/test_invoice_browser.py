@@ -1,15 +1,18 @@
-"""Issue 10, item 13 as people click it in Chromium: a customer opens an invoice and
+"""Issue 10 as people click it in Chromium. Item 13: a customer opens an invoice and
 downloads its PDF (paid from the balance, nothing due); finance voids it; the credit note
-appears for both and downloads."""
+appears for both and downloads. Item 19: a bank reference entered twice."""
 
 import io
+import re
 from datetime import date
+from decimal import Decimal
 
 import pypdf
 import pytest
 from playwright.sync_api import expect
 
-from billing.models import CreditNote
+from billing.models import CreditNote, LedgerEntry
+from billing.selectors import balance_for
 from tests.billing.test_invoice_selectors import make_invoice
 from tests.browser import ARTIFACTS
 from tests.factories import TEST_PASSWORD
@@ -81,3 +84,24 @@ def test_open_download_void_and_get_the_credit_note(page, customer, customer_adm
     assert "Totalcredited-15.13USD" in text.replace(" ", "")
     page.get_by_role("link", name=invoice.number, exact=True).click()
     expect(page.locator("#credit-note")).to_contain_text(credit_note.number)
+
+
+def test_finance_reenters_a_bank_reference_and_is_led_to_the_original(page, customer, finance_user):
+    """Issue 10, item 19 as finance clicks it: the second entry of a bank reference says it
+    is a duplicate, credits nothing, and links to the original top-up."""
+    sign_in(page, finance_user)
+    page.set_viewport_size({"width": 390, "height": 844})
+    for _ in range(2):  # typed in again later, as a new form
+        page.goto(f"/billing/balances/{customer.pk}/")
+        page.get_by_label("Amount (USD)").first.fill("120.00")
+        page.get_by_label("Payment reference").fill("BANK-2026-0042")
+        page.get_by_role("button", name="Record top-up").click()
+    alert = page.locator("#topup-duplicate")
+    expect(alert).to_contain_text("nothing was credited")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "topup_duplicate_390.png"), full_page=True)
+    alert.get_by_role("link", name="Open the original top-up").click()
+    original = LedgerEntry.objects.get(external_reference="BANK-2026-0042")
+    expect(page).to_have_url(re.compile(rf"#entry-{original.pk}$"))
+    expect(page.locator(f"#entry-{original.pk}")).to_contain_text("BANK-2026-0042")
+    assert balance_for(customer) == Decimal("120.00")
