@@ -21,6 +21,14 @@ PRICE_PLACES = Decimal("0.00001")
 PERIODS_PER_YEAR = {"monthly": 12, "weekly": 52, "daily": 365}
 # A subscription's period unit → the block's billing period of the same length.
 PERIOD_OF_UNIT = {"month": "monthly", "week": "weekly", "day": "daily"}
+# How a price of one billing period (or subscription unit) is worded everywhere.
+PER_PERIOD = {
+    "monthly": "per month",
+    "weekly": "per week",
+    "daily": "per day",
+    "one_time": "once",
+    **{unit: f"per {unit}" for unit in PERIOD_OF_UNIT},
+}
 
 
 def per_period(monthly, period) -> Decimal:

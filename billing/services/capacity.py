@@ -34,7 +34,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.permissions import may_manage_numbers_of
-from catalog.pricing import PERIOD_OF_UNIT, block_prices
+from catalog.pricing import PER_PERIOD, PERIOD_OF_UNIT, block_prices
+from didportal.templatetags.portal import money as money_text
 from inventory.choices import DIDStatus
 
 from ..models import Subscription
@@ -294,7 +295,7 @@ def capacity_add(*, number_subscription, extra_channels, actor, idempotency_key,
         number,
         channels=extra_channels,
         recurring_price=quote.recurring_price,
-        description="",
+        description=f" at {money_text(quote.channel_price)} {PER_PERIOD[number.period_unit]} each",
         idempotency_key=idempotency_key,
         created_at=now,
     )
