@@ -2,12 +2,16 @@
 capacity (issue 10, item 17), and added capacity is priced by ``catalog.pricing`` only, per
 the number's period (items 5 and 18)."""
 
+import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
 
 from billing.models import Subscription
 from billing.selectors import balance_for, balance_mismatches
@@ -23,6 +27,7 @@ from billing.services.subscriptions import subscriptions_end_due
 from cart import services as cart_services
 from cart.orders import order_place
 from catalog.pricing import block_prices
+from outbox.models import OutgoingEmail
 from tests.billing.factories import fund
 
 pytestmark = pytest.mark.django_db
@@ -163,3 +168,91 @@ def test_callers_cannot_pass_a_price(buyer, blocks):
     with pytest.raises(TypeError):
         capacity_quote(number_subscription=rental, extra_channels=2, channel_price=Decimal("0"))
     assert not Subscription.objects.filter(kind="capacity").exists()
+
+
+# --- Pages ----------------------------------------------------------------------------------
+
+
+def page_text(response):
+    return re.sub(r"\s+", " ", response.content.decode())
+
+
+def number_url(name, rental):
+    return reverse(f"cart:{name}", args=[rental.did_id])
+
+
+def test_a_crafted_price_in_the_post_is_ignored(client, buyer, blocks):
+    with time_machine.travel(APRIL, tick=False) as clock:
+        rental = buy(buyer, channels=2)
+        clock.move_to(APRIL + timedelta(days=10))
+        quote = capacity_quote(number_subscription=rental, extra_channels=2)
+        client.force_login(buyer)
+        crafted = {"channel_price": "0", "price": "0", "extra_channel_price": "0.00"}
+        confirm = {"channels": "4", "confirm": "True", "token": str(uuid.uuid4()), **crafted}
+        response = client.post(number_url("my_number_channels", rental), confirm)
+    assert response.status_code == 302
+    capacity = Subscription.objects.get(kind="capacity")
+    assert capacity.recurring_price == Decimal("3.00")  # 2 × 1.50 a month
+    assert capacity.charges.get().amount == quote.gross > 0
+
+
+def test_my_numbers_gives_up_checkout_channels_from_the_next_period(client, buyer, blocks):
+    rental = buy(buyer, channels=4)
+    client.force_login(buyer)
+    detail = page_text(client.get(number_url("my_number", rental)))
+    assert "2 with the number, 2 extra" in detail
+    assert "3.00 number + 3.00 extra channels, per month" in detail
+    assert "Each extra channel costs 1.50 USD per month" in detail
+    assert "The plan includes 2; going down to as few as 2" in detail
+
+    asked = client.post(number_url("my_number_channels", rental), {"channels": "2"})
+    text = page_text(asked)
+    assert "Go down to 2 channels" in text and "Extra channels chosen at checkout" in text
+    token = re.search(r'name="token" value="([^"]+)"', asked.content.decode()).group(1)
+    done = client.post(
+        number_url("my_number_channels", rental),
+        {"channels": "2", "confirm": "True", "token": token},
+    )
+    assert done.status_code == 302
+    end = timezone.localtime(rental.current_period_end)
+    after = page_text(client.get(done.url))
+    assert f"keeps 4 channels until {end.day} {end:%b %Y}, then 2" in after
+    assert "3.00 USD per month" in after
+    rental.refresh_from_db()
+    assert (rental.channels, rental.recurring_price) == (2, Decimal("3.00"))
+
+
+def test_the_block_form_asks_for_the_price_per_month(client, platform_admin):
+    client.force_login(platform_admin)
+    text = page_text(client.get(reverse("inventory:block_create")))
+    assert "Extra channel price per month" in text
+    assert "monthly × 12 / 52 a week" in text and "monthly × 12 / 365 a day" in text
+
+
+def test_the_catalog_shows_the_extra_channel_price_per_month(client, blocks):
+    text = page_text(client.get(reverse("catalog:country", args=["DE"])))
+    assert "+1.50 / month each extra" in text
+    assert "the price of each extra channel per month" in text
+
+
+def test_the_cart_says_what_an_extra_channel_costs_per_week(client, buyer, blocks):
+    cart_services.cart_add_numbers(
+        user=buyer, numbers=[MUNICH_1], channels=3, billing_period="weekly"
+    )
+    client.force_login(buyer)
+    text = page_text(client.get(reverse("cart:cart")))
+    assert "2 included, extra 0.34615 each per week." in text
+    assert "(1 × 0.34615 per week)" in text
+
+
+def test_the_checkout_and_the_order_e_mail_say_per_month(client, buyer, blocks):
+    cart_services.cart_add_numbers(
+        user=buyer, numbers=[MUNICH_1], channels=4, billing_period="monthly"
+    )
+    client.force_login(buyer)
+    checkout = page_text(client.get(reverse("cart:checkout")))
+    assert "4 channels (2 extra at 1.50 per month each)" in checkout
+    order = order_place(user=buyer, token="order:mail", ip_address="203.0.113.9")
+    mail = OutgoingEmail.objects.get(key=f"order-confirmation:{order.pk}")
+    assert "then 6.00 USD per month + VAT" in mail.text
+    assert "then 6.00 USD per month + VAT" in mail.html
