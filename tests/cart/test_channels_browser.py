@@ -13,7 +13,7 @@ from billing.models import Subscription
 from billing.services.capacity import number_channels
 from inventory.services import dids_add
 from tests.billing.factories import fund
-from tests.factories import TEST_PASSWORD
+from tests.cart.test_checkout_browser import sign_in
 from tests.inventory.factories import NumberBlockFactory, OperatorFactory
 
 # Ledger rows (the top-up) outlive a transactional test on SQLite: PostgreSQL only.
@@ -36,13 +36,6 @@ def lyon(platform_admin):
     )
     dids_add(block=block, spec_text="+33472555000-+33472555004", actor=platform_admin)
     return block
-
-
-def sign_in(page, user):
-    page.goto("/accounts/login/")
-    page.get_by_label("E-mail address").fill(user.email)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_the_block_form_prices_an_extra_channel_per_month(page, platform_admin):
