@@ -34,7 +34,7 @@ from billing.tasks import end_subscriptions, renew_subscriptions
 from inventory.choices import DIDStatus
 from inventory.services import did_transition
 from tests.billing.factories import fund, spend
-from tests.billing.test_subscriptions_helpers import held_did
+from tests.billing.test_subscriptions_helpers import held_did, walk_renewals
 from tests.billing.test_subscriptions_helpers import start as start_rental
 from tests.factories import AccountFactory, UserFactory
 from tests.inventory.factories import NumberBlockFactory
@@ -422,7 +422,7 @@ def test_the_daily_invoice_bills_the_prorata_charge(customer, customer_admin):
 
 
 def test_number_and_capacity_renew_together_for_24_months(us_customer, customer_admin):
-    """Two years, day by day: both renew at the same moment every month, the capacity at
+    """Two years, renewal by renewal: both renew at the same moment every month, the capacity at
     its full price after the pro-rata first charge, nothing skipped or billed twice."""
     anchor = datetime(2025, 1, 31, 10, 0, tzinfo=UTC)
     with time_machine.travel(anchor, tick=False) as clock:
@@ -430,9 +430,9 @@ def test_number_and_capacity_renew_together_for_24_months(us_customer, customer_
         number = start(us_customer, unit="month", price="3.00")
         clock.shift(timedelta(days=14))  # 14 of January 31 – February 28 (28 days) gone
         capacity = add(number, 2, actor=customer_admin)
-        for _ in range(731):
-            clock.shift(timedelta(days=1))
-            renew_subscriptions()
+        walk_renewals(
+            clock, [number, capacity], until=anchor + timedelta(days=731), run=renew_subscriptions
+        )
         number.refresh_from_db()
         capacity.refresh_from_db()
     number_charges = list(number.charges.order_by("period_index"))
