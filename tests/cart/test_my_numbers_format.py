@@ -19,7 +19,7 @@ E164, NATIONAL = "+31 20 555 0001", "020 555 0001"
 def rental(client, customer, customer_admin):
     fund(customer, "200.00")
     client.force_login(customer_admin)
-    block = NumberBlockFactory(extra_channel_price=Decimal("1.50"), channels_included=2)
+    block = NumberBlockFactory(extra_channel_monthly_price=Decimal("1.50"), channels_included=2)
     return rent(customer, "+31205550001", block=block)
 
 
