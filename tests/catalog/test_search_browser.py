@@ -28,6 +28,7 @@ def assert_fully_on_screen(locator):
         ("/numbers/DE/", "München", ["5.00", "3.00 / month", "0.90 / week", "0.0060"]),
         ("/numbers/DE/search/?n=19&match=ends", "+49 89 555019", ["5.00", "3.00", "0.0060"]),
     ],
+    ids=["coverage", "country", "search"],  # the names of the screenshots
 )
 def test_prices_show_on_a_phone_without_sideways_scrolling(page, stock, url, row, prices):
     page.set_viewport_size(PHONE)
