@@ -5,6 +5,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from didportal.redirects import safe_redirect_target
+
 from . import selectors, services
 from .forms import (
     AccountIdentityForm,
@@ -48,7 +50,7 @@ def signup(request, code=None):
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome! Your account {user.account} is ready.")
-            return redirect(request.GET.get("next") or "dashboard")
+            return redirect(safe_redirect_target(request, request.GET.get("next"), "dashboard"))
     return render(request, "accounts/signup.html", {"form": form, "reseller": parent})
 
 

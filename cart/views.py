@@ -12,12 +12,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.permissions import allow, is_customer
 from didportal.forms import add_service_errors
+from didportal.redirects import safe_redirect_target
 
 from . import selectors, services
 from .forms import AddAnyForm, CartItemForm
@@ -29,9 +29,7 @@ SEARCH_HOME = "/numbers/"
 
 
 def _safe_url(request, url, default=SEARCH_HOME):
-    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
-        return url
-    return default
+    return safe_redirect_target(request, url, default)
 
 
 def _back_to_search(request, with_picks=False):
