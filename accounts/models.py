@@ -210,3 +210,24 @@ class ConfirmationCode(models.Model):
 
     def __str__(self):
         return f"code for {self.user} ({self.purpose})"
+
+
+class ThrottleHit(models.Model):
+    """How often one throttled thing (a sign-up from an IP, reset e-mails to an address, …)
+    happened in one fixed time window. ``key`` names the thing, hashed (see
+    ``accounts.throttles``); one row per key and window, counted up by one atomic upsert."""
+
+    key = models.CharField(max_length=100)
+    window_start = models.DateTimeField()
+    hits = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "window_start"], name="throttle_hit_one_row_per_window"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.key} since {self.window_start:%Y-%m-%d %H:%M}: {self.hits}"

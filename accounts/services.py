@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from .models import ROLES_BY_ACCOUNT_KIND, Account, Role, User
+from .throttles import signup_allow
 from .validators import normalize_vat_number
 
 ALLOWED_PARENT_KINDS = {
@@ -91,12 +92,29 @@ def user_update(*, user, actor, role=None, is_active=None, full_name=None) -> Us
     return user
 
 
-@transaction.atomic
-def customer_signup(*, email, password, full_name, company_name, country, parent=None) -> User:
+def customer_signup(
+    *, email, password, full_name, company_name, country, parent=None, ip_address=None
+) -> User:
     """Self-service sign-up: a new customer account and its first (admin) user.
 
     ``parent`` is the reseller whose sign-up link was used, or the platform otherwise.
+    Raises ``Throttled`` when this address or ``ip_address`` signed up too often lately;
+    the attempt is counted before, and outside, the sign-up's transaction, so a refused
+    one (a taken address, say) counts too.
     """
+    signup_allow(email=email, ip_address=ip_address)
+    return _customer_signup(
+        email=email,
+        password=password,
+        full_name=full_name,
+        company_name=company_name,
+        country=country,
+        parent=parent,
+    )
+
+
+@transaction.atomic
+def _customer_signup(*, email, password, full_name, company_name, country, parent) -> User:
     parent = parent or platform_account()
     if not parent.is_active:
         raise ValidationError("This sign-up link is no longer active.")

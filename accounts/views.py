@@ -1,8 +1,10 @@
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
 from didportal.redirects import safe_redirect_target
@@ -24,6 +26,7 @@ from .permissions import (
     manages_team,
 )
 from .scoping import get_scoped_or_404
+from .throttles import Throttled, client_ip, password_reset_allow
 
 
 def form_errors_to(form, exc: ValidationError):
@@ -42,16 +45,42 @@ def signup(request, code=None):
             Account, kind=Account.Kind.RESELLER, signup_code=code, status=Account.Status.ACTIVE
         )
     form = SignupForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.customer_signup(parent=parent, **form.cleaned_data)
+            user = services.customer_signup(
+                parent=parent, ip_address=client_ip(request), **form.cleaned_data
+            )
+        except Throttled as exc:
+            form.add_error(None, str(exc))
+            status = 429
         except ValidationError as exc:
             form_errors_to(form, exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome! Your account {user.account} is ready.")
             return redirect(safe_redirect_target(request, request.GET.get("next"), "dashboard"))
-    return render(request, "accounts/signup.html", {"form": form, "reseller": parent})
+    context = {"form": form, "reseller": parent}
+    return render(request, "accounts/signup.html", context, status=status)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset page, throttled per address and per IP before any e-mail is sent."""
+
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/email/password_reset.txt"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form):
+        try:
+            password_reset_allow(
+                email=form.cleaned_data["email"], ip_address=client_ip(self.request)
+            )
+        except Throttled as exc:
+            form.add_error(None, str(exc))
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().form_valid(form)
 
 
 @allow(manages_customers)

@@ -146,6 +146,16 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# Failures count under the address as sign-in matches it (case and spaces do not matter),
+# and one IP is locked out after AXES_IP_FAILURE_LIMIT failures across every address.
+AXES_USERNAME_CALLABLE = "accounts.throttles.axes_username"
+AXES_HANDLER = "accounts.throttles.PortalAxesHandler"
+AXES_IP_FAILURE_LIMIT = env.int("AXES_IP_FAILURE_LIMIT", default=30)
+# Sign-ups and password-reset e-mails per hour, per e-mail address and per IP.
+SIGNUPS_PER_HOUR_PER_ADDRESS = env.int("SIGNUPS_PER_HOUR_PER_ADDRESS", default=3)
+SIGNUPS_PER_HOUR_PER_IP = env.int("SIGNUPS_PER_HOUR_PER_IP", default=10)
+PASSWORD_RESETS_PER_HOUR_PER_ADDRESS = env.int("PASSWORD_RESETS_PER_HOUR_PER_ADDRESS", default=3)
+PASSWORD_RESETS_PER_HOUR_PER_IP = env.int("PASSWORD_RESETS_PER_HOUR_PER_IP", default=20)
 
 # --- Security -----------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
