@@ -40,6 +40,8 @@ urlpatterns = [
     ),
     path("signup/", views.signup, name="signup"),
     path("signup/r/<str:code>/", views.signup, name="signup_reseller"),
+    path("verify-email/resend/", views.verify_email_resend, name="verify_email_resend"),
+    path("verify-email/<str:token>/", views.verify_email, name="verify_email"),
     path("settings/", views.account_settings, name="settings"),
     path("team/", views.team_list, name="team"),
     path("team/add/", views.team_add, name="team_add"),

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from didportal.redirects import safe_redirect_target
 
-from . import selectors, services
+from . import selectors, services, verification
 from .forms import (
     AccountIdentityForm,
     CustomerCreateForm,
@@ -58,10 +58,38 @@ def signup(request, code=None):
             form_errors_to(form, exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, f"Welcome! Your account {user.account} is ready.")
+            messages.success(
+                request,
+                f"Welcome! Your account {user.account} is ready. We sent a link to "
+                f"{user.email}: open it to confirm your address before you buy numbers.",
+            )
             return redirect(safe_redirect_target(request, request.GET.get("next"), "dashboard"))
     context = {"form": form, "reseller": parent}
     return render(request, "accounts/signup.html", context, status=status)
+
+
+def verify_email(request, token):
+    """The link from the verification e-mail (GET: mail clients open links)."""
+    try:
+        user = verification.email_verify(token=token)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Thank you: {user.email} is confirmed.")
+    return redirect("dashboard" if request.user.is_authenticated else "accounts:login")
+
+
+@require_POST
+@allow(is_portal_user)
+def verify_email_resend(request):
+    try:
+        verification.email_verification_send(user=request.user)
+    except (Throttled, ValidationError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(request, f"We sent a new confirmation link to {request.user.email}.")
+    back = request.POST.get("next")
+    return redirect(safe_redirect_target(request, back, "dashboard"))
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -192,7 +220,12 @@ def team_edit(request, pk):
     form = TeamMemberEditForm(
         request.POST or None,
         account_kind=member.account.kind,
-        initial={"full_name": member.full_name, "role": member.role, "is_active": member.is_active},
+        initial={
+            "full_name": member.full_name,
+            "role": member.role,
+            "may_buy": member.may_buy,
+            "is_active": member.is_active,
+        },
     )
     if request.method == "POST" and form.is_valid():
         try:

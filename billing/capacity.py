@@ -25,6 +25,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.permissions import may_change_channels
 from inventory.choices import DIDStatus
 
 from .models import Subscription
@@ -221,8 +222,10 @@ def _lock_number_subscription(number_subscription):
     )
 
 
-def _check_may_change(actor, account):
-    if actor is None or not _may_cancel(actor, account):
+def _check_may_change(actor, number_subscription):
+    if actor is None or not may_change_channels(
+        actor, number_subscription.account, number_subscription.did
+    ):
         raise PermissionDenied("You may not change this number's channels.")
 
 
@@ -254,7 +257,7 @@ def capacity_add(
         raise ValidationError("An idempotency key is required.")
     now = now or timezone.now()
     number = _lock_number_subscription(number_subscription)
-    _check_may_change(actor, number.account)
+    _check_may_change(actor, number)
     existing = _existing_capacity(idempotency_key, number)
     if existing is not None:
         return existing
@@ -387,7 +390,7 @@ def capacity_reduce(*, number_subscription, channels, actor, now=None):
     changes nothing, so a repeated request is harmless.
     """
     number = _lock_number_subscription(number_subscription)
-    _check_may_change(actor, number.account)
+    _check_may_change(actor, number)
     live = list(capacity_subscriptions(number).select_for_update())
     plan = capacity_reduce_plan(number_subscription=number, channels=channels, live=live)
     for sub in plan.cancel:
