@@ -65,20 +65,10 @@ def may_manage_number(user, did) -> bool:
     return is_customer_member(user) and did.assigned_users.filter(pk=user.pk).exists()
 
 
-def may_change_rental(user, account) -> bool:
-    """Cancels a number of ``account`` or changes its channels: the account's admins, its
-    reseller's admins and the platform's admins."""
-    if is_platform_admin(user):
-        return True
-    if is_customer_admin(user) and user.account_id == account.pk:
-        return True
-    return is_reseller_admin(user) and account.parent_id == user.account_id
-
-
 def may_change_channels(user, account, did) -> bool:
-    """Adds or removes channels of ``did`` (a purchase): whoever may change the rental, or
-    a member allowed to buy, on a number assigned to them."""
-    if may_change_rental(user, account):
+    """Adds or removes channels of ``did`` (a purchase): whoever manages the account's
+    numbers, or a member allowed to buy, on a number assigned to them."""
+    if may_manage_numbers_of(user, account):
         return True
     return may_buy(user) and did is not None and may_manage_number(user, did)
 
@@ -125,3 +115,13 @@ def allow(*predicates):
         return wrapped
 
     return decorator
+
+
+def may_manage_numbers_of(user, account) -> bool:
+    """Cancels, resizes or releases ``account``'s numbers: the platform, the account's own
+    admin, or the reseller the account belongs to."""
+    if is_platform_admin(user):
+        return True
+    if is_customer_admin(user) and user.account_id == account.pk:
+        return True
+    return is_reseller_admin(user) and account.parent_id == user.account_id

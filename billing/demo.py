@@ -14,10 +14,13 @@ from inventory.choices import DIDStatus
 from inventory.models import DID
 from inventory.services import did_transition
 
-from .invoices import invoice_for_charges
 from .models import Invoice
 from .services import topup_record
-from .subscriptions import block_price_snapshot, subscription_start
+from .services.invoices import invoice_for_charges
+from .services.subscriptions import (
+    block_price_snapshot,
+    subscription_start,
+)
 
 JOB = "seed_demo"
 

@@ -1,7 +1,7 @@
 """Invoices: numbered from a gap-free sequence per issuer and year, figures stored once.
 
 An invoice never reads today's prices or today's VAT rates: its lines, totals, seller and
-buyer identity are copied in when it is issued (``billing.invoices.invoice_issue``). Its
+buyer identity are copied in when it is issued (``billing.services.invoices.invoice_issue``). Its
 number comes from ``InvoiceSequence`` in the same transaction, so a rolled-back issue
 gives its number back and the sequence has no gaps.
 """

@@ -6,15 +6,17 @@ lost) is caught up by the next one; the per-object ones are enqueued on commit.
 
 from celery import shared_task
 
-from .invoices import invoice_pdf_render, invoice_pdfs_render_missing, invoices_issue_daily
 from .models import Subscription
-from .subscriptions import (
+from .services.invoices import invoice_pdf_render, invoice_pdfs_render_missing, invoices_issue_daily
+from .services.renewals import (
     subscription_renew,
-    subscriptions_end_due,
-    subscriptions_end_released,
     subscriptions_renew_due,
     subscriptions_resume_after_topup,
     subscriptions_resume_due,
+)
+from .services.subscriptions import (
+    subscriptions_end_due,
+    subscriptions_end_released,
 )
 
 

@@ -21,10 +21,10 @@ from accounts.permissions import allow, is_customer, is_finance
 from accounts.scoping import get_scoped_or_404, scoped
 from didportal.csv_export import csv_download
 
-from . import invoices as invoice_services
 from . import selectors
 from .forms import QUICK_PERIODS, InvoiceFilterForm, InvoiceVoidForm, ReportForm, period_bounds
 from .models import Invoice
+from .services import invoices as invoice_services
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ The order of work inside the transaction is the lock order everywhere:
    finds the first one's order;
 2. the specific numbers, in primary-key order; then "any N" numbers with ``skip_locked``;
 3. the client package, then each number's sale, subscription and first charge;
-4. the invoice number (``billing.invoices``), last, so the sequence lock is held briefly.
+4. the invoice number (``billing.services.invoices``), last, so the sequence lock is held briefly.
 E-mails are queued in the outbox inside the transaction and sent after commit.
 """
 
@@ -21,15 +21,18 @@ from django.utils import timezone
 
 from accounts.codes import confirmation_code_check
 from accounts.permissions import require_may_buy
-from billing.invoices import invoice_for_charges
 from billing.models import Invoice
 from billing.services import balance_lock
-from billing.subscriptions import BLOCK_PERIODS, subscription_start
+from billing.services.invoices import invoice_for_charges
+from billing.services.subscriptions import (
+    BLOCK_PERIODS,
+    subscription_start,
+)
 from billing.tax import tax_for
 from catalog.selectors import formatted
 from compliance.selectors import requirements_at_versions, requirements_for_blocks
 from compliance.services import agreements_record
-from inventory.sales import did_sell, dids_lock_any, dids_lock_specific, sale_package
+from inventory.services.sales import did_sell, dids_lock_any, dids_lock_specific, sale_package
 from outbox.services import email_queue
 
 from .models import CartItem

@@ -8,7 +8,7 @@ decision. Per unit (one number):
 - ``setup_fee`` — charged once, with the first period;
 - ``recurring`` — one period: the block's period price plus ``extra_channels`` (channels
   above ``channels_included``) × the extra-channel price, rounded half-up to the cent once,
-  exactly as ``billing.subscriptions.block_price_snapshot`` rounds the subscription's
+  exactly as ``billing.services.subscriptions.block_price_snapshot`` rounds the subscription's
   ``recurring_price``. It is split for display into ``period_price`` and
   ``extra_capacity`` (``period_price = recurring - extra_capacity``, so the parts add up);
 - VAT: ``decision.amounts(setup_fee, recurring)`` — rounded per part, as the charge and the

@@ -17,8 +17,8 @@ from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.shortcuts import get_object_or_404
 
 from accounts.scoping import scoped
-from billing.capacity import ChannelTotals, channel_totals
 from billing.models import Subscription
+from billing.services.capacity import ChannelTotals, channel_totals
 from catalog.selectors import formatted
 from inventory.choices import OWNED_STATUSES, DIDStatus
 from inventory.models import DID

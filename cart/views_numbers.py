@@ -20,19 +20,19 @@ from accounts.permissions import (
     is_customer,
     is_customer_admin,
     may_change_channels,
-    may_change_rental,
     may_manage_number,
+    may_manage_numbers_of,
     require_may_manage_number,
 )
-from billing.capacity import (
+from billing.selectors import balance_for
+from billing.services import InsufficientBalance
+from billing.services.capacity import (
     capacity_add,
     capacity_quote,
     capacity_reduce,
     capacity_reduce_plan,
     number_rental_cancel,
 )
-from billing.selectors import balance_for
-from billing.services import InsufficientBalance
 from catalog.pricing import block_prices
 from didportal.forms import add_service_errors
 from didportal.htmx import render_page_or_results
@@ -76,7 +76,7 @@ def _detail(request, row, *, status=200, **forms):
         "can_route": may_manage_number(user, row.did),
         "can_assign": is_customer_admin(user),
         "can_channels": bool(row.rental) and may_change_channels(user, user.account, row.did),
-        "can_cancel_rental": may_change_rental(user, user.account),
+        "can_cancel_rental": may_manage_numbers_of(user, user.account),
     }
     context = {
         "row": row,

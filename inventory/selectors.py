@@ -279,7 +279,7 @@ class AuditEntry:
 
     @property
     def job_name(self):
-        """System jobs sign their reason "job: why" (see services._reason_text)."""
+        """System jobs sign their reason "job: why" (see services.transitions.reason_text)."""
         reason = self.record.history_change_reason or ""
         if self.record.history_user_id or ":" not in reason:
             return ""

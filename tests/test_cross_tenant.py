@@ -138,7 +138,7 @@ def cart_item_remove():
 
 
 def _invoice():
-    from billing.invoices import LineDraft, invoice_issue
+    from billing.services.invoices import LineDraft, invoice_issue
 
     owner = UserFactory(role="customer_member")  # a teammate: the weaker customer role
     stranger = UserFactory(role="customer_admin")

@@ -10,7 +10,10 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from billing.capacity import (
+from billing.models import InvoiceLine, LedgerEntry, Subscription, SubscriptionCharge
+from billing.selectors import balance_for, balance_mismatches
+from billing.services import InsufficientBalance
+from billing.services.capacity import (
     capacity_add,
     capacity_quote,
     capacity_reduce,
@@ -19,20 +22,19 @@ from billing.capacity import (
     number_rental_cancel,
     prorata,
 )
-from billing.invoices import invoices_issue_daily
-from billing.models import InvoiceLine, LedgerEntry, Subscription, SubscriptionCharge
-from billing.selectors import balance_for, balance_mismatches
-from billing.services import InsufficientBalance
-from billing.subscriptions import (
+from billing.services.invoices import invoices_issue_daily
+from billing.services.renewals import (
+    subscriptions_renew_due,
+)
+from billing.services.subscriptions import (
     subscription_cancel,
     subscriptions_end_due,
-    subscriptions_renew_due,
 )
 from billing.tasks import end_subscriptions, renew_subscriptions
 from inventory.choices import DIDStatus
 from inventory.services import did_transition
 from tests.billing.factories import fund, spend
-from tests.billing.test_subscriptions_helpers import held_did, start
+from tests.billing.test_subscriptions_helpers import held_did, start, walk_renewals
 from tests.factories import AccountFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -415,7 +417,7 @@ def test_the_daily_invoice_bills_the_prorata_charge(customer, customer_admin):
 
 
 def test_number_and_capacity_renew_together_for_24_months(us_customer, customer_admin):
-    """Two years, day by day: both renew at the same moment every month, the capacity at
+    """Two years, renewal by renewal: both renew at the same moment every month, the capacity at
     its full price after the pro-rata first charge, nothing skipped or billed twice."""
     anchor = datetime(2025, 1, 31, 10, 0, tzinfo=UTC)
     with time_machine.travel(anchor, tick=False) as clock:
@@ -423,9 +425,9 @@ def test_number_and_capacity_renew_together_for_24_months(us_customer, customer_
         number = start(us_customer, unit="month", price="3.00")
         clock.shift(timedelta(days=14))  # 14 of January 31 – February 28 (28 days) gone
         capacity = add(number, 2, actor=customer_admin)
-        for _ in range(731):
-            clock.shift(timedelta(days=1))
-            renew_subscriptions()
+        walk_renewals(
+            clock, [number, capacity], until=anchor + timedelta(days=731), run=renew_subscriptions
+        )
         number.refresh_from_db()
         capacity.refresh_from_db()
     number_charges = list(number.charges.order_by("period_index"))
@@ -518,10 +520,10 @@ def test_capacity_of_an_unpaid_number_waits_on_hold_and_resumes_after_it(
 ):
     """The number's renewal is unpaid: its capacity is not charged (no channels on a number
     that takes no calls), waits on hold without a second e-mail, and resumes after it."""
-    import billing.subscriptions as subscriptions
+    import billing.services.renewals as renewals
 
     if not together:  # force the one-by-one path the batch falls back to
-        monkeypatch.setattr(subscriptions, "_renew_together", _fail)
+        monkeypatch.setattr(renewals, "_renew_together", _fail)
     with time_machine.travel(APRIL, tick=False) as clock:
         fund(us_customer, "11.00")
         number = start(us_customer, unit="month", price="5.00")
@@ -540,7 +542,9 @@ def test_capacity_of_an_unpaid_number_waits_on_hold_and_resumes_after_it(
         assert OutgoingEmail.objects.filter(subject__icontains="renewal failed").count() == 1
 
         from billing.services import topup_record
-        from billing.subscriptions import subscriptions_resume_after_topup
+        from billing.services.renewals import (
+            subscriptions_resume_after_topup,
+        )
 
         topup_record(account=us_customer, amount="5.00", external_reference="T", actor=finance_user)
         assert subscriptions_resume_after_topup(account=us_customer) == 2

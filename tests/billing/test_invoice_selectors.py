@@ -8,7 +8,6 @@ import pytest
 from django.http import QueryDict
 
 from billing.forms import InvoiceFilterForm
-from billing.invoices import LineDraft, invoice_issue, invoice_void
 from billing.models import Invoice
 from billing.selectors import (
     InvoiceFilters,
@@ -21,6 +20,7 @@ from billing.selectors import (
     revenue_totals,
     vat_by_country,
 )
+from billing.services.invoices import LineDraft, invoice_issue, invoice_void
 from tests.factories import AccountFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from billing import invoices as invoice_services
 from billing.models import Invoice
+from billing.services import invoices as invoice_services
 from tests.billing.test_invoice_selectors import make_invoice, void
 from tests.factories import AccountFactory, platform
 

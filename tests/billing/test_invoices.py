@@ -10,7 +10,8 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from billing.invoices import (
+from billing.models import Invoice, InvoiceLine, InvoiceSequence, SubscriptionCharge
+from billing.services.invoices import (
     LineDraft,
     invoice_for_charges,
     invoice_issue,
@@ -19,8 +20,9 @@ from billing.invoices import (
     invoice_void,
     invoices_issue_daily,
 )
-from billing.models import Invoice, InvoiceLine, InvoiceSequence, SubscriptionCharge
-from billing.subscriptions import subscriptions_renew_due
+from billing.services.renewals import (
+    subscriptions_renew_due,
+)
 from billing.tasks import issue_daily_invoices, render_invoice_pdf
 from billing.tax import OUTSIDE_EU_NOTE, REVERSE_CHARGE_NOTE
 from tests.billing.factories import fund

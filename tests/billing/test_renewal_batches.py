@@ -14,7 +14,10 @@ from django.test.utils import CaptureQueriesContext
 
 from billing.models import Balance, LedgerEntry, Subscription
 from billing.selectors import balance_mismatches
-from billing.subscriptions import subscription_renew, subscriptions_renew_due
+from billing.services.renewals import (
+    subscription_renew,
+    subscriptions_renew_due,
+)
 from billing.tax import tax_for
 from inventory.choices import DIDStatus
 from inventory.services import did_transition
@@ -279,7 +282,7 @@ def test_a_key_already_on_the_ledger_renews_the_batch_one_by_one(caplog):
         clash, fine = daily(account, "1.00"), daily(account, "1.00")
         spend(account, "7.00", key=f"subscription:{clash.pk}:period:1")  # a foreign posting
 
-    with caplog.at_level(logging.WARNING, logger="billing.subscriptions"):
+    with caplog.at_level(logging.WARNING, logger="billing.services.renewals"):
         counts = subscriptions_renew_due(now=T0 + timedelta(days=1))
 
     assert "renewing 2 subscriptions together failed" in caplog.text

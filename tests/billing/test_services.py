@@ -3,7 +3,6 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from billing import services
 from billing.models import Balance, LedgerEntry
 from billing.selectors import balance_for
 from billing.services import (
@@ -16,6 +15,7 @@ from billing.services import (
     refund_record,
     topup_record,
 )
+from billing.services import ledger as services
 from outbox.services import outbox_flush
 from tests.billing.factories import TEST_JOB, fund, new_key, spend
 from tests.factories import AccountFactory, UserFactory
@@ -279,12 +279,12 @@ def test_low_balance_email_goes_to_reseller_admins_too(
 def test_a_failing_after_commit_job_does_not_break_the_topup(
     finance_user, customer, monkeypatch, django_capture_on_commit_callbacks
 ):
-    import billing.subscriptions
+    import billing.services.renewals
 
     def broken(**kwargs):
         raise RuntimeError("mail server down")
 
-    monkeypatch.setattr(billing.subscriptions, "subscriptions_resume_after_topup", broken)
+    monkeypatch.setattr(billing.services.renewals, "subscriptions_resume_after_topup", broken)
     with django_capture_on_commit_callbacks(execute=True):
         services.topup_record(
             account=customer, amount="20.00", external_reference="R-1", actor=finance_user

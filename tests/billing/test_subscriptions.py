@@ -12,15 +12,17 @@ from django.utils import timezone
 from billing.models import LedgerEntry, Subscription, SubscriptionCharge
 from billing.selectors import balance_for, balance_mismatches
 from billing.services import InsufficientBalance, topup_record
-from billing.subscriptions import (
-    block_price_snapshot,
-    subscription_cancel,
+from billing.services.renewals import (
     subscription_renew,
-    subscriptions_end_due,
-    subscriptions_end_released,
     subscriptions_renew_due,
     subscriptions_resume_after_topup,
     subscriptions_resume_due,
+)
+from billing.services.subscriptions import (
+    block_price_snapshot,
+    subscription_cancel,
+    subscriptions_end_due,
+    subscriptions_end_released,
 )
 from inventory.choices import DIDStatus
 from inventory.services import (

@@ -10,10 +10,12 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.capacity import capacity_add, number_channels
 from billing.models import Subscription
 from billing.selectors import balance_for
-from billing.subscriptions import subscription_cancel
+from billing.services.capacity import capacity_add, number_channels
+from billing.services.subscriptions import (
+    subscription_cancel,
+)
 from inventory.choices import DIDStatus
 from inventory.customer import did_users_assign
 from inventory.models import DID

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from billing.capacity import number_channels
 from billing.models import Subscription
+from billing.services.capacity import number_channels
 from tests.billing.factories import fund
 from tests.billing.test_subscriptions_helpers import held_did, start
 from tests.factories import TEST_PASSWORD

@@ -4,7 +4,9 @@ from decimal import Decimal as D
 
 import pytest
 
-from billing.subscriptions import block_price_snapshot
+from billing.services.subscriptions import (
+    block_price_snapshot,
+)
 from billing.tax import OUTSIDE_EU_NOTE, REVERSE_CHARGE_NOTE
 from cart import services
 from cart.models import Cart

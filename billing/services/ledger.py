@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from accounts.permissions import is_finance
 
-from .models import Balance, LedgerEntry
-from .notifications import low_balance_email_send
+from ..models import Balance, LedgerEntry
+from ..notifications import low_balance_email_send
 
 CENT = Decimal("0.01")
 # DecimalField(max_digits=14, decimal_places=2) holds up to 12 integer digits.
@@ -180,7 +180,7 @@ def ledger_post(
     return entry
 
 
-def _update_rows(objs, fields, *, chunk=1000):
+def update_rows(objs, fields, *, chunk=1000):
     """Write ``fields`` of saved model instances ``objs`` (one model) to their rows, one
     ``UPDATE … FROM (VALUES …)`` statement per ``chunk`` rows.
 
@@ -292,7 +292,7 @@ class DebitBatch:
         now = timezone.now()
         for balance in moved:
             balance.updated_at = now
-        _update_rows(moved, ["amount", "low_balance_notified", "updated_at"])
+        update_rows(moved, ["amount", "low_balance_notified", "updated_at"])
         for account_id, amount, threshold in self._emails:
             low_balance_email_send(account_id=account_id, balance=amount, threshold=threshold)
         self._entries, self._moved, self._emails = [], {}, []
@@ -340,7 +340,7 @@ def topup_record(
         external_reference=external_reference,
     )
     # Held subscriptions renew and reactivate once the money is in (billing.subscriptions).
-    from .subscriptions import subscriptions_resume_after_topup  # noqa: PLC0415 (import cycle)
+    from .renewals import subscriptions_resume_after_topup  # noqa: PLC0415 (import cycle)
 
     transaction.on_commit(
         lambda: subscriptions_resume_after_topup(account=account, job=job or "topup"), robust=True

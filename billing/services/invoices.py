@@ -30,9 +30,9 @@ from accounts.permissions import is_finance
 from accounts.services import platform_account
 from didportal.enqueue import enqueue
 
-from . import pdf
-from .models import Invoice, InvoiceLine, InvoiceSequence, SubscriptionCharge
-from .tax import OUTSIDE_EU_NOTE, REVERSE_CHARGE_NOTE, TaxDecision
+from .. import pdf
+from ..models import Invoice, InvoiceLine, InvoiceSequence, SubscriptionCharge
+from ..tax import OUTSIDE_EU_NOTE, REVERSE_CHARGE_NOTE, TaxDecision
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ def invoice_issue(
 
 
 def _enqueue_pdf(invoice_id):
-    from .tasks import render_invoice_pdf  # noqa: PLC0415 (tasks import this module)
+    from ..tasks import render_invoice_pdf  # noqa: PLC0415 (tasks import this module)
 
     enqueue(render_invoice_pdf, invoice_id, catch_up="render_missing_invoice_pdfs")
 

@@ -11,9 +11,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .choices import DIDStatus as S
-from .models import DID, ClientPackage
-from .services import _cart_holdable, _held_under, did_transition
+from ..choices import DIDStatus as S
+from ..models import DID, ClientPackage
+from .holds import cart_holdable
+from .packages import held_under
+from .transitions import did_transition
 
 
 def dids_lock_specific(*, ids, user, now=None) -> dict:
@@ -24,7 +26,7 @@ def dids_lock_specific(*, ids, user, now=None) -> dict:
         return {}
     locked = list(DID.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
     buyable = set(
-        DID.objects.filter(_cart_holdable(now=now, user=user), pk__in=ids).values_list(
+        DID.objects.filter(cart_holdable(now=now, user=user), pk__in=ids).values_list(
             "pk", flat=True
         )
     )
@@ -36,7 +38,7 @@ def dids_lock_any(*, block, count, user, exclude=(), now=None) -> list:
     now = now or timezone.now()
     return list(
         DID.objects.select_for_update(skip_locked=True)
-        .filter(_cart_holdable(now=now, user=user), block=block)
+        .filter(cart_holdable(now=now, user=user), block=block)
         .exclude(pk__in=exclude)
         .order_by("pk")[:count]
     )
@@ -59,7 +61,7 @@ def sale_package(*, account, adding):
     for client_package in packages:
         if not client_package.active:
             continue
-        held = _held_under(client_package).count()
+        held = held_under(client_package).count()
         if held + adding <= client_package.package.max_dids:
             return client_package
     active = [p for p in packages if p.active]

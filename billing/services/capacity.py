@@ -9,7 +9,7 @@ at the same moment and every later period of the capacity costs its full price.
 
 Its first charge covers only what is left of the current period: remaining time / period
 length × the period price, rounded half-up to the cent, with VAT through the same
-``_record_charge`` the other charges use. That charge is a ``SubscriptionCharge`` like any
+``record_charge`` the other charges use. That charge is a ``SubscriptionCharge`` like any
 other, so the daily invoice job bills it.
 
 A number's channels = its subscription's channels + the channels of its live (active or
@@ -25,13 +25,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.permissions import may_change_channels
+from accounts.permissions import may_change_channels, may_manage_numbers_of
 from inventory.choices import DIDStatus
 
-from .models import Subscription
-from .services import CENT, money
-from .subscriptions import _may_cancel, _record_charge, subscription_cancel
-from .tax import tax_for
+from ..models import Subscription
+from ..tax import tax_for
+from .ledger import CENT, money
+from .subscriptions import record_charge, subscription_cancel
 
 Kind = Subscription.Kind
 Status = Subscription.Status
@@ -296,7 +296,7 @@ def capacity_add(
         if existing is None:
             raise
         return existing
-    _record_charge(
+    record_charge(
         capacity,
         index=number.current_period_index,
         start=now,
@@ -410,7 +410,7 @@ def number_rental_cancel(*, number_subscription, actor, now=None):
     Returns the number subscription.
     """
     number = _lock_number_subscription(number_subscription)
-    if actor is None or not _may_cancel(actor, number.account):
+    if actor is None or not may_manage_numbers_of(actor, number.account):
         raise PermissionDenied("You may not cancel this number.")
     for sub in capacity_subscriptions(number).select_for_update():
         subscription_cancel(subscription=sub, actor=actor, now=now)

@@ -1,4 +1,5 @@
-"""Subscriptions and their renewals: start, renew, hold, resume after a top-up, cancel, end.
+"""Subscriptions: price snapshots, start, charges of a period, hold, cancel and end.
+Renewals and resumes are in ``renewals``.
 
 Every charge is a ledger debit with the key ``subscription:<id>:period:<index>``, recorded
 as a ``SubscriptionCharge`` (unique per subscription and period) in the same transaction, so
@@ -20,17 +21,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.permissions import is_customer_admin, is_platform_admin, is_reseller_admin
+from accounts.permissions import may_manage_numbers_of
 from didportal.batches import drain
 from inventory.choices import OWNED_STATUSES, DIDStatus
 from inventory.models import DID
-from inventory.services import did_hold_unpaid, did_paid, did_transition
+from inventory.services import did_hold_unpaid, did_transition
 
-from .models import Subscription, SubscriptionCharge
-from .notifications import renewal_failed_email_send
-from .periods import period_bounds
-from .services import DebitBatch, InsufficientBalance, _update_rows, charge, money
-from .tax import tax_for
+from ..models import Subscription, SubscriptionCharge
+from ..notifications import renewal_failed_email_send
+from ..periods import period_bounds
+from ..tax import tax_for
+from .ledger import charge, money
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def block_price_snapshot(*, block, period, channels=None):
 # --- Periods --------------------------------------------------------------------------------
 
 
-def _bounds(subscription, index):
+def period_bounds_of(subscription, index):
     anchor = timezone.localtime(subscription.anchor_at)
     return period_bounds(anchor, subscription.period_unit, subscription.period_count, index)
 
@@ -80,7 +81,7 @@ def _charge_key(subscription, index):
     return f"subscription:{subscription.pk}:period:{index}"
 
 
-def _charge_row(subscription, *, decision, index, start, end, recurring, setup, job):
+def charge_row(subscription, *, decision, index, start, end, recurring, setup, job):
     """The unsaved ``SubscriptionCharge`` of period ``index`` taxed by ``decision``."""
     taxed = decision.amounts(setup, recurring)
     return SubscriptionCharge(
@@ -99,7 +100,7 @@ def _charge_row(subscription, *, decision, index, start, end, recurring, setup, 
     )
 
 
-def _debit_fields(subscription, *, index, start, end):
+def debit_fields(subscription, *, index, start, end):
     """The ledger debit's key, description and reference for period ``index``."""
     return {
         "idempotency_key": _charge_key(subscription, index),
@@ -108,7 +109,7 @@ def _debit_fields(subscription, *, index, start, end):
     }
 
 
-def _record_charge(
+def record_charge(
     subscription, *, index, start, end, recurring, setup=Decimal("0.00"), created_by=None, job=""
 ):
     """Debit period ``index`` (plus ``setup`` on the first) with VAT and record it.
@@ -116,7 +117,7 @@ def _record_charge(
     VAT is decided for the buyer now, at the time of supply, by ``billing.tax``; raises
     InsufficientBalance when the balance does not cover the gross amount.
     """
-    row = _charge_row(
+    row = charge_row(
         subscription,
         decision=tax_for(subscription.account),
         index=index,
@@ -132,7 +133,7 @@ def _record_charge(
             amount=row.amount,
             created_by=created_by,
             job=job,
-            **_debit_fields(subscription, index=index, start=start, end=end),
+            **debit_fields(subscription, index=index, start=start, end=end),
         )
     row.save(force_insert=True)
     return row
@@ -218,7 +219,7 @@ def subscription_start(
         created_at=now,
     )
     if subscription.is_recurring:
-        _, end = _bounds(subscription, 0)
+        _, end = period_bounds_of(subscription, 0)
         subscription.current_period_end = subscription.next_renewal_at = end
     try:
         with transaction.atomic():
@@ -228,7 +229,7 @@ def subscription_start(
         if existing is not None and existing.account_id == account.pk:
             return existing
         raise ValidationError(f"The number {did} already has a live subscription.") from exc
-    _record_charge(
+    record_charge(
         subscription,
         index=0,
         start=now,
@@ -244,7 +245,7 @@ def subscription_start(
 # --- Renewal --------------------------------------------------------------------------------
 
 
-def _did_held(subscription):
+def did_still_held(subscription):
     """Is the subscription's number still held (active or on hold) by its account?"""
     if subscription.did_id is None:
         return True
@@ -252,29 +253,21 @@ def _did_held(subscription):
     return did.owner_id == subscription.account_id and did.status in OWNED_STATUSES
 
 
-RENEWAL_FIELDS = [
-    "current_period_index",
-    "current_period_start",
-    "current_period_end",
-    "next_renewal_at",
-]
-
-
-def _next_period(subscription):
+def period_next(subscription):
     """``(index, start, end)`` of the period after the current one."""
     index = subscription.current_period_index + 1
-    return (index, *_bounds(subscription, index))
+    return (index, *period_bounds_of(subscription, index))
 
 
-def _advance(subscription, index, start, end):
+def period_advance(subscription, index, start, end):
     subscription.current_period_index = index
     subscription.current_period_start, subscription.current_period_end = start, end
 
 
-def _charge_next_period(subscription, *, job):
+def period_charge_next(subscription, *, job):
     """Charge the period after the current one and advance to it; raises InsufficientBalance."""
-    index, start, end = _next_period(subscription)
-    _record_charge(
+    index, start, end = period_next(subscription)
+    record_charge(
         subscription,
         index=index,
         start=start,
@@ -282,10 +275,10 @@ def _charge_next_period(subscription, *, job):
         recurring=subscription.recurring_price,
         job=job,
     )
-    _advance(subscription, index, start, end)
+    period_advance(subscription, index, start, end)
 
 
-def _end(subscription, *, now, reason):
+def mark_ended(subscription, *, now, reason):
     subscription.status = Status.ENDED
     subscription.next_renewal_at = None
     subscription.ended_at = now
@@ -293,7 +286,7 @@ def _end(subscription, *, now, reason):
     subscription.save()
 
 
-def _hold(subscription, *, now, job, notify=True):
+def mark_held(subscription, *, now, job, notify=True):
     """A renewal failed: the subscription and its number go on hold; the customer is told."""
     subscription.status = Status.HOLD
     subscription.next_renewal_at = None
@@ -309,7 +302,7 @@ def _hold(subscription, *, now, job, notify=True):
         renewal_failed_email_send(subscription_id=subscription.pk)  # queued in the outbox
 
 
-def _number_unpaid(subscription, held_now=()):
+def capacity_number_unpaid(subscription, held_now=()):
     """Is this extra capacity's number on hold for an unpaid renewal (or going on hold in
     this run: ``held_now`` holds such numbers' ids)? Its capacity then is not renewed: it
     waits on hold and resumes after the number (resumes go oldest failure first)."""
@@ -319,262 +312,7 @@ def _number_unpaid(subscription, held_now=()):
     return did.pk in held_now or (did.status == DIDStatus.HOLD and did.unpaid)
 
 
-@transaction.atomic
-def subscription_renew(*, subscription, now=None, job="renew_subscriptions"):
-    """Charge every period of ``subscription`` that has started by ``now``, one charge each.
-
-    Returns ``"renewed"``, ``"hold"`` (the balance ran out: the subscription and its number
-    are on hold), ``"ended"`` (its number was released meanwhile) or ``"skipped"``
-    (not due, not active, or one-time). Safe to call twice: a charged period is never due.
-    """
-    now = now or timezone.now()
-    subscription = (
-        Subscription.objects.select_for_update(of=("self",))
-        .select_related("account", "did")
-        .get(pk=subscription.pk)
-    )
-    if (
-        subscription.status != Status.ACTIVE
-        or subscription.next_renewal_at is None
-        or subscription.next_renewal_at > now
-    ):
-        return "skipped"
-    if not _did_held(subscription):
-        _end(subscription, now=now, reason="the number was released")
-        return "ended"
-    if _number_unpaid(subscription):
-        _hold(subscription, now=now, job=job, notify=False)
-        return "hold"
-    try:
-        while subscription.current_period_end <= now:
-            _charge_next_period(subscription, job=job)
-    except InsufficientBalance:
-        _hold(subscription, now=now, job=job)
-        return "hold"
-    subscription.next_renewal_at = subscription.current_period_end
-    subscription.save()
-    return "renewed"
-
-
-def subscriptions_renew_due(*, now=None, job="renew_subscriptions", batch_size=500):
-    """Renew every active subscription due by ``now``; returns counts per outcome.
-
-    Each batch is one transaction claiming its rows with ``select_for_update(skip_locked)``,
-    so several workers share a run and a second run finds nothing due. Rows are processed
-    in account order, so two workers take balance locks in the same order (no deadlock).
-    A batch is renewed together (``_renew_together``); should that fail, it is rolled back
-    and renewed one subscription at a time, each its own savepoint, so one failure leaves
-    the others renewed.
-    """
-    now = now or timezone.now()
-    counts = {"renewed": 0, "hold": 0, "ended": 0, "skipped": 0, "failed": 0}
-    failed = set()
-    while True:
-        claimed = _renew_batch(
-            now=now, job=job, batch_size=batch_size, exclude=failed, counts=counts
-        )
-        if claimed < batch_size:
-            return counts
-
-
-@transaction.atomic
-def _renew_batch(*, now, job, batch_size, exclude, counts):
-    claimed = list(
-        Subscription.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("account", "did")
-        .filter(status=Status.ACTIVE, next_renewal_at__lte=now)
-        .exclude(pk__in=exclude)
-        .order_by("next_renewal_at", "pk")[:batch_size]
-    )
-    claimed.sort(key=lambda row: (row.account_id, row.pk))
-    try:
-        with transaction.atomic():
-            outcomes = _renew_together(claimed, now=now, job=job)
-    except Exception:  # e.g. IntegrityError on a key: the slow path sorts it out, per row
-        logger.warning("renewing %s subscriptions together failed", len(claimed), exc_info=True)
-        outcomes = [_renew_alone(row.pk, now=now, job=job, exclude=exclude) for row in claimed]
-    for outcome in outcomes:
-        counts[outcome] += 1
-    return len(claimed)
-
-
-def _renew_alone(pk, *, now, job, exclude):
-    try:
-        with transaction.atomic():
-            return subscription_renew(subscription=Subscription(pk=pk), now=now, job=job)
-    except Exception:  # one broken subscription must not stop the run
-        logger.exception("renewing subscription %s failed", pk)
-        exclude.add(pk)
-        return "failed"
-
-
-def _renew_together(subscriptions, *, now, job):
-    """Renew claimed, locked, due ``subscriptions`` (sorted by account, then pk) together.
-
-    The outcome of each is the one ``subscription_renew`` would give it, one after the
-    other in this order: every period started by ``now`` charged, or, from the first period
-    the balance does not cover, on hold (periods paid before stay paid); ended when its
-    number was released. The queries are per batch, not per subscription: every balance
-    locked by one SELECT, the VAT decided once per buyer situation, the debits, the charges
-    and the subscriptions' new periods each written by one statement (``DebitBatch``).
-    Holds and ends, rare, go one by one. Returns the outcomes in order.
-    """
-    debits = DebitBatch(job=job)
-    debits.lock(row.account_id for row in subscriptions if _did_held(row))
-    # tax_for reads the buyer's country and VAT number (and the rates, fixed for the batch).
-    decisions = {}
-    rows, renewed, held, quiet_holds, ended, outcomes = [], [], [], [], [], []
-    unpaid_numbers = set()  # numbers going on hold in this batch
-    for subscription in subscriptions:
-        if not _did_held(subscription):
-            ended.append(subscription)
-            outcomes.append("ended")
-            continue
-        if _number_unpaid(subscription, unpaid_numbers):
-            quiet_holds.append(subscription)
-            outcomes.append("hold")
-            continue
-        account = subscription.account
-        situation = (account.country.code if account.country else "", account.vat_number)
-        if situation not in decisions:
-            decisions[situation] = tax_for(account)
-        try:
-            while subscription.current_period_end <= now:
-                index, start, end = _next_period(subscription)
-                row = _charge_row(
-                    subscription,
-                    decision=decisions[situation],
-                    index=index,
-                    start=start,
-                    end=end,
-                    recurring=subscription.recurring_price,
-                    setup=Decimal("0.00"),
-                    job=job,
-                )
-                if row.amount > 0:
-                    row.ledger_entry = debits.charge(
-                        account=account,
-                        amount=row.amount,
-                        **_debit_fields(subscription, index=index, start=start, end=end),
-                    )
-                rows.append(row)
-                _advance(subscription, index, start, end)
-        except InsufficientBalance:
-            held.append(subscription)
-            outcomes.append("hold")
-            if subscription.kind == Subscription.Kind.NUMBER:
-                unpaid_numbers.add(subscription.did_id)
-            continue
-        subscription.next_renewal_at = subscription.current_period_end
-        renewed.append(subscription)
-        outcomes.append("renewed")
-    debits.post()
-    SubscriptionCharge.objects.bulk_create(rows)
-    _update_rows(renewed, RENEWAL_FIELDS)
-    for subscription in held:
-        _hold(subscription, now=now, job=job)
-    for subscription in quiet_holds:
-        _hold(subscription, now=now, job=job, notify=False)
-    for subscription in ended:
-        _end(subscription, now=now, reason="the number was released")
-    return outcomes
-
-
-# --- Resume after a top-up ------------------------------------------------------------------
-
-
-def _did_reactivate(subscription, *, job):
-    """The number goes back to active, unless something else (its package) holds it."""
-    did_paid(
-        did=subscription.did,
-        job=job,
-        reason=f"subscription {subscription.pk} renewed after a top-up",
-    )
-
-
-def subscriptions_resume_after_topup(*, account, job="topup", now=None):
-    """Renew and reactivate ``account``'s held subscriptions, oldest failure first.
-
-    Each subscription is all or nothing: every period since the failed renewal is charged
-    and the number goes back to active, or nothing changes. Stops at the first one the
-    balance does not cover. Returns the number reactivated.
-    """
-    account_id = getattr(account, "pk", account)
-    now = now or timezone.now()
-    resumed = 0
-    held = (
-        Subscription.objects.filter(account_id=account_id, status=Status.HOLD)
-        .order_by("renewal_failed_at", "pk")
-        .values_list("pk", flat=True)
-    )
-    for pk in list(held):
-        outcome = subscription_resume(subscription=Subscription(pk=pk), now=now, job=job)
-        if outcome == "insufficient":
-            break
-        resumed += outcome == "resumed"
-    return resumed
-
-
-def subscription_resume(*, subscription, now=None, job="topup"):
-    """Charge a held subscription's missed periods and reactivate it, all or nothing.
-
-    Returns ``"resumed"``, ``"insufficient"``, ``"ended"`` (its number was released) or
-    ``"skipped"`` (not on hold).
-    """
-    now = now or timezone.now()
-    try:
-        with transaction.atomic():
-            subscription = (
-                Subscription.objects.select_for_update(of=("self",))
-                .select_related("account", "did")
-                .get(pk=subscription.pk)
-            )
-            if subscription.status != Status.HOLD:
-                return "skipped"
-            if not _did_held(subscription):
-                _end(subscription, now=now, reason="the number was released")
-                return "ended"
-            if subscription.is_recurring:
-                _charge_next_period(subscription, job=job)  # the period whose renewal failed
-                while subscription.current_period_end <= now:
-                    _charge_next_period(subscription, job=job)
-                subscription.next_renewal_at = subscription.current_period_end
-            subscription.status = Status.ACTIVE
-            subscription.renewal_failed_at = None
-            subscription.save()
-            if subscription.kind == Subscription.Kind.NUMBER:
-                _did_reactivate(subscription, job=job)
-            return "resumed"
-    except InsufficientBalance:
-        return "insufficient"
-
-
-def subscriptions_resume_due(*, job="renew_subscriptions", now=None):
-    """The periodic safety net for a top-up whose resume never ran (a crash after commit):
-    try every account with a held subscription whose price its balance now covers."""
-    accounts = (
-        Subscription.objects.filter(status=Status.HOLD)
-        .filter(
-            account__balance__amount__gte=F("recurring_price"),
-        )
-        .values_list("account_id", flat=True)
-        .distinct()
-    )
-    return sum(
-        subscriptions_resume_after_topup(account=account_id, job=job, now=now)
-        for account_id in list(accounts)
-    )
-
-
 # --- Cancel and end -------------------------------------------------------------------------
-
-
-def _may_cancel(actor, account):
-    if is_platform_admin(actor):
-        return True
-    if is_customer_admin(actor) and actor.account_id == account.pk:
-        return True
-    return is_reseller_admin(actor) and account.parent_id == actor.account_id
 
 
 def _release_did(subscription, *, job, actor=None, reason):
@@ -599,7 +337,7 @@ def subscription_cancel(*, subscription, actor, now=None):
         .select_related("account")
         .get(pk=subscription.pk)
     )
-    if not _may_cancel(actor, subscription.account):
+    if not may_manage_numbers_of(actor, subscription.account):
         raise PermissionDenied("You may not cancel this subscription.")
     if subscription.status not in Subscription.LIVE_STATUSES:
         return subscription
@@ -609,7 +347,7 @@ def subscription_cancel(*, subscription, actor, now=None):
         subscription.next_renewal_at = None
         subscription.save()
         return subscription
-    _end(subscription, now=now, reason="cancelled")
+    mark_ended(subscription, now=now, reason="cancelled")
     _release_did(
         subscription, actor=actor, job=None, reason=f"subscription {subscription.pk} cancelled"
     )
@@ -629,7 +367,7 @@ def _end_due_batch(*, now, job, batch_size):
         .order_by("pk")[:batch_size]
     )
     for subscription in due:
-        _end(subscription, now=now, reason="cancelled, paid period over")
+        mark_ended(subscription, now=now, reason="cancelled, paid period over")
         _release_did(subscription, job=job, reason=f"subscription {subscription.pk} ended")
     return len(due)
 
@@ -654,5 +392,5 @@ def _end_released_batch(*, now, job, batch_size):
     )
     for subscription in stale:
         reason = "the hold expired" if subscription.status == Status.HOLD else "number released"
-        _end(subscription, now=now, reason=f"{job}: {reason}")
+        mark_ended(subscription, now=now, reason=f"{job}: {reason}")
     return len(stale)

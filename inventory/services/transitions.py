@@ -1,0 +1,205 @@
+"""Writes on the number stock. Views, admin actions, tasks and commands all call these.
+
+Every DID status change goes through ``did_transition`` / ``dids_transition``, which apply
+``ALLOWED_TRANSITIONS`` and record who (``actor``, a user, or ``job``, a system job name)
+and why in the DID's history.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from .. import bulk
+from ..choices import DIDStatus
+from ..models import DID
+
+S = DIDStatus
+
+ALLOWED_TRANSITIONS = {
+    S.IN_STOCK: {S.RESERVED, S.ACTIVE, S.ARCHIVE},
+    S.RESERVED: {S.IN_STOCK, S.ACTIVE, S.ARCHIVE},
+    # An active number is never archived directly: it is released (in_stock) or put on
+    # hold first, so a live customer number cannot vanish by one mistaken click.
+    S.ACTIVE: {S.HOLD, S.IN_STOCK},
+    # Back to active when the package is reactivated; otherwise released, normally to the
+    # number's after_hold_status (the expiry job), or to another one by an admin.
+    S.HOLD: {S.ACTIVE, S.IN_STOCK, S.RESERVED, S.ARCHIVE},
+    S.ARCHIVE: {S.IN_STOCK},
+}
+
+# Fields a transition may change; updates write exactly these.
+TRANSITION_FIELDS = [
+    "status",
+    "owner",
+    "client_package",
+    "destination",
+    "hold_started_at",
+    "unpaid",
+    "ever_sold",
+    "cart_held_until",
+    "cart_held_by",
+    "updated_at",
+]
+TRANSITION_ATTNAMES = [DID._meta.get_field(name).attname for name in TRANSITION_FIELDS]
+
+
+class InvalidTransition(ValidationError):
+    pass
+
+
+def reason_text(*, reason, job, actor=None):
+    """The history's change reason; a system job signs it with its name."""
+    if actor is None and not job:
+        raise ValueError("A change needs an actor (a user) or a job name.")
+    return f"{job}: {reason}" if job else reason
+
+
+def _apply_transition(did, *, to_status, owner, client_package, now):
+    """Change ``did`` in memory to ``to_status``, or raise InvalidTransition."""
+    from_status = did.status
+    if to_status not in ALLOWED_TRANSITIONS.get(from_status, set()):
+        raise InvalidTransition(f"Cannot move {did.number} from {from_status} to {to_status}.")
+    if to_status == S.ACTIVE:
+        if from_status == S.HOLD:
+            if owner is not None and owner.pk != did.owner_id:
+                raise InvalidTransition(
+                    f"{did.number} is on hold for another account; release it first."
+                )
+        else:
+            if owner is None:
+                raise InvalidTransition(f"{did.number} needs an owner to become active.")
+            if client_package is not None and client_package.account_id != owner.pk:
+                raise InvalidTransition(f"The package of {did.number} belongs to another account.")
+            did.owner = owner
+            did.client_package = client_package
+        did.hold_started_at = None
+        did.ever_sold = True
+    elif to_status == S.HOLD:
+        did.hold_started_at = now
+    else:  # in_stock, reserved, archive: the number leaves its owner.
+        did.owner = None
+        did.client_package = None
+        did.destination = ""
+        did.hold_started_at = None
+    if to_status != S.HOLD:
+        did.unpaid = False  # only a held number can be held for non-payment
+    # A cart hold only lives on an in-stock number: leaving in_stock ends it.
+    did.cart_held_until = None
+    did.cart_held_by = None
+    did.status = to_status
+    did.updated_at = now
+
+
+@transaction.atomic
+def did_transition(
+    *, did, to_status, reason, actor=None, job=None, owner=None, client_package=None
+):
+    """Move one DID to ``to_status``; refreshes ``did`` and returns it."""
+    locked = DID.objects.select_for_update().get(pk=did.pk)
+    _apply_transition(
+        locked,
+        to_status=to_status,
+        owner=owner,
+        client_package=client_package,
+        now=timezone.now(),
+    )
+    locked._change_reason = reason_text(reason=reason, job=job, actor=actor)
+    locked._history_user = actor
+    locked.save(update_fields=TRANSITION_FIELDS)
+    did.refresh_from_db()
+    return did
+
+
+@transaction.atomic
+def dids_transition(
+    *,
+    dids_queryset_or_ids,
+    to_status,
+    reason,
+    actor=None,
+    job=None,
+    owner=None,
+    client_package=None,
+):
+    """Move many DIDs to ``to_status`` at once, all or nothing. Returns the number moved."""
+    dids = lock_in_pk_order(dids_queryset_or_ids)
+    return transition_locked(
+        dids,
+        to_status=to_status,
+        reason=reason,
+        actor=actor,
+        job=job,
+        owner=owner,
+        client_package=client_package,
+    )
+
+
+def lock_in_pk_order(dids_queryset_or_ids):
+    """Lock the DIDs in primary-key order, so two bulk moves cannot deadlock."""
+    locking = DID.objects.select_for_update().order_by("pk")
+    if hasattr(dids_queryset_or_ids, "values"):
+        return list(locking.filter(pk__in=dids_queryset_or_ids.values("pk")))
+    ids = sorted(set(dids_queryset_or_ids))
+    return [did for chunk in bulk.chunks(ids) for did in locking.filter(pk__in=chunk)]
+
+
+def transition_locked(dids, *, to_status, reason, actor, job, owner=None, client_package=None):
+    reason = reason_text(reason=reason, job=job, actor=actor)
+    now = timezone.now()
+    for did in dids:
+        _apply_transition(
+            did, to_status=to_status, owner=owner, client_package=client_package, now=now
+        )
+    bulk.update_dids(dids, TRANSITION_ATTNAMES)
+    bulk.record_history(
+        column="id",
+        values=[did.pk for did in dids],
+        history_type="~",
+        actor=actor,
+        reason=reason,
+        now=now,
+    )
+    return len(dids)
+
+
+# --- Holds for non-payment ----------------------------------------------------------------
+#
+# One hold status, two reasons: a deactivated package (the number's client package is
+# inactive) and an unpaid renewal (``unpaid``). The number is active again only when neither
+# holds it any more.
+
+
+@transaction.atomic
+def did_hold_unpaid(*, did, job, reason):
+    """A renewal of ``did`` went unpaid: it goes on hold (if it is not already) and stays
+    there until ``did_paid``, whatever its package does meanwhile."""
+    locked = DID.objects.select_for_update().get(pk=did.pk)
+    if locked.status == S.ACTIVE:
+        _apply_transition(
+            locked, to_status=S.HOLD, owner=None, client_package=None, now=timezone.now()
+        )
+    elif locked.status != S.HOLD:
+        return locked
+    locked.unpaid = True
+    locked._change_reason = reason_text(reason=reason, job=job)
+    locked.save(update_fields=TRANSITION_FIELDS)
+    return locked
+
+
+@transaction.atomic
+def did_paid(*, did, job, reason):
+    """The unpaid renewal of ``did`` is paid: back to active unless its package holds it."""
+    locked = (
+        DID.objects.select_for_update(of=("self",)).select_related("client_package").get(pk=did.pk)
+    )
+    if locked.status != S.HOLD:
+        return locked
+    locked.unpaid = False
+    package_holds = locked.client_package_id and not locked.client_package.active
+    if not package_holds:
+        _apply_transition(
+            locked, to_status=S.ACTIVE, owner=None, client_package=None, now=timezone.now()
+        )
+    locked._change_reason = reason_text(reason=reason, job=job)
+    locked.save(update_fields=TRANSITION_FIELDS)
+    return locked
