@@ -9,7 +9,7 @@ from urllib.parse import urlencode, urlparse
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -130,6 +130,8 @@ def _add_for_customer(request):
             )
     except ValidationError as exc:
         return _panel_response(request, [], back=back, errors=_errors(exc))
+    except PermissionDenied as exc:  # a member whose admin has not allowed buying, say
+        return _panel_response(request, [], back=back, errors=[str(exc)])
     item_ids = [item.pk for item in result.items]
     return _panel_response(request, item_ids, back=back, unavailable=result.unavailable)
 

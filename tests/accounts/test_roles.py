@@ -14,8 +14,8 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from accounts.models import User
-from billing.capacity import capacity_reduce, number_rental_cancel
 from billing.models import Subscription
+from billing.services.capacity import capacity_reduce, number_rental_cancel
 from cart.models_orders import Order
 from cart.orders import order_place
 from cart.services import cart_add_any
@@ -228,3 +228,14 @@ def test_admin_switches_may_buy_off(client, customer_admin, buyer_member):
 def test_members_and_accountants_do_not_manage_the_team(client, customer_member, accountant):
     for user in (customer_member, accountant):
         assert page(client, user, "accounts:team").status_code == 403
+
+
+def test_add_to_cart_tells_a_member_who_may_not_buy_why(client, customer_member):
+    client.force_login(customer_member)
+    block = DIDFactory().block
+    response = client.post(reverse("cart:add"), {"block": block.pk, "quantity": 1}, follow=True)
+    assert "has not allowed you to buy numbers" in response.content.decode()
+    htmx = client.post(
+        reverse("cart:add"), {"block": block.pk, "quantity": 1}, HTTP_HX_REQUEST="true"
+    )
+    assert htmx.status_code == 200 and "has not allowed you to buy" in htmx.content.decode()
