@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from .models import ROLES_BY_ACCOUNT_KIND, Account, Role, User
 from .throttles import signup_allow
-from .validators import normalize_vat_number
 from .verification import email_verification_send
 
 ALLOWED_PARENT_KINDS = {
@@ -34,7 +33,6 @@ def _check_parent(kind, parent):
 def account_create(*, kind, name, parent=None, **identity) -> Account:
     _check_parent(kind, parent)
     account = Account(kind=kind, name=name, parent=parent, **identity)
-    account.vat_number = normalize_vat_number(account.vat_number, account.country.code or "")
     if kind == Account.Kind.RESELLER:
         account.signup_code = secrets.token_urlsafe(12)
     account.full_clean()
@@ -46,11 +44,7 @@ def account_update_identity(*, account, **identity) -> Account:
     """Change the billing identity (legal name, country, address, VAT number)."""
     for field, value in identity.items():
         setattr(account, field, value)
-    try:
-        account.vat_number = normalize_vat_number(account.vat_number, account.country.code or "")
-    except ValidationError as exc:
-        raise ValidationError({"vat_number": exc.messages}) from exc
-    account.full_clean()
+    account.full_clean()  # Account.clean checks and normalises the VAT number
     account.save()
     return account
 
