@@ -10,10 +10,10 @@ from django.db.migrations.executor import MigrationExecutor
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-BEFORE = [("inventory", "0005_did_unpaid_hold"), ("billing", "0006_invoices")]
+BEFORE = [("inventory", "0005_did_unpaid_hold"), ("billing", "0009_charge_buyer_vat_identity")]
 AFTER = [
     ("inventory", "0006_block_extra_channel_price_per_month"),
-    ("billing", "0007_subscription_included_and_extra_channels"),
+    ("billing", "0010_subscription_included_and_extra_channels"),
 ]
 NOW = datetime(2026, 4, 1, tzinfo=UTC)
 

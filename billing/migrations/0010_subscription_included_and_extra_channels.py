@@ -40,7 +40,7 @@ def forwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0006_invoices"),
+        ("billing", "0009_charge_buyer_vat_identity"),
         ("inventory", "0006_block_extra_channel_price_per_month"),
     ]
 
