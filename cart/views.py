@@ -9,15 +9,15 @@ from urllib.parse import urlencode, urlparse
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.permissions import allow, is_customer
 from didportal.forms import add_service_errors
+from didportal.redirects import safe_redirect_target
 
 from . import selectors, services
 from .forms import AddAnyForm, CartItemForm
@@ -30,9 +30,7 @@ PENDING_PICKS = "cart_pending_picks"  # session key: a visitor's picks while the
 
 
 def _safe_url(request, url, default=SEARCH_HOME):
-    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
-        return url
-    return default
+    return safe_redirect_target(request, url, default)
 
 
 def _back_to_search(request):
@@ -154,6 +152,8 @@ def _add_for_customer(request, picks, *, back):
             result = services.cart_add_numbers(user=request.user, numbers=picks["numbers"])
     except ValidationError as exc:
         return _panel_response(request, [], back=back, errors=_errors(exc))
+    except PermissionDenied as exc:  # a member whose admin has not allowed buying, say
+        return _panel_response(request, [], back=back, errors=[str(exc)])
     item_ids = [item.pk for item in result.items]
     return _panel_response(request, item_ids, back=back, unavailable=result.unavailable)
 
