@@ -40,7 +40,8 @@ from didportal.celery import app
 from inventory.choices import DIDStatus
 from inventory.tasks import release_holds
 from tests.billing.factories import fund
-from tests.billing.test_subscriptions_helpers import start
+from tests.billing.test_subscriptions_helpers import held_did, start
+from tests.inventory.factories import NumberBlockFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +66,12 @@ def published():
             tasks.append((message.headers["task"], message.payload[0]))
             message.ack()
     return tasks
+
+
+def channel_priced_did(account):
+    """A number whose block prices an extra channel at 13.00 a month: 3.00 a week."""
+    block = NumberBlockFactory(extra_channel_monthly_price=Decimal("13.00"), channels_included=2)
+    return held_did(account, block=block)
 
 
 def events(sub):
@@ -330,16 +337,15 @@ def test_channels_stay_on_hold_with_their_number_and_come_back_with_it(customer,
     """Weeks of hold: the channels are never renewed or resumed while the number is held,
     do not count as live capacity, and come back aligned with the number's new period."""
     with time_machine.travel(MAY, tick=False) as clock:
-        fund(customer, "7.00")
-        number = start(customer, unit="week", price="5.00", channels=2)
+        fund(customer, "16.00")
+        number = start(customer, did=channel_priced_did(customer), unit="week", price="10.00")
         channels = capacity_add(
             number_subscription=number,
             extra_channels=2,
-            channel_price=Decimal("1.00"),
             actor=customer_admin,
             idempotency_key="capacity:two",
         )
-        assert balance_for(customer) == Decimal("0.00")  # 5.00 + 2.00
+        assert balance_for(customer) == Decimal("0.00")  # 10.00 + 2 × 3.00
         clock.move_to(MAY + timedelta(weeks=1))
         renew_subscriptions.apply()
         refresh(number, channels)
@@ -347,18 +353,18 @@ def test_channels_stay_on_hold_with_their_number_and_come_back_with_it(customer,
         totals = number_channels(number)
         assert (totals.total, totals.extra, totals.extra_on_hold) == (2, 0, 2)
 
-        # 2.00 would pay the channels' week but not the number's: nothing may resume.
+        # 6.00 would pay the channels' week but not the number's: nothing may resume.
         clock.move_to(MAY + timedelta(weeks=2, days=2))
-        fund(customer, "2.00")
+        fund(customer, "6.00")
         resume_subscriptions.apply(args=[customer.pk])
         renew_subscriptions.apply()  # its resume pass too
         refresh(number, channels)
         assert (number.status, channels.status) == (S.HOLD, S.HOLD)
-        assert balance_for(customer) == Decimal("2.00")
+        assert balance_for(customer) == Decimal("6.00")
 
         clock.move_to(MAY + timedelta(weeks=3, days=4))
         back = timezone.now()
-        fund(customer, "5.00")
+        fund(customer, "10.00")
         resume_subscriptions.apply(args=[customer.pk])
         refresh(number, channels)
         assert (number.status, channels.status) == (S.ACTIVE, S.ACTIVE)
@@ -371,22 +377,21 @@ def test_channels_stay_on_hold_with_their_number_and_come_back_with_it(customer,
         assert channels.next_renewal_at == number.next_renewal_at
         assert balance_for(customer) == Decimal("0.00")  # a full week of both, nothing else
 
-        fund(customer, "7.00")
+        fund(customer, "16.00")
         clock.move_to(back + timedelta(weeks=1))
         assert renew_subscriptions.apply().get()["renewed"] == 2  # together again
-    assert [c.amount for c in charges(channels)] == [Decimal("2.00")] * 3
-    assert [c.amount for c in charges(number)] == [Decimal("5.00")] * 3
+    assert [c.amount for c in charges(channels)] == [Decimal("6.00")] * 3
+    assert [c.amount for c in charges(number)] == [Decimal("10.00")] * 3
     assert list(balance_mismatches()) == []
 
 
 def test_channels_held_alone_resume_for_the_rest_of_their_numbers_period(customer, customer_admin):
     with time_machine.travel(MAY, tick=False) as clock:
-        fund(customer, "12.00")
-        number = start(customer, unit="week", price="5.00")
+        fund(customer, "8.00")
+        number = start(customer, did=channel_priced_did(customer), unit="week", price="5.00")
         channels = capacity_add(
             number_subscription=number,
             extra_channels=1,
-            channel_price=Decimal("7.00"),
             actor=customer_admin,
             idempotency_key="capacity:one",
         )
@@ -400,12 +405,12 @@ def test_channels_held_alone_resume_for_the_rest_of_their_numbers_period(custome
         resume_subscriptions.apply(args=[customer.pk])
         refresh(number, channels)
     assert channels.status == S.ACTIVE
-    assert charges(channels)[-1].amount == Decimal("2.00")  # 7.00 × 2/7
+    assert charges(channels)[-1].amount == Decimal("0.86")  # 3.00 × 2/7
     assert (channels.current_period_index, channels.next_renewal_at) == (
         number.current_period_index,
         number.next_renewal_at,
     )
-    assert balance_for(customer) == Decimal("8.00")
+    assert balance_for(customer) == Decimal("9.14")
 
 
 # --- Item 23: keep a cancelled number ----------------------------------------------------------
@@ -421,7 +426,6 @@ def test_keep_undoes_a_cancellation_before_the_period_ends(
             capacity_add(
                 number_subscription=number,
                 extra_channels=1,
-                channel_price=Decimal("1.00"),
                 actor=customer_admin,
                 idempotency_key=f"capacity:{i}",
             )

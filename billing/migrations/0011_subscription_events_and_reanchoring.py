@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0006_invoices'),
+        ('billing', '0010_subscription_included_and_extra_channels'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
