@@ -338,7 +338,9 @@ def test_channels_stay_on_hold_with_their_number_and_come_back_with_it(customer,
     do not count as live capacity, and come back aligned with the number's new period."""
     with time_machine.travel(MAY, tick=False) as clock:
         fund(customer, "16.00")
-        number = start(customer, did=channel_priced_did(customer), unit="week", price="10.00")
+        number = start(
+            customer, did=channel_priced_did(customer), unit="week", price="10.00", channels=2
+        )
         channels = capacity_add(
             number_subscription=number,
             extra_channels=2,
