@@ -2,7 +2,9 @@
 
 Every DID status change goes through ``did_transition`` / ``dids_transition``, which apply
 ``ALLOWED_TRANSITIONS`` and record who (``actor``, a user, or ``job``, a system job name)
-and why in the DID's history.
+and why in the DID's history. A move that takes a number out of its owner's hands (to
+in stock, reserved or archive) also ends what depends on it (its subscriptions, through
+``dependents``) in the same transaction, whoever asked for it: see ``release``.
 """
 
 from django.core.exceptions import ValidationError
@@ -10,8 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import bulk
-from ..choices import DIDStatus
+from ..choices import OWNED_STATUSES, DIDStatus
 from ..models import DID
+from . import dependents
 
 S = DIDStatus
 
@@ -96,16 +99,21 @@ def did_transition(
 ):
     """Move one DID to ``to_status``; refreshes ``did`` and returns it."""
     locked = DID.objects.select_for_update().get(pk=did.pk)
+    now = timezone.now()
+    had_owner = locked.owner_id is not None
     _apply_transition(
         locked,
         to_status=to_status,
         owner=owner,
         client_package=client_package,
-        now=timezone.now(),
+        now=now,
     )
-    locked._change_reason = reason_text(reason=reason, job=job, actor=actor)
+    reason = reason_text(reason=reason, job=job, actor=actor)
+    locked._change_reason = reason
     locked._history_user = actor
     locked.save(update_fields=TRANSITION_FIELDS)
+    if had_owner and to_status not in OWNED_STATUSES:
+        dependents.numbers_left_owner(did_ids=[locked.pk], reason=reason, now=now)
     did.refresh_from_db()
     return did
 
@@ -146,6 +154,7 @@ def lock_in_pk_order(dids_queryset_or_ids):
 def transition_locked(dids, *, to_status, reason, actor, job, owner=None, client_package=None):
     reason = reason_text(reason=reason, job=job, actor=actor)
     now = timezone.now()
+    leaving = [did.pk for did in dids if did.owner_id is not None]
     for did in dids:
         _apply_transition(
             did, to_status=to_status, owner=owner, client_package=client_package, now=now
@@ -159,6 +168,8 @@ def transition_locked(dids, *, to_status, reason, actor, job, owner=None, client
         reason=reason,
         now=now,
     )
+    if to_status not in OWNED_STATUSES:
+        dependents.numbers_left_owner(did_ids=leaving, reason=reason, now=now)
     return len(dids)
 
 
