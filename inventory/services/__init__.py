@@ -37,7 +37,13 @@ from .packages import (
     did_assign,
 )
 from .release import did_release, dids_release
-from .sales import did_sell, dids_lock_any, dids_lock_specific, sale_package
+from .sales import (
+    did_sell,
+    dids_lock_any,
+    dids_lock_specific,
+    sale_package,
+    sale_packages_lock,
+)
 from .transitions import (
     ALLOWED_TRANSITIONS,
     InvalidTransition,
@@ -78,4 +84,5 @@ __all__ = [
     "package_create",
     "package_update",
     "sale_package",
+    "sale_packages_lock",
 ]

@@ -33,7 +33,7 @@ def did_assign(*, did, account, client_package, actor):
     """Give an in-stock (or reserved) number to ``account`` under one of its packages."""
     # The package row lock serialises assignments under it, so the count below is exact.
     client_package = (
-        ClientPackage.objects.select_for_update()
+        ClientPackage.objects.select_for_update(of=("self",))
         .select_related("package")
         .get(pk=client_package.pk)
     )

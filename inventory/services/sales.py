@@ -44,18 +44,25 @@ def dids_lock_any(*, block, count, user, exclude=(), now=None) -> list:
     )
 
 
-def sale_package(*, account, adding):
-    """The client package new numbers of ``account`` go under, locked; None without one.
-
-    An account with packages buys within them: the first active package with room for
-    ``adding`` more numbers. Raises ValidationError when none has room or none is active.
-    """
-    packages = list(
-        ClientPackage.objects.select_for_update()
+def sale_packages_lock(*, account):
+    """Lock ``account``'s client packages in primary-key order, before any of its numbers:
+    the lock order everywhere is balances → client package → numbers (``did_assign`` takes
+    the package, then the number), so a checkout and an assignment never deadlock."""
+    return list(
+        ClientPackage.objects.select_for_update(of=("self",))
         .select_related("package")
         .filter(account=account)
         .order_by("pk")
     )
+
+
+def sale_package(*, packages, adding):
+    """The client package new numbers go under, from ``packages`` (locked by
+    ``sale_packages_lock``); None without one.
+
+    An account with packages buys within them: the first active package with room for
+    ``adding`` more numbers. Raises ValidationError when none has room or none is active.
+    """
     if not packages:
         return None
     for client_package in packages:
