@@ -279,8 +279,12 @@ class DIDDetailsForm(PostsElsewhere, forms.Form):
 class PackageForm(CrispyForm, forms.ModelForm):
     class Meta:
         model = Package
-        fields = ["name", "max_dids", "active"]
-        labels = {"max_dids": "Maximum numbers"}
+        fields = ["name", "max_dids", "limits_self_service", "number_price", "active"]
+        labels = {
+            "max_dids": "Maximum numbers",
+            "limits_self_service": "Limits self-service purchases",
+            "number_price": "Price per assigned number (monthly)",
+        }
 
 
 class ClientPackageForm(CrispyForm, forms.Form):

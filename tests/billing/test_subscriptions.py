@@ -288,7 +288,9 @@ def test_active_subscription_whose_number_was_released_ends_without_charge(custo
     from inventory.services import did_transition
 
     did_transition(did=sub.did, to_status=DIDStatus.IN_STOCK, job="tests", reason="admin")
-    assert subscription_renew(subscription=sub, now=sub.next_renewal_at) == "ended"
+    sub.refresh_from_db()
+    assert (sub.status, sub.end_reason) == (S.ENDED, "number released (tests: admin)")
+    assert subscription_renew(subscription=sub, now=sub.next_renewal_at) == "skipped"
     assert balance_for(customer) == Decimal("15.00")
 
 

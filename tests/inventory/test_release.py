@@ -141,9 +141,7 @@ def test_bulk_status_release_ends_subscriptions(client, platform_admin, first, s
     assert_next_buyer_gets_it(second, number)
 
 
-def test_cancel_at_period_end_releases_the_number_and_ends_its_live_capacity(
-    first, second, number
-):
+def test_cancel_at_period_end_releases_the_number_and_ends_its_live_capacity(first, second, number):
     sub = rent(first, number)
     capacity = capacity_on(sub)
     subscription_cancel(subscription=sub, actor=first)  # the number only
