@@ -156,3 +156,10 @@ def test_an_inactive_limiting_package_pauses_buying(shopper, customer_admin, pla
     client_package.save()
     response = shopper.post(reverse("cart:add"), {"numbers": [MUNICH]}, **HTMX)
     assert "Your number package is not active" in response.content.decode()
+
+
+def test_the_cart_page_says_what_the_package_allows(shopper, customer_admin, platform_admin):
+    package_with_one_assigned(customer_admin.account, platform_admin, limits_self_service=True)
+    shopper.post(reverse("cart:add"), {"numbers": [A0]})
+    page = shopper.get(reverse("cart:cart")).content.decode()
+    assert "Your package “Starter” allows 2 numbers; you hold 1." in page
