@@ -364,7 +364,10 @@ def did_assign(request, pk):
         )
 
     done = f"{did.number} assigned."
-    return _did_action(request, did, form, run, done) or _render_did(request, did, assign_form=form)
+    # Read the number again: a refused assignment (e.g. the balance) rolled back its move.
+    return _did_action(request, did, form, run, done) or _render_did(
+        request, _did_or_404(pk), assign_form=form
+    )
 
 
 @require_POST

@@ -41,3 +41,13 @@ def numbers_left_owner(*, did_ids, reason, now):
     if did_ids:
         for dependent in _registered:
             dependent.numbers_left_owner(did_ids=sorted(did_ids), reason=reason, now=now)
+
+
+def lock_for_assignment(*, account):
+    for dependent in _registered:
+        dependent.lock_for_assignment(account=account)
+
+
+def number_assigned(*, did, client_package, actor, now):
+    for dependent in _registered:
+        dependent.number_assigned(did=did, client_package=client_package, actor=actor, now=now)
