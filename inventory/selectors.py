@@ -236,6 +236,12 @@ def dids_for_detail():
     )
 
 
+def statuses_of(dids):
+    """The distinct statuses of the numbers ``dids`` (a queryset), in table order."""
+    present = set(dids.order_by().values_list("status", flat=True).distinct())
+    return [status for status in DIDStatus.values if status in present]
+
+
 def numbers_under(client_package, *, status):
     return DID.objects.filter(client_package=client_package, status=status).count()
 

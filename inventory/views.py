@@ -271,7 +271,8 @@ def did_bulk(request):
     if action is None or count == 0:
         messages.error(request, "Tick at least one number and choose an action.")
         return redirect(list_url)
-    form = action.form_class(request.POST if "confirm" in request.POST else None)
+    statuses = selectors.statuses_of(dids) if action.form_class is BulkStatusForm else []
+    form = action.form_class(request.POST if "confirm" in request.POST else None, statuses=statuses)
     if form.is_bound and form.is_valid():
         try:
             changed = action.run(dids, form.cleaned_data, request.user)
@@ -288,6 +289,7 @@ def did_bulk(request):
         "count": count,
         "ids": request.POST.getlist("ids"),
         "list_url": list_url,
+        "statuses": [DIDStatus(status).label.lower() for status in statuses],
     }
     if action.danger:
         context["undeletable"] = selectors.sold_or_owned_count(dids)

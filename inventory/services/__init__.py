@@ -51,6 +51,7 @@ from .transitions import (
     did_paid,
     did_transition,
     dids_transition,
+    moves_without_owner,
 )
 
 __all__ = [
@@ -79,6 +80,7 @@ __all__ = [
     "dids_release",
     "dids_transition",
     "holds_release_expired",
+    "moves_without_owner",
     "operator_create",
     "operator_update",
     "package_create",

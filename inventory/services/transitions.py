@@ -50,6 +50,62 @@ class InvalidTransition(ValidationError):
     pass
 
 
+def _may_move(from_status, to_status, owner):
+    """May a number in ``from_status`` move to ``to_status`` (``owner``: the account named
+    for it)? Active needs an owner, except from hold, where the number keeps its own."""
+    if to_status not in ALLOWED_TRANSITIONS.get(from_status, set()):
+        return False
+    return not (to_status == S.ACTIVE and from_status != S.HOLD and owner is None)
+
+
+def moves_without_owner(from_statuses):
+    """The statuses every number in ``from_statuses`` can move to when no owner is named
+    (the console's status change and bulk status; assigning is its own action)."""
+    from_statuses = set(from_statuses)
+    return [
+        status
+        for status in S
+        if from_statuses and all(_may_move(f, status, None) for f in from_statuses)
+    ]
+
+
+# "3 numbers are <in stock>", "<archived> numbers cannot move to <reserved>".
+STATUS_WORDS = {
+    S.IN_STOCK: "in stock",
+    S.RESERVED: "reserved",
+    S.ACTIVE: "active",
+    S.HOLD: "on hold",
+    S.ARCHIVE: "archived",
+}
+
+
+def _refusal(from_status, to_status, numbers):
+    examples = ", ".join(numbers[:3]) + (" and others" if len(numbers) > 3 else "")
+    many = len(numbers) != 1
+    was = STATUS_WORDS[from_status]
+    who = f"{len(numbers)} number{'s' if many else ''} {'are' if many else 'is'} {was}"
+    if to_status == S.ACTIVE:
+        why = "a number becomes active only when it is assigned to a customer (Assign, on "
+        why += "the number's page)"
+    elif to_status == S.HOLD:
+        why = "only a customer's active number can go on hold"
+    else:
+        why = f"{was} numbers cannot move to {STATUS_WORDS[to_status]}"
+    return f"Nothing was changed: {who} ({examples}); {why}."
+
+
+def check_moves(dids, *, to_status, owner=None):
+    """Refuse, naming how many numbers and why, when any of ``dids`` cannot move."""
+    blocked = {}
+    for did in dids:
+        if not _may_move(did.status, to_status, owner):
+            blocked.setdefault(did.status, []).append(did.number)
+    if blocked:
+        raise InvalidTransition(
+            [_refusal(status, to_status, numbers) for status, numbers in blocked.items()]
+        )
+
+
 def reason_text(*, reason, job, actor=None):
     """The history's change reason; a system job signs it with its name."""
     if actor is None and not job:
@@ -131,6 +187,7 @@ def dids_transition(
 ):
     """Move many DIDs to ``to_status`` at once, all or nothing. Returns the number moved."""
     dids = lock_in_pk_order(dids_queryset_or_ids)
+    check_moves(dids, to_status=to_status, owner=owner)
     return transition_locked(
         dids,
         to_status=to_status,
