@@ -44,6 +44,7 @@ from .forms import (
 )
 from .models import ClientPackage, NumberBlock, Operator, Package
 from .numbers import local_prefix
+from .services.transitions import STATUS_WORDS
 
 READERS = (is_platform_admin, is_finance)
 
@@ -289,7 +290,7 @@ def did_bulk(request):
         "count": count,
         "ids": request.POST.getlist("ids"),
         "list_url": list_url,
-        "statuses": [DIDStatus(status).label.lower() for status in statuses],
+        "statuses": [STATUS_WORDS[status] for status in statuses],
     }
     if action.danger:
         context["undeletable"] = selectors.sold_or_owned_count(dids)
