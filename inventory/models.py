@@ -179,7 +179,7 @@ class Package(models.Model):
         null=True,
         blank=True,
         help_text="Per assigned number and month, without VAT. Blank: the number's own "
-        "price plan (setup fee and monthly price). 0: assigned numbers are free.",
+        "price plan (its setup fee and period price). 0: assigned numbers are free.",
     )
 
     class Meta:

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='package',
             name='number_price',
-            field=models.DecimalField(blank=True, decimal_places=5, help_text="Per assigned number and month, without VAT. Blank: the number's own price plan (setup fee and monthly price). 0: assigned numbers are free.", max_digits=14, null=True),
+            field=models.DecimalField(blank=True, decimal_places=5, help_text="Per assigned number and month, without VAT. Blank: the number's own price plan (its setup fee and period price). 0: assigned numbers are free.", max_digits=14, null=True),
         ),
         migrations.AddConstraint(
             model_name='package',
