@@ -2,12 +2,15 @@
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
+
+from .validators import normalize_vat_number
 
 
 class Account(models.Model):
@@ -67,6 +70,15 @@ class Account(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        """The one check of the billing identity, run by every writer (the settings page,
+        the Django admin and the services all call ``full_clean``): the VAT number must be
+        valid for the country, and is stored in its compact form."""
+        try:
+            self.vat_number = normalize_vat_number(self.vat_number, self.country.code or "")
+        except ValidationError as exc:
+            raise ValidationError({"vat_number": exc.messages}) from exc
 
     @property
     def is_platform(self):

@@ -6,7 +6,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from .models import ROLES_BY_ACCOUNT_KIND, Account, Role, User
-from .validators import normalize_vat_number
 
 ALLOWED_PARENT_KINDS = {
     Account.Kind.RESELLER: {Account.Kind.PLATFORM},
@@ -31,7 +30,6 @@ def _check_parent(kind, parent):
 def account_create(*, kind, name, parent=None, **identity) -> Account:
     _check_parent(kind, parent)
     account = Account(kind=kind, name=name, parent=parent, **identity)
-    account.vat_number = normalize_vat_number(account.vat_number, account.country.code or "")
     if kind == Account.Kind.RESELLER:
         account.signup_code = secrets.token_urlsafe(12)
     account.full_clean()
@@ -43,11 +41,7 @@ def account_update_identity(*, account, **identity) -> Account:
     """Change the billing identity (legal name, country, address, VAT number)."""
     for field, value in identity.items():
         setattr(account, field, value)
-    try:
-        account.vat_number = normalize_vat_number(account.vat_number, account.country.code or "")
-    except ValidationError as exc:
-        raise ValidationError({"vat_number": exc.messages}) from exc
-    account.full_clean()
+    account.full_clean()  # Account.clean checks and normalises the VAT number
     account.save()
     return account
 

@@ -234,6 +234,8 @@ def _subscribe(order, position, did, item, line, *, user, now):
         recurring_price=line.recurring,
         setup_fee=line.setup_fee,
         channels=item.channels,
+        included_channels=item.channels - line.extra_channels,
+        extra_channels_price=line.extra_capacity,
         idempotency_key=f"order:{order.pk}:item:{position}",
         description=_describe(did),
         actor=user,

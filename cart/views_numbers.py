@@ -22,9 +22,9 @@ from billing.services.capacity import (
     capacity_quote,
     capacity_reduce,
     capacity_reduce_plan,
+    channel_price,
     number_rental_cancel,
 )
-from catalog.pricing import block_prices
 from didportal.forms import add_service_errors
 from didportal.htmx import render_page_or_results
 from inventory.customer import did_destination_set, did_users_assign
@@ -33,7 +33,7 @@ from . import selectors_numbers as selectors
 from .forms_numbers import AssignUsersForm, ChannelsForm, DestinationForm, MyNumbersFilterForm
 
 # A service's field name → the form field that shows its message.
-FIELD_OF = {"extra_channels": "channels", "channel_price": None}
+FIELD_OF = {"extra_channels": "channels"}
 
 
 def _day(moment):
@@ -76,14 +76,9 @@ def _detail(request, row, *, status=200, **forms):
             users_form=forms.get("users_form")
             or AssignUsersForm(account=user.account, assigned=row.assigned),
             channels_form=forms.get("channels_form") or ChannelsForm(current=row.channels.total),
-            channel_price=_channel_price(request, row),
+            channel_price=channel_price(row.rental) if row.can_add_channels else None,
         )
     return render(request, "cart/number_detail.html", context, status=status)
-
-
-def _channel_price(request, row):
-    """The per-channel price of one period, as this customer's price list says."""
-    return block_prices(row.did.block, request.user.account).extra_channel
 
 
 @allow(is_customer)
@@ -148,22 +143,18 @@ def my_number_channels(request, pk):
 
 
 def _channels_more(request, row, form, extra):
-    price = _channel_price(request, row)
     try:
         if not form.cleaned_data["confirm"]:
-            quote = capacity_quote(
-                number_subscription=row.rental, extra_channels=extra, channel_price=price
-            )
+            quote = capacity_quote(number_subscription=row.rental, extra_channels=extra)
             return _channels_confirm(request, row, form, quote=quote)
         capacity = capacity_add(
             number_subscription=row.rental,
             extra_channels=extra,
-            channel_price=price,
             actor=request.user,
             idempotency_key=f"capacity:{row.did.pk}:{form.cleaned_data['token']}",
         )
     except InsufficientBalance as exc:
-        return _channels_confirm(request, row, form, refusal=exc, extra=extra, price=price)
+        return _channels_confirm(request, row, form, refusal=exc, extra=extra)
     except ValidationError as exc:
         add_service_errors(form, exc, renames=FIELD_OF)
         return _detail(request, row, channels_form=form)
@@ -173,7 +164,8 @@ def _channels_more(request, row, form, extra):
         request,
         f"{extra} channel{'s' if extra != 1 else ''} added to {row.did.number}: {charged} "
         f"charged for the rest of this period; {capacity.recurring_price} "
-        f"{capacity.currency} more each period from then on (plus VAT where it applies).",
+        f"{capacity.currency} more per {row.period_noun} from then on (plus VAT where it "
+        "applies).",
     )
     return redirect("cart:my_number", pk=row.did.pk)
 

@@ -247,6 +247,11 @@ LOGGING = {
 # --- Product settings ---------------------------------------------------------------------
 PLATFORM_NAME = env("PLATFORM_NAME", default="DIDPortal Carrier")
 PLATFORM_COUNTRY = env("PLATFORM_COUNTRY", default="NL")
+# Confirm EU VAT numbers with VIES before a reverse charge (billing.vies); never blocks a sale.
+VIES_ENABLED = env.bool("VIES_ENABLED", default=False)
+VIES_TIMEOUT = env.float("VIES_TIMEOUT", default=5.0)
+VIES_CACHE_SECONDS = env.int("VIES_CACHE_SECONDS", default=86400)
+VIES_RETRY_SECONDS = env.int("VIES_RETRY_SECONDS", default=600)
 DEFAULT_CURRENCY = "USD"
 # Days a number stays on hold (owner kept, routing unreachable) before it is released.
 DID_HOLD_DAYS = env.int("DID_HOLD_DAYS", default=30)

@@ -149,6 +149,17 @@ def _invoice():
     return owner, stranger, {"pk": invoice.pk}, "get"
 
 
+def _credit_note():
+    from billing.services.invoices import invoice_void
+
+    owner, stranger, kwargs, method = _invoice()
+    finance = UserFactory(account=platform(), role="platform_finance")
+    invoice = invoice_void(
+        invoice=owner.account.invoices.get(pk=kwargs["pk"]), actor=finance, reason="Wrong"
+    )
+    return owner, stranger, {"pk": invoice.credit_note.pk}, method
+
+
 def _order():
     from cart.orders import order_place
     from cart.services import cart_add_any
@@ -199,6 +210,7 @@ SCENARIOS = {
     "cart:order_complete": _order,
     "billing:invoice": _invoice,
     "billing:invoice_pdf": _invoice,  # renders the PDF on demand (into a tmp root, below)
+    "billing:credit_note_pdf": _credit_note,
     "cart:my_number": my_number,
     "cart:my_number_destination": my_number_change,
     "cart:my_number_users": my_number_change,

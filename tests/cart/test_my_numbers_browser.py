@@ -22,7 +22,7 @@ def test_admin_searches_forwards_adds_channels_and_cancels(page, customer, custo
     customer.country = "US"  # outside the EU: no VAT, the charge is the pro-rata price
     customer.save(update_fields=["country"])
     fund(customer, "100.00")
-    block = NumberBlockFactory(extra_channel_price=Decimal("1.50"), channels_included=2)
+    block = NumberBlockFactory(extra_channel_monthly_price=Decimal("1.50"), channels_included=2)
     rental = start(customer, did=held_did(customer, number="+31205550001", block=block), channels=2)
     start(customer, did=held_did(customer, number="+31205550002", block=block), channels=2)
 

@@ -118,8 +118,8 @@ def test_update_from_the_panel_rerenders_it_with_the_new_price(shopper, customer
         **HTMX,
     )
     line = response.context["view"].lines[0]
-    # 0.90 + 2 × 1.50 = 3.90 a week.
-    assert (line.quote.recurring, line.quote.billing_period) == (D("3.90"), "weekly")
+    # 1.50 a month per extra channel is 0.34615 a week: 0.90 + 2 × 0.34615 = 1.59 a week.
+    assert (line.quote.recurring, line.quote.billing_period) == (D("1.59"), "weekly")
     item.refresh_from_db()
     assert (item.channels, item.billing_period) == (4, "weekly")
 
