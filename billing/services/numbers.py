@@ -21,7 +21,7 @@ from inventory.services.dependents import NumberDependent
 
 from ..models import Subscription
 from .ledger import InsufficientBalance, balance_lock, money
-from .subscriptions import BLOCK_PERIODS, mark_ended, subscription_start
+from .subscriptions import block_price_snapshot, mark_ended, subscription_start
 
 # Live for the number: renewing, on hold, or cancelled but still in its paid period.
 NOT_ENDED = (Subscription.Status.ACTIVE, Subscription.Status.HOLD, Subscription.Status.CANCELLED)
@@ -58,15 +58,8 @@ def assignment_price(*, did, package, account):
             "channels": channels,
         }
     period = block.billing_periods[0]
-    unit, count = BLOCK_PERIODS[period]
-    return {
-        "billing_type": "recurring",
-        "period_unit": unit,
-        "period_count": count,
-        "recurring_price": money(prices.for_period(period)),
-        "setup_fee": money(prices.setup_fee),
-        "channels": channels,
-    }
+    snapshot = block_price_snapshot(block=block, period=period, account=account)
+    return {"billing_type": "recurring", **snapshot}
 
 
 def subscription_start_for_assignment(*, did, client_package, actor, now):

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0005_did_unpaid_hold'),
+        ('inventory', '0006_block_extra_channel_price_per_month'),
     ]
 
     operations = [
