@@ -13,6 +13,7 @@ import time
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from cart.models import Cart, CartItem
 from cart.orders import order_place
@@ -22,7 +23,8 @@ from tests.billing.factories import fund
 from tests.factories import AccountFactory, UserFactory
 from tests.inventory.factories import ClientPackageFactory, NumberBlockFactory, PackageFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres]
+LOCK_TABLES = ("inventory_clientpackage", "inventory_did")
 
 
 def wait_for_lock_waiters(count, timeout=10):
@@ -54,6 +56,7 @@ def in_thread(work, results, name):
     return thread
 
 
+@pytest.mark.django_db(transaction=True)
 def test_checkout_and_assignment_of_the_same_number_do_not_deadlock(platform_admin):
     block = NumberBlockFactory()
     dids_add(block=block, spec_text="5550000", actor=platform_admin)
@@ -61,7 +64,9 @@ def test_checkout_and_assignment_of_the_same_number_do_not_deadlock(platform_adm
     account = AccountFactory()
     fund(account, "100.00")
     buyer = UserFactory(account=account, role="customer_admin")
-    package = ClientPackageFactory(account=account, package=PackageFactory(max_dids=5))
+    package = ClientPackageFactory(
+        account=account, package=PackageFactory(max_dids=5, limits_self_service=True)
+    )
     cart = Cart.objects.create(user=buyer, account=account)
     CartItem.objects.create(cart=cart, block=block, did=did, channels=1, billing_period="monthly")
 
@@ -99,3 +104,46 @@ def test_checkout_and_assignment_of_the_same_number_do_not_deadlock(platform_adm
     assert isinstance(results["assign"], ValidationError), results["assign"]
     did.refresh_from_db()
     assert (did.owner_id, did.status, did.client_package_id) == (account.pk, "active", package.pk)
+
+
+@pytest.mark.django_db
+def test_checkout_and_assignment_take_their_locks_in_the_one_order(platform_admin):
+    """Balances → client package → numbers, read off the SQL each one sends. (Since an
+    assignment also takes the balance first, the race above cannot catch the checkout
+    alone locking numbers before the package; this does.)"""
+    block = NumberBlockFactory()
+    dids_add(block=block, spec_text="5550000-5550001", actor=platform_admin)
+    bought, assigned = DID.objects.order_by("pk")
+    account = AccountFactory()
+    fund(account, "100.00")
+    buyer = UserFactory(account=account, role="customer_admin")
+    package = ClientPackageFactory(
+        account=account, package=PackageFactory(max_dids=5, limits_self_service=True)
+    )
+    cart = Cart.objects.create(user=buyer, account=account)
+    CartItem.objects.create(
+        cart=cart, block=block, did=bought, channels=1, billing_period="monthly"
+    )
+
+    def lock_order(work):
+        with CaptureQueriesContext(connection) as captured:
+            work()
+        order = []
+        for query in captured.captured_queries:
+            sql = query["sql"]
+            if "FOR UPDATE" in sql:
+                table = sql.split(" FROM ", 1)[1].split()[0].strip('"')
+                if table not in order:
+                    order.append(table)
+        return [t for t in order if t in ("billing_balance", *LOCK_TABLES)]
+
+    expected = ["billing_balance", "inventory_clientpackage", "inventory_did"]
+    assert lock_order(lambda: order_place(user=buyer, token="t")) == expected
+    assert (
+        lock_order(
+            lambda: did_assign(
+                did=assigned, account=account, client_package=package, actor=platform_admin
+            )
+        )
+        == expected
+    )
