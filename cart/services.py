@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from accounts.permissions import is_customer
+from accounts.permissions import is_customer, require_may_shop
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from inventory.models import DID
@@ -138,6 +138,7 @@ def cart_add_numbers(*, user, numbers, channels=None, billing_period=None, now=N
     ``unavailable``. ``channels`` / ``billing_period`` default to the block's included
     channels and first offered period.
     """
+    require_may_shop(user)
     _check_customer(user)
     wanted = list(dict.fromkeys(n.strip() for n in numbers if n and n.strip()))
     if not wanted:
@@ -187,6 +188,7 @@ def cart_add_any(*, user, block, quantity, channels=None, billing_period=None, n
     A block already in the cart as "any N" gets its quantity raised instead of a second
     line. Refused, with how many there are, when the block has fewer free numbers now.
     """
+    require_may_shop(user)
     _check_customer(user)
     quantity = _checked_quantity(quantity)
     now = now or timezone.now()
@@ -309,6 +311,7 @@ def cart_clear(*, user):
 def cart_holds_renew(*, user, now=None):
     """Hold every number of the user's cart again for ``CART_HOLD_MINUTES`` ("Hold again").
     Returns the numbers that could not be held: sold, withdrawn or in another cart now."""
+    require_may_shop(user)
     _check_customer(user)
     now = now or timezone.now()
     cart = _locked_cart(user)

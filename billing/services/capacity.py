@@ -33,7 +33,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.permissions import may_manage_numbers_of
+from accounts.permissions import may_change_channels, may_manage_numbers_of
 from catalog.pricing import PER_PERIOD, PERIOD_OF_UNIT, block_prices
 from didportal.templatetags.portal import money as money_text
 from inventory.choices import DIDStatus
@@ -230,8 +230,10 @@ def _lock_number_subscription(number_subscription):
     )
 
 
-def _check_may_change(actor, account):
-    if actor is None or not may_manage_numbers_of(actor, account):
+def _check_may_change(actor, number_subscription):
+    if actor is None or not may_change_channels(
+        actor, number_subscription.account, number_subscription.did
+    ):
         raise PermissionDenied("You may not change this number's channels.")
 
 
@@ -286,7 +288,7 @@ def capacity_add(*, number_subscription, extra_channels, actor, idempotency_key,
         raise ValidationError("An idempotency key is required.")
     now = now or timezone.now()
     number = _lock_number_subscription(number_subscription)
-    _check_may_change(actor, number.account)
+    _check_may_change(actor, number)
     existing = _existing_capacity(idempotency_key, number)
     if existing is not None:
         return existing
@@ -443,7 +445,7 @@ def capacity_reduce(*, number_subscription, channels, actor, now=None):
     nothing, so a repeated request is harmless.
     """
     number = _lock_number_subscription(number_subscription)
-    _check_may_change(actor, number.account)
+    _check_may_change(actor, number)
     live = list(capacity_subscriptions(number).select_for_update())
     plan = capacity_reduce_plan(number_subscription=number, channels=channels, live=live)
     for sub in plan.cancel:

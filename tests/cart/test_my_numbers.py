@@ -353,7 +353,7 @@ def test_more_channels_are_confirmed_with_the_prorata_price_then_bought(
         page = admin_client.post(url("my_number_channels", rental), {"channels": "4"})
         text = page_text(page)
         assert page.status_code == 200
-        assert "Add 2 channels to 020 555 0001?" in text
+        assert "Add 2 channels to +31 20 555 0001?" in text
         assert "1.00 USD" in text and "0.19 USD" in text and "1.19 USD" in text  # DE VAT
         assert "3.00 USD + VAT" in text
         assert not Subscription.objects.filter(kind="capacity").exists()  # nothing yet
