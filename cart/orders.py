@@ -4,8 +4,10 @@ The order of work inside the transaction is the lock order everywhere:
 1. the buyer's balance row (``billing.services.balance_lock``): an account's checkouts and
    charges go one at a time, and a second request with the same token waits here, then
    finds the first one's order;
-2. the specific numbers, in primary-key order; then "any N" numbers with ``skip_locked``;
-3. the client package, then each number's sale, subscription and first charge;
+2. the buyer's client packages (``sale_packages_lock``), before any number, as
+   ``did_assign`` takes them (package, then number): the other order deadlocks;
+3. the specific numbers, in primary-key order; then "any N" numbers with ``skip_locked``;
+   then each number's sale, subscription and first charge;
 4. the invoice number (``billing.services.invoices``), last, so the sequence lock is held briefly.
 E-mails are queued in the outbox inside the transaction and sent after commit.
 """
@@ -32,7 +34,13 @@ from billing.tax import tax_for
 from catalog.selectors import formatted
 from compliance.selectors import requirements_at_versions, requirements_for_blocks
 from compliance.services import agreements_record
-from inventory.services.sales import did_sell, dids_lock_any, dids_lock_specific, sale_package
+from inventory.services.sales import (
+    did_sell,
+    dids_lock_any,
+    dids_lock_specific,
+    sale_package,
+    sale_packages_lock,
+)
 from outbox.services import email_queue
 
 from .models import CartItem
@@ -179,6 +187,7 @@ def _agreed_requirements(items, agreed):
 def _sell(order, quote, *, user, now):
     """Claim, sell and charge every number of the quote; returns the completed OrderItems
     (failed ones are written too, uncharged)."""
+    packages = sale_packages_lock(account=order.account)
     specific = [item.did_id for item, _ in quote.lines if item.did_id]
     buyable = dids_lock_specific(ids=specific, user=user, now=now)
     taken = set(buyable)
@@ -194,7 +203,7 @@ def _sell(order, quote, *, user, now):
         short = item.quantity - len(dids)
         reason = f"Only {len(dids)} of {item.quantity} numbers were still available here."
         claims += [(item, line, None, reason)] * short
-    package = sale_package(account=order.account, adding=sum(1 for c in claims if c[2]))
+    package = sale_package(packages=packages, adding=sum(1 for c in claims if c[2]))
     sold = []
     for position, (item, line, did, reason) in enumerate(claims, start=1):
         if did is None:
