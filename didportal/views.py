@@ -1,5 +1,6 @@
 """The landing page and the per-role dashboards, which gather figures from every app."""
 
+from django.conf import settings
 from django.core.cache import cache
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -51,6 +52,8 @@ def _customer_figures(request):
     return {
         "team_size": account_selectors.team_for(request.user).count(),
         "balance": billing_selectors.balance_for(request.user.account),
+        "may_buy": permissions.may_buy(request.user),
+        "min_purchase_balance": settings.MIN_PURCHASE_BALANCE,
     }
 
 

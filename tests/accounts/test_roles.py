@@ -8,6 +8,7 @@
 """
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -239,3 +240,15 @@ def test_add_to_cart_tells_a_member_who_may_not_buy_why(client, customer_member)
         reverse("cart:add"), {"block": block.pk, "quantity": 1}, HTTP_HX_REQUEST="true"
     )
     assert htmx.status_code == 200 and "has not allowed you to buy" in htmx.content.decode()
+
+
+def test_the_dashboard_invites_to_buy_only_those_who_may(
+    client, customer_admin, customer_member, accountant, settings
+):
+    settings.MIN_PURCHASE_BALANCE = Decimal("75.00")
+    admin_page = page(client, customer_admin, "dashboard").content.decode()
+    assert "add numbers to your cart" in admin_page and "at least 75.00 USD" in admin_page
+    for user in (customer_member, accountant):
+        text = page(client, user, "dashboard").content.decode()
+        assert "add numbers to your cart" not in text
+        assert "buying numbers is up to your account's admins" in text
