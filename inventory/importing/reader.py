@@ -172,24 +172,26 @@ def _xlsx_table(path):
 
     if not DEFUSEDXML:  # openpyxl parses with defusedxml only when it is installed
         raise ImportFileError("XLSX import is unavailable: defusedxml is not installed.")
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
-    except Exception as exc:  # openpyxl raises many kinds; none may reach the admin raw
-        raise ImportFileError(
-            f"This .xlsx file could not be read ({type(exc).__name__})."
-        ) from None
-    try:
-        sheet = workbook.worksheets[0]
-        rows = _xlsx_rows(sheet)
+    with open(path, "rb") as raw:
+        # A file object, not the path: openpyxl refuses a path without an .xlsx extension.
         try:
-            _, header = next(rows)
-        except StopIteration:
-            raise ImportFileError("The first sheet is empty.") from None
-        columns = _check_header(header)
-        estimate = (sheet.max_row - 1) if sheet.max_row else None
-        yield Table(columns, rows, estimate)
-    finally:
-        workbook.close()
+            workbook = openpyxl.load_workbook(raw, read_only=True, data_only=False)
+        except Exception as exc:  # openpyxl raises many kinds; none may reach the admin raw
+            raise ImportFileError(
+                f"This .xlsx file could not be read ({type(exc).__name__})."
+            ) from None
+        try:
+            sheet = workbook.worksheets[0]
+            rows = _xlsx_rows(sheet)
+            try:
+                _, header = next(rows)
+            except StopIteration:
+                raise ImportFileError("The first sheet is empty.") from None
+            columns = _check_header(header)
+            estimate = (sheet.max_row - 1) if sheet.max_row else None
+            yield Table(columns, rows, estimate)
+        finally:
+            workbook.close()
 
 
 def _xlsx_rows(sheet):

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from inventory.models import DID
 from tests.factories import TEST_PASSWORD
 from tests.inventory.factories import OperatorFactory
-from tests.inventory.import_files import amsterdam_rows, csv_bytes, row
+from tests.inventory.import_files import amsterdam_rows, csv_bytes, row, xlsx_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -44,3 +44,25 @@ def test_upload_fix_and_import(page, platform_admin, settings, tmp_path):
     page.get_by_role("button", name="Import 20 numbers").click()
     expect(page.get_by_role("alert")).to_contain_text("20 numbers imported.")
     assert DID.objects.count() == 20
+
+
+def test_xlsx_upload_dry_run_and_confirm(page, platform_admin, settings, tmp_path):
+    """A real .xlsx (written by openpyxl) goes through the page: upload, preview, import."""
+    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
+    OperatorFactory(name="KPN")
+    workbook = tmp_path / "numbers.xlsx"
+    workbook.write_bytes(xlsx_bytes(amsterdam_rows(12, tag="from-excel")))
+
+    page.goto("/accounts/login/")
+    page.get_by_label("E-mail address").fill(platform_admin.email)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    page.goto("/staff/inventory/import/")
+    page.get_by_label("CSV or XLSX file").set_input_files(str(workbook))
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.get_by_text("What will be imported")).to_be_visible()
+    expect(page.get_by_text("could not be read")).to_have_count(0)
+    page.get_by_role("button", name="Import 12 numbers").click()
+    expect(page.get_by_role("alert")).to_contain_text("12 numbers imported.")
+    assert DID.objects.filter(tag="from-excel").count() == 12
