@@ -257,6 +257,10 @@ DID_ADD_MAX = env.int("DID_ADD_MAX", default=100_000)
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=100 * 1024 * 1024)
 IMPORT_INLINE_MAX_BYTES = env.int("IMPORT_INLINE_MAX_BYTES", default=2 * 1024 * 1024)
 IMPORT_ERRORS_SHOWN = env.int("IMPORT_ERRORS_SHOWN", default=500)
+# An .xlsx is read cell by cell and refused as soon as it passes one of these (bounded memory).
+IMPORT_XLSX_MAX_COLUMNS = env.int("IMPORT_XLSX_MAX_COLUMNS", default=64)
+IMPORT_XLSX_MAX_ROWS = env.int("IMPORT_XLSX_MAX_ROWS", default=1_048_576)
+IMPORT_XLSX_MAX_CELLS = env.int("IMPORT_XLSX_MAX_CELLS", default=20_000_000)
 # Minutes a number put in a cart stays held for that cart (released by a minute job after).
 CART_HOLD_MINUTES = env.int("CART_HOLD_MINUTES", default=15)
 # One-time confirmation codes e-mailed to users (checkout's transaction code): lifetime,
