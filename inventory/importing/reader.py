@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from .columns import NAMES, REQUIRED
+from .columns import EXPORT_ONLY, NAMES, REQUIRED
 
 EXTENSIONS = (".csv", ".xlsx")
 MB = 1024 * 1024
@@ -375,7 +375,7 @@ def _check_header(header):
         raise ImportFileError(
             "The first row must name the columns, e.g. " + ",".join(REQUIRED) + "."
         )
-    unknown = [c for c in named if c not in NAMES]
+    unknown = [c for c in named if c not in NAMES and c not in EXPORT_ONLY]
     missing = [c for c in REQUIRED if c not in named]
     repeated = sorted({c for c in named if named.count(c) > 1})
     problems = []

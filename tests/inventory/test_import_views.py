@@ -44,7 +44,7 @@ def test_page_documents_the_columns_and_offers_the_template(admin_client):
         assert text in page
     template = admin_client.get(reverse("inventory:import_template"))
     assert template["Content-Disposition"] == 'attachment; filename="did-import-template.csv"'
-    header = template.content.decode().splitlines()[0]
+    header = b"".join(template.streaming_content).decode().splitlines()[0]
     assert header.startswith("number,operator,country,city,number_type,region,area_code")
 
 
