@@ -8,6 +8,8 @@ from django import forms
 from django_countries import countries
 from django_countries.fields import CountryField
 
+from didportal.forms import QueryForm
+
 from .models import Invoice, LedgerEntry
 from .selectors import InvoiceFilters
 
@@ -164,3 +166,8 @@ class ReportForm(forms.Form):
     def __init__(self, data, *, years):
         super().__init__(data)
         self.fields["year"].choices = [("", "Last 12 months"), *((y, str(y)) for y in years)]
+
+
+class BalancesQuery(QueryForm):
+    q = forms.CharField(required=False, max_length=200)
+    low = forms.BooleanField(required=False)

@@ -20,7 +20,7 @@ from accounts.permissions import allow, is_customer
 from didportal.forms import add_service_errors
 
 from . import selectors, services
-from .forms import AddAnyForm, CartItemForm
+from .forms import AddAnyForm, CartItemForm, PanelQuery
 
 SEARCH_HOME = "/numbers/"
 
@@ -41,10 +41,6 @@ def _back_to_search(request, with_picks=False):
     if not (with_picks and picks):
         return next_url
     return f"{next_url}{'&' if '?' in next_url else '?'}{picks}"
-
-
-def _ids(value):
-    return [int(part) for part in value.split(",") if part.strip().isdigit()][:100]
 
 
 def _errors(exc):
@@ -139,8 +135,9 @@ def _add_for_customer(request):
 @allow(is_customer)
 def added(request):
     """The panel as a page of its own (no JavaScript, or a reload)."""
-    back = _safe_url(request, request.GET.get("back", ""))
-    context = _panel_context(request, _ids(request.GET.get("items", "")), back=back)
+    query = PanelQuery(request.GET).values()
+    back = _safe_url(request, query["back"])
+    context = _panel_context(request, query["items"][:100], back=back)
     return render(request, "cart/added.html", context)
 
 
@@ -160,8 +157,8 @@ def cart(request):
 def _return_to(request):
     """Where a change made from the panel or the cart page goes back to."""
     if request.POST.get("return") == "panel":
-        back = _safe_url(request, request.POST.get("back", ""))
-        return "panel", _ids(request.POST.get("items", "")), back
+        query = PanelQuery(request.POST).values()
+        return "panel", query["items"][:100], _safe_url(request, query["back"])
     return "cart", None, None
 
 

@@ -8,6 +8,7 @@ from didportal.htmx import render_page_or_results
 from inventory.choices import NumberType
 
 from . import selectors
+from .forms import NumberSearchQuery
 from .pricing import block_prices, from_price
 from .selectors import CoverageFilters
 
@@ -60,18 +61,16 @@ def numbers(request, code):
         raise Http404("No such country")
     filters = CoverageFilters.from_query(request.GET)
     viewer = _viewer_account(request)
-    digits = "".join(ch for ch in request.GET.get("n", "") if ch.isdigit() or ch == "+")
-    mode = request.GET.get("match", "starts")
-    mode = mode if mode in selectors.MATCH_MODES else "starts"
-    block_ids = [int(b) for b in request.GET.getlist("block") if b.isdigit()]
+    query = NumberSearchQuery(request.GET).values()
+    digits, mode, block_ids = query["n"], query["match"] or "starts", query["block"]
     page = selectors.search_numbers(
         country=code,
         filters=filters,
         block_ids=block_ids,
         digits=digits,
         mode=mode,
-        after=request.GET.get("after", ""),
-        before=request.GET.get("before", ""),
+        after=query["after"],
+        before=query["before"],
         holder=request.user if request.user.is_authenticated else None,
     )
     rows = [
@@ -92,7 +91,7 @@ def numbers(request, code):
         match=mode,
         block_ids=block_ids,
         blocks=selectors.city_rows(code, filters),
-        selected=set(request.GET.getlist("selected")),
+        selected=set(request.GET.getlist("selected")),  # only compared with numbers shown
     )
     return render_page_or_results(
         request, "catalog/numbers.html", "catalog/_number_results.html", context
