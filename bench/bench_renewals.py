@@ -75,7 +75,9 @@ def run():
         return {}
     from billing.models import SubscriptionCharge
     from billing.selectors import balance_mismatches
-    from billing.subscriptions import subscriptions_renew_due
+    from billing.services.renewals import (
+        subscriptions_renew_due,
+    )
 
     with throwaway_database("renewals_bench"):
         now = timezone.now()

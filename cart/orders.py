@@ -4,9 +4,11 @@ The order of work inside the transaction is the lock order everywhere:
 1. the buyer's balance row (``billing.services.balance_lock``): an account's checkouts and
    charges go one at a time, and a second request with the same token waits here, then
    finds the first one's order;
-2. the specific numbers, in primary-key order; then "any N" numbers with ``skip_locked``;
-3. the client package, then each number's sale, subscription and first charge;
-4. the invoice number (``billing.invoices``), last, so the sequence lock is held briefly.
+2. the buyer's client packages (``sale_packages_lock``), before any number, as
+   ``did_assign`` takes them (package, then number): the other order deadlocks;
+3. the specific numbers, in primary-key order; then "any N" numbers with ``skip_locked``;
+   then each number's sale, subscription and first charge;
+4. the invoice number (``billing.services.invoices``), last, so the sequence lock is held briefly.
 E-mails are queued in the outbox inside the transaction and sent after commit.
 """
 
@@ -14,22 +16,31 @@ import logging
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.codes import confirmation_code_check
-from accounts.permissions import is_customer
-from billing.invoices import invoice_for_charges
+from accounts.permissions import require_may_buy
 from billing.models import Invoice
 from billing.services import balance_lock
-from billing.subscriptions import BLOCK_PERIODS, subscription_start
+from billing.services.invoices import invoice_for_charges
+from billing.services.subscriptions import (
+    BLOCK_PERIODS,
+    subscription_start,
+)
 from billing.tax import tax_for
 from catalog.selectors import formatted
 from compliance.selectors import requirements_at_versions, requirements_for_blocks
 from compliance.services import agreements_record
-from inventory.sales import did_sell, dids_lock_any, dids_lock_specific, sale_package
+from inventory.services.sales import (
+    did_sell,
+    dids_lock_any,
+    dids_lock_specific,
+    sale_package,
+    sale_packages_lock,
+)
 from outbox.services import email_queue
 
 from .models import CartItem
@@ -100,8 +111,7 @@ def order_place(*, user, token, agreed=None, ip_address=None, code=None, now=Non
     existing = _existing_order(token, user)
     if existing is not None:
         return existing
-    if not is_customer(user):
-        raise PermissionDenied("Only customer accounts can buy numbers.")
+    require_may_buy(user)
     if not user.account.is_active:
         raise ValidationError("Your account is suspended: buying is not possible.")
     items = _cart_items(user)
@@ -177,6 +187,7 @@ def _agreed_requirements(items, agreed):
 def _sell(order, quote, *, user, now):
     """Claim, sell and charge every number of the quote; returns the completed OrderItems
     (failed ones are written too, uncharged)."""
+    packages = sale_packages_lock(account=order.account)
     specific = [item.did_id for item, _ in quote.lines if item.did_id]
     buyable = dids_lock_specific(ids=specific, user=user, now=now)
     taken = set(buyable)
@@ -192,7 +203,7 @@ def _sell(order, quote, *, user, now):
         short = item.quantity - len(dids)
         reason = f"Only {len(dids)} of {item.quantity} numbers were still available here."
         claims += [(item, line, None, reason)] * short
-    package = sale_package(account=order.account, adding=sum(1 for c in claims if c[2]))
+    package = sale_package(packages=packages, adding=sum(1 for c in claims if c[2]))
     sold = []
     for position, (item, line, did, reason) in enumerate(claims, start=1):
         if did is None:
@@ -222,6 +233,8 @@ def _subscribe(order, position, did, item, line, *, user, now):
         recurring_price=line.recurring,
         setup_fee=line.setup_fee,
         channels=item.channels,
+        included_channels=item.channels - line.extra_channels,
+        extra_channels_price=line.extra_capacity,
         idempotency_key=f"order:{order.pk}:item:{position}",
         description=_describe(did),
         actor=user,

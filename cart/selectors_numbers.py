@@ -17,8 +17,8 @@ from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.shortcuts import get_object_or_404
 
 from accounts.scoping import scoped
-from billing.capacity import ChannelTotals, channel_totals
 from billing.models import Subscription
+from billing.services.capacity import ChannelTotals, channel_totals
 from catalog.selectors import formatted
 from inventory.choices import OWNED_STATUSES, DIDStatus
 from inventory.models import DID
@@ -108,6 +108,16 @@ class NumberRow:
     @property
     def capacity_price(self):
         return sum((sub.recurring_price for sub in self.live_capacity), Decimal("0.00"))
+
+    @property
+    def extra_channels_price(self):
+        """Per period, the channels above the plan: chosen at checkout and added since."""
+        return self.rental.extra_channels_price + self.capacity_price
+
+    @property
+    def plan_price(self):
+        """Per period, the number with its plan's included channels."""
+        return self.rental.recurring_price - self.rental.extra_channels_price
 
     @property
     def next_renewal_at(self):

@@ -10,6 +10,7 @@ from inventory.choices import NumberType
 from . import selectors
 from .forms import NumberSearchQuery
 from .pricing import block_prices, from_price
+from .search import number_query_parse
 from .selectors import CoverageFilters
 
 
@@ -61,16 +62,17 @@ def numbers(request, code):
         raise Http404("No such country")
     filters = CoverageFilters.from_query(request.GET)
     viewer = _viewer_account(request)
-    query = NumberSearchQuery(request.GET).values()
-    digits, mode, block_ids = query["n"], query["match"] or "starts", query["block"]
+    query = number_query_parse(request.GET.get("n", ""), code)  # only its ASCII digits are used
+    params = NumberSearchQuery(request.GET).values()
+    mode, block_ids = params["match"] or "starts", params["block"]
     page = selectors.search_numbers(
         country=code,
         filters=filters,
         block_ids=block_ids,
-        digits=digits,
+        query=query,
         mode=mode,
-        after=query["after"],
-        before=query["before"],
+        after=params["after"],
+        before=params["before"],
         holder=request.user if request.user.is_authenticated else None,
     )
     rows = [
@@ -87,7 +89,8 @@ def numbers(request, code):
         country_name=countries.name(code),
         page=page,
         rows=rows,
-        n=digits,
+        n=query.text,
+        search_notice=query.notice,
         match=mode,
         block_ids=block_ids,
         blocks=selectors.city_rows(code, filters),

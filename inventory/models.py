@@ -82,9 +82,16 @@ class NumberBlock(models.Model):
     weekly_price = money_field(null=True, blank=True)
     daily_price = money_field(null=True, blank=True)
 
-    # Capacity. extra_channel_price is per channel per billing period.
+    # Capacity. An extra channel is priced per month; weekly and daily plans pay it spread
+    # over the year (catalog.pricing says how).
     channels_included = models.PositiveIntegerField(default=2)
-    extra_channel_price = money_field(default=0)
+    extra_channel_monthly_price = money_field(
+        default=0,
+        verbose_name="Extra channel price per month",
+        help_text="Per channel above the included ones, per month. Weekly plans pay "
+        "monthly × 12 / 52 a week and daily plans monthly × 12 / 365 a day (rounded half-up "
+        "to 5 decimals); a one-time block charges it once.",
+    )
     max_concurrent_calls = models.PositiveIntegerField(null=True, blank=True)
     call_timeout_seconds = models.PositiveIntegerField(null=True, blank=True)
 
@@ -125,7 +132,7 @@ class NumberBlock(models.Model):
             models.CheckConstraint(
                 condition=Q(
                     setup_fee__gte=0,
-                    extra_channel_price__gte=0,
+                    extra_channel_monthly_price__gte=0,
                     connection_fee__gte=0,
                     rate_per_minute__gte=0,
                     buy_setup_cost__gte=0,
@@ -158,14 +165,38 @@ class NumberBlock(models.Model):
 
 
 class Package(models.Model):
-    """How many numbers a customer may hold (JeraSoft-style package)."""
+    """How many numbers a customer may hold (JeraSoft-style package).
+
+    Numbers an admin assigns go under a package and count against ``max_dids``. Numbers the
+    customer buys in the catalog count only against packages that say so
+    (``limits_self_service``): a package given for a few manual assignments never caps
+    self-service buying silently. Assigned numbers are billed at ``number_price`` per month
+    when set, else at the number's own (block) price for the customer.
+    """
 
     name = models.CharField(max_length=100, unique=True)
     max_dids = models.PositiveIntegerField()
     active = models.BooleanField(default=True)
+    limits_self_service = models.BooleanField(
+        default=False,
+        help_text="On: numbers the customer buys in the catalog go under this package and "
+        "count against its maximum. Off: it covers only numbers you assign.",
+    )
+    number_price = money_field(
+        null=True,
+        blank=True,
+        help_text="Per assigned number and month, without VAT. Blank: the number's own "
+        "price plan (its setup fee and period price). 0: assigned numbers are free.",
+    )
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(number_price__isnull=True) | Q(number_price__gte=0),
+                name="package_number_price_not_negative",
+            ),
+        ]
 
     def __str__(self):
         return self.name

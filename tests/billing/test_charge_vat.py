@@ -8,7 +8,9 @@ from django.utils import timezone
 
 from billing.models import TaxRate
 from billing.selectors import balance_for, balance_mismatches
-from billing.subscriptions import subscription_renew
+from billing.services.renewals import (
+    subscription_renew,
+)
 from tests.billing.factories import fund
 from tests.billing.test_subscriptions_helpers import start
 

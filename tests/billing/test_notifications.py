@@ -6,7 +6,9 @@ from django.db import transaction
 
 from billing.models import Subscription
 from billing.notifications import low_balance_email_send, renewal_failed_email_send
-from billing.subscriptions import subscriptions_renew_due
+from billing.services.renewals import (
+    subscriptions_renew_due,
+)
 from outbox.models import OutgoingEmail
 from outbox.services import outbox_flush
 from tests.billing.factories import fund

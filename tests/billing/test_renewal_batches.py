@@ -14,7 +14,10 @@ from django.test.utils import CaptureQueriesContext
 
 from billing.models import Balance, LedgerEntry, Subscription
 from billing.selectors import balance_mismatches
-from billing.subscriptions import subscription_renew, subscriptions_renew_due
+from billing.services.renewals import (
+    subscription_renew,
+    subscriptions_renew_due,
+)
 from billing.tax import tax_for
 from inventory.choices import DIDStatus
 from inventory.services import did_transition
@@ -87,10 +90,12 @@ def test_a_batch_over_several_accounts_where_one_runs_out_midway():
         released = daily(gone, "1.00")
         did_transition(did=released.did, to_status=DIDStatus.IN_STOCK, job="tests", reason="x")
     assert not low_balance_emails(short).exists()  # 12.00 left: above the 10.00 threshold
+    released.refresh_from_db()
+    assert released.status == S.ENDED  # ended by the release itself, before any renewal
 
     counts = subscriptions_renew_due(now=LATER)
 
-    assert counts == {"renewed": 5, "hold": 2, "ended": 1, "skipped": 0, "failed": 0}
+    assert counts == {"renewed": 5, "hold": 2, "ended": 0, "skipped": 0, "failed": 0}
     for sub in [*rich_subs, first, dear, cheap, broke, released]:
         sub.refresh_from_db()
         sub.did.refresh_from_db()
@@ -279,7 +284,7 @@ def test_a_key_already_on_the_ledger_renews_the_batch_one_by_one(caplog):
         clash, fine = daily(account, "1.00"), daily(account, "1.00")
         spend(account, "7.00", key=f"subscription:{clash.pk}:period:1")  # a foreign posting
 
-    with caplog.at_level(logging.WARNING, logger="billing.subscriptions"):
+    with caplog.at_level(logging.WARNING, logger="billing.services.renewals"):
         counts = subscriptions_renew_due(now=T0 + timedelta(days=1))
 
     assert "renewing 2 subscriptions together failed" in caplog.text

@@ -8,7 +8,9 @@ from django.db.models import Count
 
 from billing.models import LedgerEntry, SubscriptionCharge
 from billing.selectors import balance_mismatches
-from billing.subscriptions import subscriptions_renew_due
+from billing.services.renewals import (
+    subscriptions_renew_due,
+)
 from tests.billing.factories import fund
 from tests.billing.test_subscriptions_helpers import start
 from tests.concurrency import run_in_threads

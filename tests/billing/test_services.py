@@ -3,12 +3,12 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from billing import services
 from billing.models import Balance, LedgerEntry
 from billing.selectors import balance_for
 from billing.services import (
     IdempotencyConflict,
     InsufficientBalance,
+    TopupDuplicate,
     adjustment_record,
     charge,
     ledger_post,
@@ -16,6 +16,7 @@ from billing.services import (
     refund_record,
     topup_record,
 )
+from billing.services import ledger as services
 from outbox.services import outbox_flush
 from tests.billing.factories import TEST_JOB, fund, new_key, spend
 from tests.factories import AccountFactory, UserFactory
@@ -161,6 +162,39 @@ def test_finance_records_a_topup_once_per_payment_reference(customer, finance_us
     assert balance_for(customer) == Decimal("50.00")
 
 
+def test_a_used_payment_reference_is_a_duplicate_naming_the_original(customer, finance_user):
+    original = topup_record(
+        account=customer,
+        amount="50.00",
+        external_reference="BANK-43",
+        actor=finance_user,
+        idempotency_key="topup:form:first",
+    )
+    # The same request again (same key) is answered with the first entry.
+    assert (
+        topup_record(
+            account=customer,
+            amount="50.00",
+            external_reference="BANK-43",
+            actor=finance_user,
+            idempotency_key="topup:form:first",
+        )
+        == original
+    )
+    other = AccountFactory()
+    for account, amount in [(customer, "50.00"), (other, "70.00")]:
+        with pytest.raises(TopupDuplicate, match="already credited") as refused:
+            topup_record(
+                account=account,
+                amount=amount,
+                external_reference="BANK-43",
+                actor=finance_user,
+                idempotency_key="topup:form:second",
+            )
+        assert refused.value.original == original
+    assert balance_for(customer) == Decimal("50.00") and balance_for(other) == Decimal("0")
+
+
 def test_topup_rules(customer, finance_user, customer_admin):
     with pytest.raises(PermissionDenied):
         topup_record(account=customer, amount="5", external_reference="R", actor=customer_admin)
@@ -279,12 +313,12 @@ def test_low_balance_email_goes_to_reseller_admins_too(
 def test_a_failing_after_commit_job_does_not_break_the_topup(
     finance_user, customer, monkeypatch, django_capture_on_commit_callbacks
 ):
-    import billing.subscriptions
+    import billing.services.renewals
 
     def broken(**kwargs):
         raise RuntimeError("mail server down")
 
-    monkeypatch.setattr(billing.subscriptions, "subscriptions_resume_after_topup", broken)
+    monkeypatch.setattr(billing.services.renewals, "subscriptions_resume_after_topup", broken)
     with django_capture_on_commit_callbacks(execute=True):
         services.topup_record(
             account=customer, amount="20.00", external_reference="R-1", actor=finance_user

@@ -12,15 +12,17 @@ from django.utils import timezone
 from billing.models import LedgerEntry, Subscription, SubscriptionCharge
 from billing.selectors import balance_for, balance_mismatches
 from billing.services import InsufficientBalance, topup_record
-from billing.subscriptions import (
-    block_price_snapshot,
-    subscription_cancel,
+from billing.services.renewals import (
     subscription_renew,
-    subscriptions_end_due,
-    subscriptions_end_released,
     subscriptions_renew_due,
     subscriptions_resume_after_topup,
     subscriptions_resume_due,
+)
+from billing.services.subscriptions import (
+    block_price_snapshot,
+    subscription_cancel,
+    subscriptions_end_due,
+    subscriptions_end_released,
 )
 from inventory.choices import DIDStatus
 from inventory.services import (
@@ -59,16 +61,18 @@ def test_block_price_snapshot_adds_extra_channels():
         monthly_price=Decimal("2.00000"),
         weekly_price=Decimal("0.60005"),
         channels_included=2,
-        extra_channel_price=Decimal("0.50000"),
+        extra_channel_monthly_price=Decimal("0.50000"),
         setup_fee=Decimal("1.00000"),
     )
     snap = block_price_snapshot(block=block, period="monthly", channels=5)
     assert snap == {
         "recurring_price": Decimal("3.50"),
+        "extra_channels_price": Decimal("1.50"),
         "setup_fee": Decimal("1.00"),
         "period_unit": "month",
         "period_count": 1,
         "channels": 5,
+        "included_channels": 2,
     }
     assert block_price_snapshot(block=block, period="weekly")["recurring_price"] == Decimal("0.60")
     with pytest.raises(ValidationError):
@@ -270,7 +274,7 @@ def test_hold_expiry_releases_number_and_ends_subscription(customer, settings):
     sub = start(customer, did=did, price="5.00")
     subscriptions_renew_due(now=sub.next_renewal_at)
     assert holds_release_expired(now=timezone.now() + timedelta(days=31)) == 1
-    assert subscriptions_end_released() == 1
+    assert subscriptions_end_released() == 0  # the release ended it already
     sub.refresh_from_db()
     did.refresh_from_db()
     assert (sub.status, did.status, did.owner) == (S.ENDED, DIDStatus.RESERVED, None)
@@ -286,7 +290,9 @@ def test_active_subscription_whose_number_was_released_ends_without_charge(custo
     from inventory.services import did_transition
 
     did_transition(did=sub.did, to_status=DIDStatus.IN_STOCK, job="tests", reason="admin")
-    assert subscription_renew(subscription=sub, now=sub.next_renewal_at) == "ended"
+    sub.refresh_from_db()
+    assert (sub.status, sub.end_reason) == (S.ENDED, "number released (tests: admin)")
+    assert subscription_renew(subscription=sub, now=sub.next_renewal_at) == "skipped"
     assert balance_for(customer) == Decimal("15.00")
 
 

@@ -166,9 +166,12 @@ def test_any_n_takes_free_numbers_and_fails_the_rest(buyer, blocks):
 
 
 def test_package_limit_is_enforced(buyer, blocks):
-    ClientPackageFactory(account=buyer.account, package=PackageFactory(max_dids=1))
+    package = PackageFactory(max_dids=2, limits_self_service=True)
+    ClientPackageFactory(account=buyer.account, package=package)
     add(buyer, MUNICH_1, MUNICH_2)
-    with pytest.raises(ValidationError, match="allows 1 numbers"):
+    package.max_dids = 1  # lowered after the numbers went into the cart
+    package.save()
+    with pytest.raises(ValidationError, match="allows 1 number: you hold 0"):
         order_place(user=buyer, token="t")
     assert not DID.objects.filter(owner=buyer.account).exists()
 
@@ -192,3 +195,17 @@ def test_empty_cart_and_other_roles(buyer, platform_admin, blocks):
     with pytest.raises(Exception):  # noqa: B017 (PermissionDenied)
         order_place(user=platform_admin, token="t2")
     assert not Invoice.objects.exists()
+
+
+def test_the_invoice_names_its_order_by_reference_with_a_link(client, buyer, blocks, finance_user):
+    """Issue 10, item 23: not "For Order 1" but the order's ORD-… reference, linked."""
+    add(buyer, MUNICH_1)
+    order = order_place(user=buyer, token="t-ref")
+    link = f'<a href="/cart/orders/{order.pk}/">Order {order.reference}</a>'
+    for user in (buyer, finance_user):
+        client.force_login(user)
+        detail = client.get(f"/billing/invoices/{order.invoice.pk}/").content.decode()
+        assert link in detail
+        assert client.get(f"/cart/orders/{order.pk}/").status_code == 200
+    client.force_login(buyer)
+    assert link in client.get("/billing/invoices/").content.decode()

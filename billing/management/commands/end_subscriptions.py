@@ -2,7 +2,10 @@
 
 from django.core.management.base import BaseCommand
 
-from billing.subscriptions import subscriptions_end_due, subscriptions_end_released
+from billing.services.subscriptions import (
+    subscriptions_end_due,
+    subscriptions_end_released,
+)
 
 
 class Command(BaseCommand):

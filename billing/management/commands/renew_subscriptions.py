@@ -2,7 +2,10 @@
 
 from django.core.management.base import BaseCommand
 
-from billing.subscriptions import subscriptions_renew_due, subscriptions_resume_due
+from billing.services.renewals import (
+    subscriptions_renew_due,
+    subscriptions_resume_due,
+)
 
 
 class Command(BaseCommand):

@@ -11,9 +11,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .choices import DIDStatus as S
-from .models import DID, ClientPackage
-from .services import _cart_holdable, _held_under, did_transition
+from ..choices import DIDStatus as S
+from ..models import DID, ClientPackage
+from ..selectors import allowance_of
+from .holds import cart_holdable
+from .packages import held_under
+from .transitions import did_transition
 
 
 def dids_lock_specific(*, ids, user, now=None) -> dict:
@@ -24,7 +27,7 @@ def dids_lock_specific(*, ids, user, now=None) -> dict:
         return {}
     locked = list(DID.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
     buyable = set(
-        DID.objects.filter(_cart_holdable(now=now, user=user), pk__in=ids).values_list(
+        DID.objects.filter(cart_holdable(now=now, user=user), pk__in=ids).values_list(
             "pk", flat=True
         )
     )
@@ -36,39 +39,46 @@ def dids_lock_any(*, block, count, user, exclude=(), now=None) -> list:
     now = now or timezone.now()
     return list(
         DID.objects.select_for_update(skip_locked=True)
-        .filter(_cart_holdable(now=now, user=user), block=block)
+        .filter(cart_holdable(now=now, user=user), block=block)
         .exclude(pk__in=exclude)
         .order_by("pk")[:count]
     )
 
 
-def sale_package(*, account, adding):
-    """The client package new numbers of ``account`` go under, locked; None without one.
-
-    An account with packages buys within them: the first active package with room for
-    ``adding`` more numbers. Raises ValidationError when none has room or none is active.
+def sale_packages_lock(*, account):
+    """Lock ``account``'s client packages that limit self-service purchases, in primary-key
+    order, before any of its numbers: the lock order everywhere is balances → client package
+    → numbers (``did_assign`` takes the package, then the number), so a checkout and an
+    assignment never deadlock. Packages that do not limit self-service play no part in buying.
     """
-    packages = list(
-        ClientPackage.objects.select_for_update()
+    return list(
+        ClientPackage.objects.select_for_update(of=("self",))
         .select_related("package")
-        .filter(account=account)
+        .filter(account=account, package__limits_self_service=True)
         .order_by("pk")
     )
+
+
+def sale_package(*, packages, adding):
+    """The client package bought numbers go under, from ``packages`` (locked by
+    ``sale_packages_lock``); None when no package limits self-service.
+
+    The first active package with room for ``adding`` more numbers. Raises ValidationError,
+    saying what the package allows, when none has room or none is active.
+    """
     if not packages:
         return None
     for client_package in packages:
-        if not client_package.active:
-            continue
-        held = _held_under(client_package).count()
-        if held + adding <= client_package.package.max_dids:
+        client_package.held = held_under(client_package).count()
+        if (
+            client_package.active
+            and client_package.held + adding <= client_package.package.max_dids
+        ):
             return client_package
-    active = [p for p in packages if p.active]
-    if not active:
-        raise ValidationError("Your number package is not active: contact your provider.")
-    limit = active[0].package.max_dids
+    refusal = allowance_of(packages).refusal(adding=adding)
     raise ValidationError(
-        f"Your package {active[0].package} allows {limit} numbers; "
-        f"this order would take you over it."
+        f"{refusal} This order has {adding}: remove some from your cart, or ask your provider "
+        "for a larger package."
     )
 
 

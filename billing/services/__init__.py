@@ -1,0 +1,43 @@
+"""Billing's writes, by sub-domain:
+
+- ``ledger``: balances and the append-only ledger (top-ups, adjustments, refunds, charges);
+- ``subscriptions``: price snapshots, start, a period's charge, hold, cancel and end;
+- ``renewals``: due periods charged (a batch at a time) and resumes after a top-up;
+- ``capacity``: extra channels of a number;
+- ``invoices``: invoices from charges, their numbers, PDFs and voids.
+
+The ledger's names are exported here (``billing.services.topup_record``); the other
+sub-domains are imported by module.
+"""
+
+from .ledger import (
+    AMOUNT_LIMIT,
+    CENT,
+    DebitBatch,
+    IdempotencyConflict,
+    InsufficientBalance,
+    TopupDuplicate,
+    adjustment_record,
+    balance_lock,
+    charge,
+    ledger_post,
+    money,
+    refund_record,
+    topup_record,
+)
+
+__all__ = [
+    "AMOUNT_LIMIT",
+    "CENT",
+    "DebitBatch",
+    "IdempotencyConflict",
+    "InsufficientBalance",
+    "TopupDuplicate",
+    "adjustment_record",
+    "balance_lock",
+    "charge",
+    "ledger_post",
+    "money",
+    "refund_record",
+    "topup_record",
+]

@@ -1,0 +1,423 @@
+"""Subscriptions: price snapshots, start, charges of a period, hold, cancel and end.
+Renewals and resumes are in ``renewals``.
+
+Every charge is a ledger debit with the key ``subscription:<id>:period:<index>``, recorded
+as a ``SubscriptionCharge`` (unique per subscription and period) in the same transaction, so
+a retried task, two overlapping runs or two beat schedulers charge a period once. A single
+charge goes through ``billing.services.charge``; the renewal run posts a claimed batch's
+debits together through ``billing.services.DebitBatch`` (same rules, per-batch queries).
+DID status changes go through ``inventory.services.did_transition``; a failed renewal puts
+the number on hold through it. A number leaves its owner through inventory's one release
+(``inventory.services.release``: hold expiry, cancellation, the console), which ends its
+live subscriptions in the same transaction (``billing.services.numbers``, registered in
+``BillingConfig.ready``); ``subscriptions_end_released`` is only a safety net.
+"""
+
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.permissions import may_manage_numbers_of
+from catalog.pricing import block_prices
+from didportal.batches import drain
+from inventory.choices import OWNED_STATUSES, DIDStatus
+from inventory.models import DID
+from inventory.services import did_hold_unpaid, did_release
+
+from ..models import Subscription, SubscriptionCharge
+from ..notifications import renewal_failed_email_send
+from ..periods import period_bounds
+from ..tax import tax_for
+from .ledger import charge, money
+
+logger = logging.getLogger(__name__)
+
+Status = Subscription.Status
+BillingType = Subscription.BillingType
+
+# NumberBlock price-plan names → (unit, count).
+BLOCK_PERIODS = {"monthly": ("month", 1), "weekly": ("week", 1), "daily": ("day", 1)}
+
+
+# --- Prices ---------------------------------------------------------------------------------
+
+
+def block_price_snapshot(*, block, period, channels=None, account=None):
+    """The price ``account`` pays (``catalog.pricing``) for ``block`` rented per ``period``
+    ("monthly", "weekly", "daily") with ``channels`` channels.
+
+    Returns the keyword arguments of ``subscription_start`` that describe the price:
+    ``recurring_price`` (the period price plus the extra channels' per-period price, rounded
+    once), ``extra_channels_price`` (that extra part, rounded alone), ``setup_fee``,
+    ``period_unit``, ``period_count``, ``channels`` and ``included_channels``.
+    """
+    if period not in BLOCK_PERIODS:
+        raise ValidationError(f"Unknown billing period “{period}”.")
+    prices = block_prices(block, account)
+    price = prices.for_period(period)
+    if price is None:
+        raise ValidationError(f"This block is not offered {period}.")
+    channels = prices.channels_included if channels is None else channels
+    extra = prices.extra_channels_price(channels, period)
+    unit, count = BLOCK_PERIODS[period]
+    return {
+        "recurring_price": money(Decimal(price) + extra),
+        "extra_channels_price": money(extra),
+        "setup_fee": money(prices.setup_fee),
+        "period_unit": unit,
+        "period_count": count,
+        "channels": channels,
+        "included_channels": min(channels, prices.channels_included),
+    }
+
+
+# --- Periods --------------------------------------------------------------------------------
+
+
+def period_bounds_of(subscription, index):
+    anchor = timezone.localtime(subscription.anchor_at)
+    return period_bounds(anchor, subscription.period_unit, subscription.period_count, index)
+
+
+def _charge_key(subscription, index):
+    return f"subscription:{subscription.pk}:period:{index}"
+
+
+def charge_row(subscription, *, decision, index, start, end, recurring, setup, job):
+    """The unsaved ``SubscriptionCharge`` of period ``index`` taxed by ``decision``."""
+    taxed = decision.amounts(setup, recurring)
+    return SubscriptionCharge(
+        subscription=subscription,
+        period_index=index,
+        period_start=start,
+        period_end=end,
+        net=taxed.net,
+        setup_net=setup,
+        vat_rate=decision.rate,
+        vat_country=decision.country,
+        reverse_charge=decision.reverse_charge,
+        buyer_country=decision.buyer_country,
+        buyer_vat_number=decision.buyer_vat_number,
+        vat_confirmed=decision.vat_confirmed,
+        vat=taxed.vat,
+        amount=taxed.gross,
+        created_by_job=job,
+    )
+
+
+def debit_fields(subscription, *, index, start, end):
+    """The ledger debit's key, description and reference for period ``index``."""
+    return {
+        "idempotency_key": _charge_key(subscription, index),
+        "description": f"{subscription} — {_period_label(start, end)}"[:255],
+        "reference": ("subscription", subscription.pk),
+    }
+
+
+def record_charge(
+    subscription, *, index, start, end, recurring, setup=Decimal("0.00"), created_by=None, job=""
+):
+    """Debit period ``index`` (plus ``setup`` on the first) with VAT and record it.
+
+    VAT is decided for the buyer now, at the time of supply, by ``billing.tax``; raises
+    InsufficientBalance when the balance does not cover the gross amount.
+    """
+    row = charge_row(
+        subscription,
+        decision=tax_for(subscription.account),
+        index=index,
+        start=start,
+        end=end,
+        recurring=recurring,
+        setup=setup,
+        job=job,
+    )
+    if row.amount > 0:
+        row.ledger_entry = charge(
+            account=subscription.account,
+            amount=row.amount,
+            created_by=created_by,
+            job=job,
+            **debit_fields(subscription, index=index, start=start, end=end),
+        )
+    row.save(force_insert=True)
+    return row
+
+
+def _period_label(start, end):
+    start = timezone.localtime(start).date()
+    if end is None:
+        return f"from {start}"
+    last = (timezone.localtime(end) - timedelta(microseconds=1)).date()
+    return f"{start} – {last}"
+
+
+# --- Start ----------------------------------------------------------------------------------
+
+
+def _check_did_held_by(did, account):
+    if did.owner_id != account.pk or did.status not in OWNED_STATUSES:
+        raise ValidationError(f"The number {did.number} is not held by {account}.")
+
+
+@transaction.atomic
+def subscription_start(
+    *,
+    account,
+    did,
+    billing_type,
+    recurring_price,
+    idempotency_key,
+    setup_fee=Decimal("0.00"),
+    period_unit="",
+    period_count=1,
+    channels=0,
+    included_channels=None,
+    extra_channels_price=Decimal("0.00"),
+    kind=Subscription.Kind.NUMBER,
+    description="",
+    actor=None,
+    job="",
+    now=None,
+):
+    """Start a subscription and charge its first period (plus the setup fee) in advance.
+
+    The number must already be held by ``account`` (checkout assigns it in the same
+    transaction). ``included_channels`` (default: all of ``channels``) are the plan's; the
+    ones above cost ``extra_channels_price`` of ``recurring_price`` and can be given up
+    later. A repeated ``idempotency_key`` returns the first subscription.
+    Raises ``InsufficientBalance`` (nothing saved) when the balance does not cover it.
+    """
+    existing = Subscription.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        if existing.account_id != account.pk:
+            raise ValidationError("This idempotency key belongs to another subscription.")
+        return existing
+    if billing_type not in BillingType.values:
+        raise ValidationError(f"Unknown billing type “{billing_type}”.")
+    recurring_price, setup_fee = money(recurring_price), money(setup_fee)
+    if recurring_price < 0 or setup_fee < 0:
+        raise ValidationError("Prices cannot be negative.")
+    included_channels = channels if included_channels is None else included_channels
+    extra_channels_price = money(extra_channels_price)
+    if not 0 <= included_channels <= channels or not 0 <= extra_channels_price <= recurring_price:
+        raise ValidationError("The extra channels do not fit the rental's channels and price.")
+    if billing_type == BillingType.ONE_TIME:
+        period_unit, period_count = "", 1
+    elif period_unit not in Subscription.PeriodUnit.values or period_count < 1:
+        raise ValidationError("A recurring subscription needs a period (day, week or month, N≥1).")
+    if did is not None:
+        did = DID.objects.select_for_update().get(pk=did.pk)
+        _check_did_held_by(did, account)
+    elif kind == Subscription.Kind.NUMBER:
+        raise ValidationError("A number subscription needs its number.")
+
+    now = now or timezone.now()
+    subscription = Subscription(
+        account=account,
+        kind=kind,
+        did=did,
+        description=description or (f"Number {did.number}" if did else "Extra capacity"),
+        billing_type=billing_type,
+        period_unit=period_unit,
+        period_count=period_count,
+        anchor_at=now,
+        channels=channels,
+        included_channels=included_channels,
+        recurring_price=recurring_price,
+        extra_channels_price=extra_channels_price,
+        setup_fee=setup_fee,
+        currency=account.currency,
+        current_period_index=0,
+        current_period_start=now,
+        idempotency_key=idempotency_key,
+        created_at=now,
+    )
+    if subscription.is_recurring:
+        _, end = period_bounds_of(subscription, 0)
+        subscription.current_period_end = subscription.next_renewal_at = end
+    try:
+        with transaction.atomic():
+            subscription.save()
+    except IntegrityError as exc:
+        existing = Subscription.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None and existing.account_id == account.pk:
+            return existing
+        raise ValidationError(f"The number {did} already has a live subscription.") from exc
+    record_charge(
+        subscription,
+        index=0,
+        start=now,
+        end=subscription.current_period_end,
+        recurring=recurring_price,
+        setup=setup_fee,
+        created_by=actor,
+        job=job or ("" if actor else "subscription_start"),
+    )
+    return subscription
+
+
+# --- Renewal --------------------------------------------------------------------------------
+
+
+def did_still_held(subscription):
+    """Is the subscription's number still held (active or on hold) by its account?"""
+    if subscription.did_id is None:
+        return True
+    did = subscription.did
+    return did.owner_id == subscription.account_id and did.status in OWNED_STATUSES
+
+
+def period_next(subscription):
+    """``(index, start, end)`` of the period after the current one."""
+    index = subscription.current_period_index + 1
+    return (index, *period_bounds_of(subscription, index))
+
+
+def period_advance(subscription, index, start, end):
+    subscription.current_period_index = index
+    subscription.current_period_start, subscription.current_period_end = start, end
+
+
+def period_charge_next(subscription, *, job):
+    """Charge the period after the current one and advance to it; raises InsufficientBalance."""
+    index, start, end = period_next(subscription)
+    record_charge(
+        subscription,
+        index=index,
+        start=start,
+        end=end,
+        recurring=subscription.recurring_price,
+        job=job,
+    )
+    period_advance(subscription, index, start, end)
+
+
+def mark_ended(subscription, *, now, reason):
+    subscription.status = Status.ENDED
+    subscription.next_renewal_at = None
+    subscription.ended_at = now
+    subscription.end_reason = reason[:255]
+    subscription.save()
+
+
+def mark_held(subscription, *, now, job, notify=True):
+    """A renewal failed: the subscription and its number go on hold; the customer is told."""
+    subscription.status = Status.HOLD
+    subscription.next_renewal_at = None
+    subscription.renewal_failed_at = now
+    subscription.save()
+    if subscription.kind == Subscription.Kind.NUMBER:
+        did_hold_unpaid(
+            did=subscription.did,
+            job=job,
+            reason=f"renewal of subscription {subscription.pk} failed: insufficient balance",
+        )
+    if notify:
+        renewal_failed_email_send(subscription_id=subscription.pk)  # queued in the outbox
+
+
+def capacity_number_unpaid(subscription, held_now=()):
+    """Is this extra capacity's number on hold for an unpaid renewal (or going on hold in
+    this run: ``held_now`` holds such numbers' ids)? Its capacity then is not renewed: it
+    waits on hold and resumes after the number (resumes go oldest failure first)."""
+    if subscription.kind != Subscription.Kind.CAPACITY or subscription.did_id is None:
+        return False
+    did = subscription.did
+    return did.pk in held_now or (did.status == DIDStatus.HOLD and did.unpaid)
+
+
+# --- Cancel and end -------------------------------------------------------------------------
+
+
+def _release_did(subscription, *, job, actor=None, reason):
+    """The number leaves the account through inventory's one release, which ends the
+    number's live subscriptions (its extra capacity too) in this transaction."""
+    if subscription.kind != Subscription.Kind.NUMBER:
+        return
+    did_release(
+        did=subscription.did, owner=subscription.account, actor=actor, job=job, reason=reason
+    )
+
+
+@transaction.atomic
+def subscription_cancel(*, subscription, actor, now=None):
+    """Stop renewing. A paid period runs to its end (``subscriptions_end_due`` ends it then);
+    a held or one-time subscription ends now and its number is released."""
+    now = now or timezone.now()
+    subscription = (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("account")
+        .get(pk=subscription.pk)
+    )
+    if not may_manage_numbers_of(actor, subscription.account):
+        raise PermissionDenied("You may not cancel this subscription.")
+    if subscription.status not in Subscription.LIVE_STATUSES:
+        return subscription
+    subscription.cancelled_at = now
+    if subscription.status == Status.ACTIVE and subscription.is_recurring:
+        subscription.status = Status.CANCELLED
+        subscription.next_renewal_at = None
+        subscription.save()
+        return subscription
+    mark_ended(subscription, now=now, reason="cancelled")
+    _release_did(
+        subscription, actor=actor, job=None, reason=f"subscription {subscription.pk} cancelled"
+    )
+    return subscription
+
+
+def subscriptions_end_due(*, now=None, job="end_subscriptions", batch_size=500):
+    """End cancelled subscriptions whose paid period is over and release their numbers."""
+    return drain(_end_due_batch, now=now or timezone.now(), job=job, batch_size=batch_size)
+
+
+@transaction.atomic
+def _end_due_batch(*, now, job, batch_size):
+    """Numbers first, then subscriptions (the release's lock order): releasing a number ends
+    its subscriptions; what is still cancelled after that (extra capacity, a number already
+    gone) ends here. A concurrent run finds the same rows ended and does nothing twice."""
+    due = list(
+        Subscription.objects.filter(status=Status.CANCELLED, current_period_end__lte=now)
+        .select_related("account", "did")
+        .order_by("pk")[:batch_size]
+    )
+    reason = "cancelled, paid period over"
+    for subscription in due:
+        _release_did(subscription, job=job, reason=f"subscription {subscription.pk} {reason}")
+    still_cancelled = Subscription.objects.select_for_update().filter(
+        pk__in=[subscription.pk for subscription in due], status=Status.CANCELLED
+    )
+    for subscription in still_cancelled.order_by("pk"):
+        mark_ended(subscription, now=now, reason=reason)
+    return len(due)
+
+
+def subscriptions_end_released(*, now=None, job="end_subscriptions", batch_size=500):
+    """End live subscriptions whose number is no longer held by their account (the hold
+    expired in inventory's ``release_holds``, or an admin released it), and held extra
+    capacity without a number whose renewal failed more than DID_HOLD_DAYS ago."""
+    return drain(_end_released_batch, now=now or timezone.now(), job=job, batch_size=batch_size)
+
+
+@transaction.atomic
+def _end_released_batch(*, now, job, batch_size):
+    cutoff = now - timedelta(days=getattr(settings, "DID_HOLD_DAYS", 30))
+    released = Q(did__isnull=False) & ~Q(did__status__in=OWNED_STATUSES, did__owner=F("account"))
+    expired = Q(did__isnull=True, status=Status.HOLD, renewal_failed_at__lte=cutoff)
+    stale = list(
+        Subscription.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(status__in=[Status.ACTIVE, Status.HOLD, Status.CANCELLED])
+        .filter(released | expired)
+        .order_by("pk")[:batch_size]
+    )
+    for subscription in stale:
+        reason = "the hold expired" if subscription.status == Status.HOLD else "number released"
+        mark_ended(subscription, now=now, reason=f"{job}: {reason}")
+    return len(stale)

@@ -1,0 +1,273 @@
+"""Writes on the number stock. Views, admin actions, tasks and commands all call these.
+
+Every DID status change goes through ``did_transition`` / ``dids_transition``, which apply
+``ALLOWED_TRANSITIONS`` and record who (``actor``, a user, or ``job``, a system job name)
+and why in the DID's history. A move that takes a number out of its owner's hands (to
+in stock, reserved or archive) also ends what depends on it (its subscriptions, through
+``dependents``) in the same transaction, whoever asked for it: see ``release``.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from .. import bulk
+from ..choices import OWNED_STATUSES, DIDStatus
+from ..models import DID
+from . import dependents
+
+S = DIDStatus
+
+ALLOWED_TRANSITIONS = {
+    S.IN_STOCK: {S.RESERVED, S.ACTIVE, S.ARCHIVE},
+    S.RESERVED: {S.IN_STOCK, S.ACTIVE, S.ARCHIVE},
+    # An active number is never archived directly: it is released (in_stock) or put on
+    # hold first, so a live customer number cannot vanish by one mistaken click.
+    S.ACTIVE: {S.HOLD, S.IN_STOCK},
+    # Back to active when the package is reactivated; otherwise released, normally to the
+    # number's after_hold_status (the expiry job), or to another one by an admin.
+    S.HOLD: {S.ACTIVE, S.IN_STOCK, S.RESERVED, S.ARCHIVE},
+    S.ARCHIVE: {S.IN_STOCK},
+}
+
+# Fields a transition may change; updates write exactly these.
+TRANSITION_FIELDS = [
+    "status",
+    "owner",
+    "client_package",
+    "destination",
+    "hold_started_at",
+    "unpaid",
+    "ever_sold",
+    "cart_held_until",
+    "cart_held_by",
+    "updated_at",
+]
+TRANSITION_ATTNAMES = [DID._meta.get_field(name).attname for name in TRANSITION_FIELDS]
+
+
+class InvalidTransition(ValidationError):
+    pass
+
+
+def _may_move(from_status, to_status, owner):
+    """May a number in ``from_status`` move to ``to_status`` (``owner``: the account named
+    for it)? Active needs an owner, except from hold, where the number keeps its own."""
+    if to_status not in ALLOWED_TRANSITIONS.get(from_status, set()):
+        return False
+    return not (to_status == S.ACTIVE and from_status != S.HOLD and owner is None)
+
+
+def moves_without_owner(from_statuses):
+    """The statuses every number in ``from_statuses`` can move to when no owner is named
+    (the console's status change and bulk status; assigning is its own action)."""
+    from_statuses = set(from_statuses)
+    return [
+        status
+        for status in S
+        if from_statuses and all(_may_move(f, status, None) for f in from_statuses)
+    ]
+
+
+# "3 numbers are <in stock>", "<archived> numbers cannot move to <reserved>".
+STATUS_WORDS = {
+    S.IN_STOCK: "in stock",
+    S.RESERVED: "reserved",
+    S.ACTIVE: "active",
+    S.HOLD: "on hold",
+    S.ARCHIVE: "archived",
+}
+
+
+def _refusal(from_status, to_status, numbers):
+    examples = ", ".join(numbers[:3]) + (" and others" if len(numbers) > 3 else "")
+    many = len(numbers) != 1
+    was = STATUS_WORDS[from_status]
+    who = f"{len(numbers)} number{'s' if many else ''} {'are' if many else 'is'} {was}"
+    if to_status == S.ACTIVE:
+        why = "a number becomes active only when it is assigned to a customer (Assign, on "
+        why += "the number's page)"
+    elif to_status == S.HOLD:
+        why = "only a customer's active number can go on hold"
+    else:
+        why = f"{was} numbers cannot move to {STATUS_WORDS[to_status]}"
+    return f"Nothing was changed: {who} ({examples}); {why}."
+
+
+def check_moves(dids, *, to_status, owner=None):
+    """Refuse, naming how many numbers and why, when any of ``dids`` cannot move."""
+    blocked = {}
+    for did in dids:
+        if not _may_move(did.status, to_status, owner):
+            blocked.setdefault(did.status, []).append(did.number)
+    if blocked:
+        raise InvalidTransition(
+            [_refusal(status, to_status, numbers) for status, numbers in blocked.items()]
+        )
+
+
+def reason_text(*, reason, job, actor=None):
+    """The history's change reason; a system job signs it with its name."""
+    if actor is None and not job:
+        raise ValueError("A change needs an actor (a user) or a job name.")
+    return f"{job}: {reason}" if job else reason
+
+
+def _apply_transition(did, *, to_status, owner, client_package, now):
+    """Change ``did`` in memory to ``to_status``, or raise InvalidTransition."""
+    from_status = did.status
+    if to_status not in ALLOWED_TRANSITIONS.get(from_status, set()):
+        raise InvalidTransition(f"Cannot move {did.number} from {from_status} to {to_status}.")
+    if to_status == S.ACTIVE:
+        if from_status == S.HOLD:
+            if owner is not None and owner.pk != did.owner_id:
+                raise InvalidTransition(
+                    f"{did.number} is on hold for another account; release it first."
+                )
+        else:
+            if owner is None:
+                raise InvalidTransition(f"{did.number} needs an owner to become active.")
+            if client_package is not None and client_package.account_id != owner.pk:
+                raise InvalidTransition(f"The package of {did.number} belongs to another account.")
+            did.owner = owner
+            did.client_package = client_package
+        did.hold_started_at = None
+        did.ever_sold = True
+    elif to_status == S.HOLD:
+        did.hold_started_at = now
+    else:  # in_stock, reserved, archive: the number leaves its owner.
+        did.owner = None
+        did.client_package = None
+        did.destination = ""
+        did.hold_started_at = None
+    if to_status != S.HOLD:
+        did.unpaid = False  # only a held number can be held for non-payment
+    # A cart hold only lives on an in-stock number: leaving in_stock ends it.
+    did.cart_held_until = None
+    did.cart_held_by = None
+    did.status = to_status
+    did.updated_at = now
+
+
+@transaction.atomic
+def did_transition(
+    *, did, to_status, reason, actor=None, job=None, owner=None, client_package=None
+):
+    """Move one DID to ``to_status``; refreshes ``did`` and returns it."""
+    locked = DID.objects.select_for_update().get(pk=did.pk)
+    now = timezone.now()
+    had_owner = locked.owner_id is not None
+    _apply_transition(
+        locked,
+        to_status=to_status,
+        owner=owner,
+        client_package=client_package,
+        now=now,
+    )
+    reason = reason_text(reason=reason, job=job, actor=actor)
+    locked._change_reason = reason
+    locked._history_user = actor
+    locked.save(update_fields=TRANSITION_FIELDS)
+    if had_owner and to_status not in OWNED_STATUSES:
+        dependents.numbers_left_owner(did_ids=[locked.pk], reason=reason, now=now)
+    did.refresh_from_db()
+    return did
+
+
+@transaction.atomic
+def dids_transition(
+    *,
+    dids_queryset_or_ids,
+    to_status,
+    reason,
+    actor=None,
+    job=None,
+    owner=None,
+    client_package=None,
+):
+    """Move many DIDs to ``to_status`` at once, all or nothing. Returns the number moved."""
+    dids = lock_in_pk_order(dids_queryset_or_ids)
+    check_moves(dids, to_status=to_status, owner=owner)
+    return transition_locked(
+        dids,
+        to_status=to_status,
+        reason=reason,
+        actor=actor,
+        job=job,
+        owner=owner,
+        client_package=client_package,
+    )
+
+
+def lock_in_pk_order(dids_queryset_or_ids):
+    """Lock the DIDs in primary-key order, so two bulk moves cannot deadlock."""
+    locking = DID.objects.select_for_update().order_by("pk")
+    if hasattr(dids_queryset_or_ids, "values"):
+        return list(locking.filter(pk__in=dids_queryset_or_ids.values("pk")))
+    ids = sorted(set(dids_queryset_or_ids))
+    return [did for chunk in bulk.chunks(ids) for did in locking.filter(pk__in=chunk)]
+
+
+def transition_locked(dids, *, to_status, reason, actor, job, owner=None, client_package=None):
+    reason = reason_text(reason=reason, job=job, actor=actor)
+    now = timezone.now()
+    leaving = [did.pk for did in dids if did.owner_id is not None]
+    for did in dids:
+        _apply_transition(
+            did, to_status=to_status, owner=owner, client_package=client_package, now=now
+        )
+    bulk.update_dids(dids, TRANSITION_ATTNAMES)
+    bulk.record_history(
+        column="id",
+        values=[did.pk for did in dids],
+        history_type="~",
+        actor=actor,
+        reason=reason,
+        now=now,
+    )
+    if to_status not in OWNED_STATUSES:
+        dependents.numbers_left_owner(did_ids=leaving, reason=reason, now=now)
+    return len(dids)
+
+
+# --- Holds for non-payment ----------------------------------------------------------------
+#
+# One hold status, two reasons: a deactivated package (the number's client package is
+# inactive) and an unpaid renewal (``unpaid``). The number is active again only when neither
+# holds it any more.
+
+
+@transaction.atomic
+def did_hold_unpaid(*, did, job, reason):
+    """A renewal of ``did`` went unpaid: it goes on hold (if it is not already) and stays
+    there until ``did_paid``, whatever its package does meanwhile."""
+    locked = DID.objects.select_for_update().get(pk=did.pk)
+    if locked.status == S.ACTIVE:
+        _apply_transition(
+            locked, to_status=S.HOLD, owner=None, client_package=None, now=timezone.now()
+        )
+    elif locked.status != S.HOLD:
+        return locked
+    locked.unpaid = True
+    locked._change_reason = reason_text(reason=reason, job=job)
+    locked.save(update_fields=TRANSITION_FIELDS)
+    return locked
+
+
+@transaction.atomic
+def did_paid(*, did, job, reason):
+    """The unpaid renewal of ``did`` is paid: back to active unless its package holds it."""
+    locked = (
+        DID.objects.select_for_update(of=("self",)).select_related("client_package").get(pk=did.pk)
+    )
+    if locked.status != S.HOLD:
+        return locked
+    locked.unpaid = False
+    package_holds = locked.client_package_id and not locked.client_package.active
+    if not package_holds:
+        _apply_transition(
+            locked, to_status=S.ACTIVE, owner=None, client_package=None, now=timezone.now()
+        )
+    locked._change_reason = reason_text(reason=reason, job=job)
+    locked.save(update_fields=TRANSITION_FIELDS)
+    return locked
