@@ -145,6 +145,8 @@ def test_htmx_and_the_scripts_still_work(browser, live_server):
         "bars => bars.map(bar => bar.style.height)"
     )
     assert heights and all(height.endswith("%") for height in heights)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(ARTIFACTS / "csp-reports-phone.png"), full_page=True)
     page.goto(reverse("billing:tax_rates"))
     page.locator("select[name=country]").select_option("NL")
     page.locator("input[name=rate]").fill("21")
