@@ -104,7 +104,9 @@ class InvoiceFilterForm(forms.Form):
         required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
     )
     q = forms.CharField(required=False, max_length=100, label="Account or invoice number")
-    account = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    account = forms.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
+    )
     country = forms.ChoiceField(required=False, label="Buyer country")
     status = forms.ChoiceField(
         required=False, choices=[("", "Any status"), *Invoice.Status.choices]
