@@ -5,6 +5,8 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django_countries.fields import CountryField
 
+from didportal.forms import QueryForm
+
 from .models import ROLES_BY_ACCOUNT_KIND, Account, Role
 
 
@@ -107,3 +109,15 @@ class CustomerCreateForm(CrispyForm, forms.Form):
     country = CountryField().formfield()
     admin_name = forms.CharField(label="Admin's name", max_length=150)
     admin_email = forms.EmailField(label="Admin's e-mail address")
+
+
+class CustomerListQuery(QueryForm):
+    q = forms.CharField(required=False, max_length=200)
+    kind = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "All"),
+            (Account.Kind.RESELLER, "Resellers"),
+            (Account.Kind.CUSTOMER, "Customers"),
+        ],
+    )

@@ -13,6 +13,7 @@ from . import selectors, services, verification
 from .forms import (
     AccountIdentityForm,
     CustomerCreateForm,
+    CustomerListQuery,
     SignupForm,
     TeamMemberEditForm,
     TeamMemberForm,
@@ -113,8 +114,8 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 @allow(manages_customers)
 def customer_list(request):
-    search = request.GET.get("q", "").strip()
-    kind = request.GET.get("kind", "")
+    query = CustomerListQuery(request.GET).values()
+    search, kind = query["q"], query["kind"]
     accounts = selectors.customer_accounts_for(request.user, search=search, kind=kind)
     page = Paginator(accounts, 25).get_page(request.GET.get("page"))
     return render(

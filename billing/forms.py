@@ -8,6 +8,8 @@ from django import forms
 from django_countries import countries
 from django_countries.fields import CountryField
 
+from didportal.forms import QueryForm
+
 from .models import Invoice, LedgerEntry
 from .selectors import InvoiceFilters
 
@@ -102,7 +104,9 @@ class InvoiceFilterForm(forms.Form):
         required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
     )
     q = forms.CharField(required=False, max_length=100, label="Account or invoice number")
-    account = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    account = forms.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
+    )
     country = forms.ChoiceField(required=False, label="Buyer country")
     status = forms.ChoiceField(
         required=False, choices=[("", "Any status"), *Invoice.Status.choices]
@@ -164,3 +168,8 @@ class ReportForm(forms.Form):
     def __init__(self, data, *, years):
         super().__init__(data)
         self.fields["year"].choices = [("", "Last 12 months"), *((y, str(y)) for y in years)]
+
+
+class BalancesQuery(QueryForm):
+    q = forms.CharField(required=False, max_length=200)
+    low = forms.BooleanField(required=False)

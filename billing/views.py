@@ -15,7 +15,7 @@ from accounts.scoping import get_scoped_or_404
 from didportal.csv_export import csv_download
 
 from . import selectors, services, tax
-from .forms import AdjustmentForm, TaxRateForm, TopupForm
+from .forms import AdjustmentForm, BalancesQuery, TaxRateForm, TopupForm
 from .notifications import RESUME_POLICY
 from .payments import PAYMENT_METHODS
 
@@ -45,8 +45,8 @@ def balance(request):
 
 @allow(is_finance)
 def balances(request):
-    search = request.GET.get("q", "").strip()
-    low_only = request.GET.get("low") == "1"
+    query = BalancesQuery(request.GET).values()
+    search, low_only = query["q"], query["low"]
     accounts = selectors.balances_for(request.user, search=search, low_only=low_only)
     page = Paginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(

@@ -3,10 +3,11 @@
 from django import forms
 
 from catalog.pricing import PER_PERIOD, block_prices
+from didportal.forms import IdListField, QueryForm
 from didportal.templatetags.portal import money as money_text
 from inventory.models import NumberBlock
 
-from .models import PERIOD_LABELS, offered_periods
+from .models import PERIOD_LABELS, Order, offered_periods
 from .services import MAX_CHANNELS, MAX_QUANTITY
 
 
@@ -76,3 +77,15 @@ class AddAnyForm(forms.Form):
         },
     )
     quantity = quantity_field()
+
+
+class OrdersQuery(QueryForm):
+    q = forms.CharField(required=False, max_length=200)
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Order.Status.choices])
+
+
+class PanelQuery(QueryForm):
+    """The added-to-cart panel's parameters: the page's query string, or its forms' POST."""
+
+    items = IdListField(required=False)
+    back = forms.CharField(required=False, max_length=2000)

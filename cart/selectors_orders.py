@@ -8,6 +8,7 @@ from django.db.models import Count, Q
 from accounts.scoping import get_scoped_or_404, scoped
 from billing.selectors import balance_for
 from compliance.selectors import requirements_for_blocks
+from didportal.forms import parse_id
 
 from .models_orders import Order
 from .orders import CheckoutRefused, code_required
@@ -66,8 +67,7 @@ def orders_for(user, *, search="", status=""):
 
 
 def _int(text):
-    digits = text.upper().removeprefix("ORD-").lstrip("0")
-    return int(digits) if digits.isdigit() else 0
+    return parse_id(text.upper().removeprefix("ORD-")) or 0
 
 
 def order_for(user, pk):

@@ -20,7 +20,7 @@ from didportal.forms import add_service_errors
 from didportal.redirects import safe_redirect_target
 
 from . import selectors, services
-from .forms import AddAnyForm, CartItemForm
+from .forms import AddAnyForm, CartItemForm, PanelQuery
 
 SEARCH_HOME = "/numbers/"
 PENDING_PICKS = "cart_pending_picks"  # session key: a visitor's picks while they sign in
@@ -46,10 +46,6 @@ def _picks(post):
         "block": post.get("block", ""),
         "quantity": post.get("quantity", ""),
     }
-
-
-def _ids(value):
-    return [int(part) for part in value.split(",") if part.strip().isdigit()][:100]
 
 
 def _errors(exc):
@@ -161,8 +157,9 @@ def _add_for_customer(request, picks, *, back):
 @allow(is_customer)
 def added(request):
     """The panel as a page of its own (no JavaScript, or a reload)."""
-    back = _safe_url(request, request.GET.get("back", ""))
-    context = _panel_context(request, _ids(request.GET.get("items", "")), back=back)
+    query = PanelQuery(request.GET).values()
+    back = _safe_url(request, query["back"])
+    context = _panel_context(request, query["items"][:100], back=back)
     return render(request, "cart/added.html", context)
 
 
@@ -183,8 +180,8 @@ def cart(request):
 def _return_to(request):
     """Where a change made from the panel or the cart page goes back to."""
     if request.POST.get("return") == "panel":
-        back = _safe_url(request, request.POST.get("back", ""))
-        return "panel", _ids(request.POST.get("items", "")), back
+        query = PanelQuery(request.POST).values()
+        return "panel", query["items"][:100], _safe_url(request, query["back"])
     return "cart", None, None
 
 

@@ -20,6 +20,7 @@ from compliance.selectors import client_ip
 
 from . import orders
 from . import selectors_orders as selectors
+from .forms import OrdersQuery
 
 TOKEN_KEY = "checkout_token"  # noqa: S105 (a session key name, not a secret)
 PAGE_SIZE = 25
@@ -109,8 +110,8 @@ def order_detail(request, pk):
 
 @allow(is_platform_staff)
 def orders_admin(request):
-    search = request.GET.get("q", "").strip()
-    status = request.GET.get("status", "")
+    query = OrdersQuery(request.GET).values()
+    search, status = query["q"], query["status"]
     found = selectors.orders_for(request.user, search=search, status=status)
     page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page": page, "q": search, "status": status, "statuses": orders.Order.Status}

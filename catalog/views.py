@@ -8,8 +8,9 @@ from didportal.htmx import render_page_or_results
 from inventory.choices import NumberType
 
 from . import selectors
+from .forms import NumberSearchQuery
 from .pricing import block_prices, from_price
-from .search import MATCH_MODES, number_query_parse
+from .search import number_query_parse
 from .selectors import CoverageFilters
 
 
@@ -61,18 +62,17 @@ def numbers(request, code):
         raise Http404("No such country")
     filters = CoverageFilters.from_query(request.GET)
     viewer = _viewer_account(request)
-    query = number_query_parse(request.GET.get("n", ""), code)
-    mode = request.GET.get("match", "starts")
-    mode = mode if mode in MATCH_MODES else "starts"
-    block_ids = [int(b) for b in request.GET.getlist("block") if b.isdigit()]
+    query = number_query_parse(request.GET.get("n", ""), code)  # only its ASCII digits are used
+    params = NumberSearchQuery(request.GET).values()
+    mode, block_ids = params["match"] or "starts", params["block"]
     page = selectors.search_numbers(
         country=code,
         filters=filters,
         block_ids=block_ids,
         query=query,
         mode=mode,
-        after=request.GET.get("after", ""),
-        before=request.GET.get("before", ""),
+        after=params["after"],
+        before=params["before"],
         holder=request.user if request.user.is_authenticated else None,
     )
     rows = [
@@ -94,7 +94,7 @@ def numbers(request, code):
         match=mode,
         block_ids=block_ids,
         blocks=selectors.city_rows(code, filters),
-        selected=set(request.GET.getlist("selected")),
+        selected=set(request.GET.getlist("selected")),  # only compared with numbers shown
     )
     return render_page_or_results(
         request, "catalog/numbers.html", "catalog/_number_results.html", context

@@ -4,6 +4,7 @@ from django import forms
 from django_countries import countries
 
 from accounts.forms import CrispyForm
+from didportal.forms import QueryForm
 
 from .models import Requirement
 from .services import normalize_text
@@ -149,3 +150,7 @@ class RequirementFilterForm(forms.Form):
         if data.get("status"):
             filters["active"] = data["status"] == "active"
         return filters
+
+
+class AgreementListQuery(QueryForm):
+    requirement = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)

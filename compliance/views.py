@@ -11,7 +11,7 @@ from accounts.permissions import allow, is_customer, is_platform_admin, is_porta
 from didportal.forms import add_service_errors
 
 from . import selectors, services
-from .forms import RequirementFilterForm, RequirementForm
+from .forms import AgreementListQuery, RequirementFilterForm, RequirementForm
 from .models import Requirement
 
 PAGE_SIZE = 25
@@ -104,13 +104,9 @@ def requirement_detail(request, pk):
 # --- Recorded agreements --------------------------------------------------------------------
 
 
-def _int_or_none(value):
-    return int(value) if value and value.isdigit() else None
-
-
 @allow(is_portal_user)
 def agreement_list(request):
-    requirement_id = _int_or_none(request.GET.get("requirement"))
+    requirement_id = AgreementListQuery(request.GET).values()["requirement"]
     agreements = selectors.agreements_for(request.user, requirement=requirement_id)
     page = Paginator(agreements, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {

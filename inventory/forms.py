@@ -8,6 +8,7 @@ from django_countries import countries
 
 from accounts.forms import CrispyForm
 from accounts.models import Account
+from didportal.forms import QueryForm
 
 from .choices import AFTER_HOLD_STATUSES, DIDStatus, NumberType
 from .models import ClientPackage, NumberBlock, Operator, Package
@@ -169,14 +170,24 @@ class DIDFilterForm(FilterForm):
 
 
 PAGE_SIZES = (25, 50, 100, 200)
+BIGINT_MAX = 2**63 - 1
 
 
-def page_size(value, default=50):
-    try:
-        size = int(value)
-    except (TypeError, ValueError):
-        return default
-    return size if size in PAGE_SIZES else default
+class NumberPageQuery(QueryForm):
+    """The numbers list's page: cursors are numbers (E.164), the size one of PAGE_SIZES."""
+
+    after = forms.CharField(required=False, max_length=16)
+    before = forms.CharField(required=False, max_length=16)
+    size = forms.TypedChoiceField(
+        required=False, choices=[(n, n) for n in PAGE_SIZES], coerce=int, empty_value=50
+    )
+
+
+class AuditPageQuery(QueryForm):
+    """The audit log's page: cursors are history row ids."""
+
+    after = forms.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
+    before = forms.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
 
 
 # --- Bulk actions: each form knows the fields of one action ---------------------------------------

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
@@ -9,6 +10,7 @@ from django.utils import timezone
 from accounts.scoping import scoped
 
 from .choices import OWNED_STATUSES, DIDStatus
+from .importing import columns as import_columns
 from .models import DID, ClientPackage, NumberBlock, Operator, Package
 
 
@@ -192,33 +194,56 @@ def dids_for_console_page(queryset):
     return queryset.select_related("block__operator", "owner")
 
 
-# (CSV header, lookup) of the numbers export.
-EXPORT_COLUMNS = [
-    ("number", "number"),
-    ("status", "status"),
-    ("country", "block__country"),
-    ("city", "block__city"),
-    ("number_type", "block__number_type"),
-    ("operator", "block__operator__name"),
-    ("owner", "owner__name"),
-    ("destination", "destination"),
-    ("tag", "tag"),
-    ("notes", "notes"),
-    ("after_hold_status", "after_hold_status"),
-    ("ever_sold", "ever_sold"),
-    ("created_at", "created_at"),
-]
+# The numbers export: the import's columns (so the file imports back), then EXPORT_ONLY.
+EXPORT_LOOKUPS = (
+    "number",
+    "block__operator__name",
+    "block__country",
+    "block__city",
+    "block__number_type",
+    "block__region",
+    "block__area_code",
+    "block__voice",
+    "block__sms",
+    "block__fax",
+    "status",
+    "tag",
+    "notes",
+    "block__setup_fee",
+    "block__monthly_price",
+    "owner__name",
+    "destination",
+    "after_hold_status",
+    "ever_sold",
+    "created_at",
+)
 
 
 def dids_for_export(queryset):
     """(header, rows): plain tuples streamed in chunks, never a million model objects."""
-    header = [name for name, _ in EXPORT_COLUMNS]
-    rows = (
-        queryset.order_by("number")
-        .values_list(*(lookup for _, lookup in EXPORT_COLUMNS))
-        .iterator(chunk_size=2000)
+    header = [*import_columns.NAMES, *import_columns.EXPORT_ONLY]
+    rows = queryset.order_by("number").values_list(*EXPORT_LOOKUPS).iterator(chunk_size=2000)
+    return header, (_export_row(*values) for values in rows)
+
+
+def _export_row(number, operator, country, city, number_type, region, area_code, *rest):
+    voice, sms, fax, status, tag, notes, setup_fee, monthly_price, *export_only = rest
+    capabilities = ";".join(
+        name for name, has in (("voice", voice), ("sms", sms), ("fax", fax)) if has
     )
-    return header, rows
+    return (
+        *(number, operator, country, city, number_type, region, area_code, capabilities),
+        *(status, tag, notes, _price_text(setup_fee), _price_text(monthly_price)),
+        *export_only,
+    )
+
+
+def _price_text(price):
+    """2.00000 → 2.00, 0.01250 → 0.0125 (what the import reads back as the same price)."""
+    if price is None:
+        return ""
+    cents = price.quantize(Decimal("0.01"))
+    return str(cents) if cents == price else format(price.normalize(), "f")
 
 
 def sold_or_owned_count(queryset):

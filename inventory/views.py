@@ -25,6 +25,7 @@ from .choices import DIDStatus
 from .forms import (
     AddNumbersForm,
     AuditFilterForm,
+    AuditPageQuery,
     BlockFilterForm,
     BulkAfterHoldForm,
     BulkBlockForm,
@@ -38,9 +39,9 @@ from .forms import (
     DIDFilterForm,
     DIDStatusForm,
     NumberBlockForm,
+    NumberPageQuery,
     OperatorForm,
     PackageForm,
-    page_size,
 )
 from .models import ClientPackage, NumberBlock, Operator, Package
 from .numbers import local_prefix
@@ -179,12 +180,13 @@ def did_list(request):
     filter_form = DIDFilterForm(request.GET)
     filters = filter_form.filters()
     dids = selectors.dids_filtered(**filters)
+    cursor = NumberPageQuery(request.GET).values()
     page = selectors.keyset_page(
         selectors.dids_for_console_page(dids),
         key="number",
-        size=page_size(request.GET.get("size")),
-        after=request.GET.get("after") or None,
-        before=request.GET.get("before") or None,
+        size=cursor["size"],
+        after=cursor["after"] or None,
+        before=cursor["before"] or None,
     )
     context = {
         "filter_form": filter_form,
@@ -391,20 +393,17 @@ def did_edit_details(request, pk):
 # --- Audit log -------------------------------------------------------------------------------
 
 
-def _int_or_none(value):
-    return int(value) if value and value.isdigit() else None
-
-
 @allow(*READERS)
 def audit_log(request):
     filter_form = AuditFilterForm(request.GET)
+    cursor = AuditPageQuery(request.GET).values()
     page = selectors.keyset_page(
         selectors.audit_log_filtered(**filter_form.filters()),
         key="history_id",
         size=50,
         descending=True,
-        after=_int_or_none(request.GET.get("after")),
-        before=_int_or_none(request.GET.get("before")),
+        after=cursor["after"],
+        before=cursor["before"],
     )
     entries = selectors.audit_entries(page.object_list)
     return render(

@@ -67,4 +67,7 @@ COLUMNS = (
 )
 
 NAMES = tuple(column.name for column in COLUMNS)
+# What the numbers export adds after the import's columns; an import ignores them, so an
+# export imports back as it is.
+EXPORT_ONLY = ("owner", "destination", "after_hold_status", "ever_sold", "created_at")
 REQUIRED = tuple(column.name for column in COLUMNS if column.required)

@@ -6,7 +6,10 @@ them. Rows come out as ``(row_number, cells)``, the header being row 1, cells as
 
 Limits, from settings (read when a file is opened):
 - ``IMPORT_MAX_BYTES`` (100 MB): the largest upload;
-- ``IMPORT_XLSX_MAX_UNPACKED_BYTES`` (10 × IMPORT_MAX_BYTES): what an XLSX may unpack to.
+- ``IMPORT_XLSX_MAX_UNPACKED_BYTES`` (10 × IMPORT_MAX_BYTES): what an XLSX may unpack to;
+- ``IMPORT_XLSX_MAX_COLUMNS`` (64), ``IMPORT_XLSX_MAX_ROWS`` (1,048,576, Excel's own),
+  ``IMPORT_XLSX_MAX_CELLS`` (20,000,000): checked while the sheet streams, so a small file
+  that declares a huge sheet is refused before it costs memory or time.
 """
 
 import csv
@@ -20,7 +23,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from .columns import NAMES, REQUIRED
+from .columns import EXPORT_ONLY, NAMES, REQUIRED
 
 EXTENSIONS = (".csv", ".xlsx")
 MB = 1024 * 1024
@@ -164,53 +167,182 @@ def _check_zip(path):
             )
 
 
+def xlsx_limits():
+    """(most columns in a row, most rows, most cells in the sheet), from settings."""
+    return (
+        getattr(settings, "IMPORT_XLSX_MAX_COLUMNS", 64),
+        getattr(settings, "IMPORT_XLSX_MAX_ROWS", 1_048_576),
+        getattr(settings, "IMPORT_XLSX_MAX_CELLS", 20_000_000),
+    )
+
+
 @contextmanager
 def _xlsx_table(path):
     _check_zip(path)
-    import openpyxl  # slow to import; only XLSX uploads need it
-    from openpyxl.xml import DEFUSEDXML
+    from openpyxl.xml import DEFUSEDXML  # slow to import; only XLSX uploads need openpyxl
 
     if not DEFUSEDXML:  # openpyxl parses with defusedxml only when it is installed
         raise ImportFileError("XLSX import is unavailable: defusedxml is not installed.")
+    with open(path, "rb") as raw:
+        sheet = _first_sheet(raw)
+        try:
+            rows = iter(sheet)
+            try:
+                _, header = next(rows)
+            except StopIteration:
+                raise ImportFileError("The first sheet is empty.") from None
+            columns = _check_header(header)
+            estimate = sheet.declared_rows - 1 if sheet.declared_rows else None
+            yield Table(columns, rows, estimate)
+        finally:
+            sheet.archive.close()
+
+
+def _first_sheet(raw):
+    """The workbook's shared strings and styles, read by openpyxl, and a ``SheetStream`` of
+    its first worksheet.
+
+    openpyxl's read-only worksheet is not used: it parses a whole sheet that declares no size
+    just to open it, builds a whole ``<row>`` before handing it over (a 130 KB file with one
+    552,000-cell row took 563 MB) and pads every row to the size the sheet declares.
+    """
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
+        reader = ExcelReader(raw, read_only=True)
+        reader.read_manifest()
+        reader.read_strings()
+        reader.read_workbook()
+        apply_stylesheet(reader.archive, reader.wb)
+        paths = [
+            rel.target
+            for _sheet, rel in reader.parser.find_sheets()
+            if rel.target in reader.valid_files and "chartsheet" not in rel.Type
+        ]
     except Exception as exc:  # openpyxl raises many kinds; none may reach the admin raw
         raise ImportFileError(
             f"This .xlsx file could not be read ({type(exc).__name__})."
         ) from None
-    try:
-        sheet = workbook.worksheets[0]
-        rows = _xlsx_rows(sheet)
+    if not paths:
+        reader.archive.close()
+        raise ImportFileError("This .xlsx file has no worksheet.")
+    return SheetStream(reader.archive, paths[0], reader.shared_strings, reader.wb)
+
+
+class SheetStream:
+    """Rows ``(row_number, [text, ...])`` of one worksheet, read cell by cell.
+
+    Rows, columns and cells past ``xlsx_limits()`` are refused as soon as the parser reaches
+    them, and parsed elements are dropped as it goes: memory stays bounded by one row.
+    Cells are decoded by openpyxl's cell parser (shared strings, dates, booleans, formulas).
+    """
+
+    def __init__(self, archive, path, shared_strings, workbook):
+        from openpyxl.worksheet._reader import WorkSheetParser
+
+        self.archive = archive
+        self.path = path
+        self.declared_rows = None  # from <dimension>, known once the first row is read
+        self.cell_parser = WorkSheetParser(
+            None,
+            shared_strings,
+            epoch=workbook.epoch,
+            date_formats=workbook._date_formats,
+            timedelta_formats=workbook._timedelta_formats,
+        )
+
+    def __iter__(self):
         try:
-            _, header = next(rows)
-        except StopIteration:
-            raise ImportFileError("The first sheet is empty.") from None
-        columns = _check_header(header)
-        estimate = (sheet.max_row - 1) if sheet.max_row else None
-        yield Table(columns, rows, estimate)
-    finally:
-        workbook.close()
+            yield from self._rows()
+        except ImportFileError:
+            raise
+        except Exception as exc:  # damaged or hostile XML (defusedxml refuses entities)
+            raise ImportFileError(
+                f"This .xlsx file could not be read after row {self.cell_parser.row_counter} "
+                f"({type(exc).__name__})."
+            ) from None
+
+    def _rows(self):
+        from openpyxl.worksheet._reader import CELL_TAG, DATA_TAG, DIMENSION_TAG, ROW_TAG
+        from openpyxl.xml.functions import iterparse  # defusedxml's (checked above)
+
+        max_columns, max_rows, max_cells = xlsx_limits()
+        max_parts = 32 * max_columns  # XML elements between two row ends (rich text has many)
+        parser = self.cell_parser
+        cells_read = parts = 0
+        values = {}
+        sheet_data = None
+        with self.archive.open(self.path) as source:
+            for event, element in iterparse(source, events=("start", "end")):
+                tag = element.tag
+                if event == "start":
+                    parts += 1
+                    if parts > max_parts:
+                        raise ImportFileError(
+                            f"Row {parser.row_counter + 1} of this .xlsx file is too complex "
+                            f"(over {max_parts:,} XML elements). Save the sheet as CSV."
+                        )
+                    if tag == ROW_TAG:
+                        parser.row_counter = _row_number(element.get("r"), parser.row_counter)
+                        parser.col_counter = 0
+                        if parser.row_counter > max_rows:
+                            raise ImportFileError(
+                                f"This .xlsx file has a row {parser.row_counter:,}; at most "
+                                f"{max_rows:,} rows are read (IMPORT_XLSX_MAX_ROWS). Split it."
+                            )
+                    elif tag == DATA_TAG:
+                        sheet_data = element
+                    elif tag == DIMENSION_TAG:
+                        self.declared_rows = _declared_rows(element.get("ref"))
+                elif tag == CELL_TAG:
+                    cells_read += 1
+                    if cells_read > max_cells:
+                        raise ImportFileError(
+                            f"This .xlsx file has more than {max_cells:,} cells (IMPORT_XLSX_"
+                            f"MAX_CELLS, reached on row {parser.row_counter:,}). Split it."
+                        )
+                    values.update(self._cell(element, max_columns))
+                    element.clear()
+                elif tag == ROW_TAG:
+                    width = max(values, default=0)
+                    yield parser.row_counter, [values.get(c, "") for c in range(1, width + 1)]
+                    values, parts = {}, 0
+                    sheet_data.clear()  # the rows read so far, and their cells
+                elif tag == DATA_TAG:
+                    return  # nothing after the cells is needed
+
+    def _cell(self, element, max_columns):
+        """``{column: text}`` of one ``<c>`` element; a formula, or a column past the limit,
+        is refused."""
+        cell = self.cell_parser.parse_cell(element)
+        row_no, column = self.cell_parser.row_counter, cell["column"]
+        if column > max_columns:
+            raise ImportFileError(
+                f"Row {row_no:,} has a cell in column {column:,}; at most {max_columns:,} "
+                "columns are read (IMPORT_XLSX_MAX_COLUMNS). Delete the extra columns."
+            )
+        if cell["data_type"] == "f":
+            raise ImportFileError(
+                f"Row {row_no}, column {column}: formulas are not accepted "
+                f"({str(cell['value'])[:40]}). Copy the cells and paste them as values."
+            )
+        return {column: _xlsx_text(cell["value"])}
 
 
-def _xlsx_rows(sheet):
-    row_no = 0
-    try:
-        for row_no, row in enumerate(sheet.iter_rows(), start=1):  # noqa: B007
-            cells = []
-            for position, cell in enumerate(row):
-                if cell.data_type == "f":
-                    raise ImportFileError(
-                        f"Row {row_no}, column {position + 1}: formulas are not accepted "
-                        f"({str(cell.value)[:40]}). Copy the cells and paste them as values."
-                    )
-                cells.append(_xlsx_text(cell.value))
-            yield row_no, cells
-    except ImportFileError:
-        raise
-    except Exception as exc:  # damaged or hostile XML (defusedxml refuses entities)
-        raise ImportFileError(
-            f"This .xlsx file could not be read after row {row_no} ({type(exc).__name__})."
-        ) from None
+def _row_number(attribute, previous):
+    if attribute is None:
+        return previous + 1
+    number = int(attribute)
+    if number < 1:
+        raise ValueError(f"row number {attribute}")
+    return number
+
+
+def _declared_rows(ref):
+    """The last row of a ``<dimension ref="A1:M101">``, if it says one."""
+    digits = "".join(ch for ch in (ref or "").rpartition(":")[2] if ch.isdigit())
+    return int(digits) if digits else None
 
 
 def _xlsx_text(value):
@@ -243,7 +375,7 @@ def _check_header(header):
         raise ImportFileError(
             "The first row must name the columns, e.g. " + ",".join(REQUIRED) + "."
         )
-    unknown = [c for c in named if c not in NAMES]
+    unknown = [c for c in named if c not in NAMES and c not in EXPORT_ONLY]
     missing = [c for c in REQUIRED if c not in named]
     repeated = sorted({c for c in named if named.count(c) > 1})
     problems = []

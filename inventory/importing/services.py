@@ -128,11 +128,11 @@ def file_import(*, path, name, actor=None, job="import_dids"):
 
 def import_job_create(*, uploaded_file, actor):
     """Store an upload privately as a new job. Raises ImportFileError for a wrong name/size."""
-    check_name_and_size(uploaded_file.name, uploaded_file.size)
+    extension = check_name_and_size(uploaded_file.name, uploaded_file.size)
     job = ImportJob(
         original_name=uploaded_file.name[:255], size=uploaded_file.size, created_by=actor
     )
-    job.file.save("upload", uploaded_file, save=False)
+    job.file.save(f"upload{extension}", uploaded_file, save=False)
     job.save()
     return job
 

@@ -9,6 +9,7 @@ capabilities, compared exactly, plus setup_fee and monthly_price when the row gi
 - None matches: the rows with the same values make one new block, on a recurring monthly
   price plan. A new block needs a monthly_price; without one the row is an error.
 Operators are never created: an unknown name is a row error.
+A text cell the numbers export protected with an apostrophe ('=x) is read back as it was (=x).
 
 Speed: rows are validated in one pass, with no query per row. What a row shares with others
 (its block columns; its status, tag and notes) is checked once per distinct combination and
@@ -24,6 +25,8 @@ from itertools import islice
 from operator import itemgetter
 
 from django_countries import countries
+
+from didportal.csv_export import spreadsheet_unescape
 
 from .. import bulk
 from ..choices import AFTER_HOLD_STATUSES, NumberType
@@ -264,7 +267,7 @@ class RowChecker:
     # --- what many rows share, checked once ---------------------------------------------------
 
     def _attributes_of(self, raw):
-        status, tag, notes = (value.strip() for value in raw)
+        status, tag, notes = (spreadsheet_unescape(value.strip()) for value in raw)
         errors = []
         status = _token(status) or "in_stock"
         if status not in IMPORT_STATUSES:
@@ -277,7 +280,7 @@ class RowChecker:
 
     def _target(self, raw):
         operator_name, country, region, city, area_code, number_type, caps, setup, monthly = (
-            value.strip() for value in raw
+            spreadsheet_unescape(value.strip()) for value in raw
         )
         target = Target()
         errors = target.errors

@@ -1,19 +1,17 @@
 """The DID import pages (platform admins): upload → dry run → preview → confirm."""
 
-import csv
-
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import allow, is_platform_admin
+from didportal.csv_export import csv_download
 
 from .. import tasks
 from ..models import ImportJob
 from . import services
-from .columns import COLUMNS
+from .columns import COLUMNS, EXPORT_ONLY
 from .forms import ImportUploadForm
 from .reader import max_bytes
 
@@ -33,6 +31,7 @@ def import_start(request):
     context = {
         "form": form,
         "columns": COLUMNS,
+        "export_only": EXPORT_ONLY,
         "max_mb": max_bytes() // services.MB,
         "jobs": ImportJob.objects.select_related("created_by")[:10],
     }
@@ -41,12 +40,8 @@ def import_start(request):
 
 @allow(is_platform_admin)
 def import_template(request):
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="did-import-template.csv"'
-    writer = csv.writer(response)
-    writer.writerow([column.name for column in COLUMNS])
-    writer.writerow([column.example for column in COLUMNS])
-    return response
+    header = [column.name for column in COLUMNS]
+    return csv_download("did-import-template.csv", header, [[c.example for c in COLUMNS]])
 
 
 @allow(is_platform_admin)

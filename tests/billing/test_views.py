@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from billing.models import LedgerEntry
 from billing.selectors import balance_for
+from billing.services import ledger_post
 from tests.billing.factories import fund
 from tests.factories import AccountFactory
 
@@ -113,6 +114,23 @@ def test_statement_export_is_csv(client, finance_user, customer):
     body = b"".join(response.streaming_content).decode()
     assert body.splitlines()[0] == "date,kind,description,amount,balance_after"
     assert "10.00" in body
+
+
+def test_statement_export_neutralises_formulas_but_not_amounts(client, finance_user, customer):
+    fund(customer, "10.00")
+    ledger_post(
+        account=customer,
+        kind="adjustment",
+        amount=Decimal("-2.50"),
+        idempotency_key="formula",
+        reason="goodwill",
+        description='=HYPERLINK("http://evil.example")',
+        job="tests",
+    )
+    client.force_login(finance_user)
+    response = client.get(reverse("billing:statement_export", args=[customer.pk]))
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[-1].endswith(',adjustment,"\'=HYPERLINK(""http://evil.example"")",-2.50,7.50')
 
 
 @pytest.mark.parametrize("role_user", ["customer_admin", "reseller_admin"])

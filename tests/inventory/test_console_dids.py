@@ -6,7 +6,8 @@ import io
 import pytest
 from django.urls import reverse
 
-from didportal.csv_export import spreadsheet_safe
+from didportal.csv_export import spreadsheet_safe, spreadsheet_unescape
+from inventory.importing.columns import EXPORT_ONLY, NAMES
 from inventory.models import DID
 from tests.factories import AccountFactory
 from tests.inventory.factories import DIDFactory, NumberBlockFactory
@@ -307,25 +308,36 @@ def test_delete_refuses_sold_numbers_and_offers_archive(admin_client, make_did, 
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("+31205550000", "'+31205550000"),
+        ("+31205550000", "+31205550000"),  # E.164 stays as it is
+        ("-12.50", "-12.50"),
+        ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),  # a sign not only before a number
+        ("+SUM(A1)", "'+SUM(A1)"),
+        ("-x", "'-x"),
+        ("+", "'+"),
         ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
-        ("-1", "'-1"),
+        ("＝1+1", "'＝1+1"),  # full-width equals sign
+        ("＋３１２０", "'＋３１２０"),  # full-width plus: not a plain number
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\tx", "'\tx"),
         ("\rx", "'\rx"),
         ("plain", "plain"),
+        ("a=b", "a=b"),
         ("", ""),
         (None, ""),
     ],
 )
 def test_spreadsheet_safe(value, expected):
     assert spreadsheet_safe(value) == expected
+    assert spreadsheet_unescape(expected) == ("" if value is None else value)
 
 
-def test_list_explains_the_export_escaping(admin_client, make_did):
+def test_list_explains_the_export(admin_client, make_did):
     make_did()
     html = admin_client.get(LIST).content.decode()
-    assert "numbers read <code>'+31205550000</code>" in html
+    assert (
+        "The CSV has the import&#x27;s columns" in html
+        or "The CSV has the import's columns" in html
+    )
 
 
 def test_export_streams_escaped_csv_of_the_filtered_list(admin_client, make_did):
@@ -337,10 +349,12 @@ def test_export_streams_escaped_csv_of_the_filtered_list(admin_client, make_did)
     assert "attachment" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     header, body = rows[0], rows[1:]
+    assert header[:13] == list(NAMES)  # the import's columns, in its order
+    assert header[13:] == list(EXPORT_ONLY)
     assert len(body) == 1
     row = dict(zip(header, body[0], strict=True))
-    assert row["number"] == "'+31205550001"
+    assert row["number"] == "+31205550001"
     assert row["tag"] == "'=cmd|' /C calc'!A0"
     assert row["notes"] == "'@SUM(1)"
     assert row["status"] == "in_stock" and row["city"] == "Amsterdam"
-    assert not any(cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r)
+    assert not any(cell.startswith(("=", "@")) for r in rows for cell in r)

@@ -1,5 +1,9 @@
 """Bad files get one clear sentence and no traceback; nothing is saved."""
 
+import io
+import tracemalloc
+import zipfile
+
 import pytest
 
 from inventory.importing.services import ImportRejected, file_check
@@ -8,11 +12,14 @@ from tests.inventory.factories import OperatorFactory
 from tests.inventory.import_files import (
     HEADER,
     PNG,
+    SHEET_START,
     amsterdam_rows,
     csv_bytes,
     row,
     xlsx_bomb,
     xlsx_bytes,
+    xlsx_wide_row,
+    xlsx_with_sheet,
 )
 
 pytestmark = pytest.mark.django_db
@@ -138,9 +145,6 @@ def test_xlsx_numbers_stored_as_numbers(tmp_path):
 
 
 def test_xlsx_with_an_xml_entity_is_refused(tmp_path):
-    import io
-    import zipfile
-
     good = zipfile.ZipFile(io.BytesIO(xlsx_bytes([row("+31205550000")])))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as evil:
@@ -154,6 +158,64 @@ def test_xlsx_with_an_xml_entity_is_refused(tmp_path):
                 )
             evil.writestr(info, data)
     assert "could not be read" in file_error(tmp_path, out.getvalue(), "numbers.xlsx")
+
+
+def test_a_552000_cell_row_is_refused_early_in_bounded_memory(tmp_path):
+    """The reported file: small on disk, ordinary compression, one row of 552,000 cells
+    (openpyxl's row reader took 25 s and 563 MB on it)."""
+    content = xlsx_wide_row(552_000)
+    assert len(content) < 150_000
+    tracemalloc.start()
+    try:
+        message = file_error(tmp_path, content, "wide.xlsx")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert message == (
+        "Row 1 has a cell in column 65; at most 64 columns are read "
+        "(IMPORT_XLSX_MAX_COLUMNS). Delete the extra columns."
+    )
+    assert peak < 16 * 1024 * 1024, f"peak {peak / 1024 / 1024:.1f} MB"
+
+
+def test_xlsx_column_limit_is_a_setting(tmp_path, settings):
+    settings.IMPORT_XLSX_MAX_COLUMNS = 12  # the header has 13
+    message = file_error(tmp_path, xlsx_bytes([row("+31205550000")]), "numbers.xlsx")
+    assert message.startswith("Row 1 has a cell in column 13; at most 12 columns are read")
+
+
+def test_xlsx_row_past_the_row_limit_is_refused_before_it_is_read(tmp_path):
+    sheet = [
+        SHEET_START + b"<sheetData>",
+        b'<row r="1">'
+        + b"".join(b'<c t="inlineStr"><is><t>%s</t></is></c>' % h.encode() for h in HEADER)
+        + b"</row>",
+        b'<row r="1048577"><c><v>31205550000</v></c></row></sheetData></worksheet>',
+    ]
+    message = file_error(tmp_path, xlsx_with_sheet(sheet), "numbers.xlsx")
+    assert message == (
+        "This .xlsx file has a row 1,048,577; at most 1,048,576 rows are read "
+        "(IMPORT_XLSX_MAX_ROWS). Split it."
+    )
+
+
+def test_xlsx_cell_limit_counts_the_whole_sheet(tmp_path, settings):
+    settings.IMPORT_XLSX_MAX_CELLS = 13 * 3
+    message = file_error(tmp_path, xlsx_bytes(amsterdam_rows(5)), "numbers.xlsx")
+    assert message == (
+        "This .xlsx file has more than 39 cells (IMPORT_XLSX_MAX_CELLS, reached on row 4). "
+        "Split it."
+    )
+
+
+def test_xlsx_declaring_a_huge_sheet_reads_only_its_cells(tmp_path):
+    """openpyxl pads every row to the declared size: 16,384 cells × a million rows."""
+    good = xlsx_bytes(amsterdam_rows(2))
+    sheet = zipfile.ZipFile(io.BytesIO(good)).read("xl/worksheets/sheet1.xml")
+    sheet = sheet.replace(b'<dimension ref="A1:M3" />', b'<dimension ref="A1:XFD1048576"/>')
+    assert b"XFD1048576" in sheet
+    plan = check(tmp_path, xlsx_with_sheet([sheet]), "numbers.xlsx")
+    assert plan.error_count == 0 and plan.rows == 2
 
 
 def test_damaged_xlsx(tmp_path):

@@ -9,7 +9,7 @@ from django.urls import reverse
 from inventory import tasks
 from inventory.models import DID, ImportJob
 from tests.inventory.factories import OperatorFactory
-from tests.inventory.import_files import amsterdam_rows, csv_bytes, row
+from tests.inventory.import_files import amsterdam_rows, csv_bytes, row, xlsx_wide_row
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ def test_page_documents_the_columns_and_offers_the_template(admin_client):
         assert text in page
     template = admin_client.get(reverse("inventory:import_template"))
     assert template["Content-Disposition"] == 'attachment; filename="did-import-template.csv"'
-    header = template.content.decode().splitlines()[0]
+    header = b"".join(template.streaming_content).decode().splitlines()[0]
     assert header.startswith("number,operator,country,city,number_type,region,area_code")
 
 
@@ -168,3 +168,13 @@ def test_only_platform_admins(client, request, user):
 def test_signed_out_users_go_to_the_login(client):
     response = client.get(reverse("inventory:import"))
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_wide_xlsx_row_is_refused_on_the_page(admin_client, kpn):
+    """The 552,000-cell row through the upload page: a clear sentence, nothing imported."""
+    response = upload(admin_client, [], name="wide.xlsx", content=xlsx_wide_row(552_000))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Row 1 has a cell in column 65; at most 64 columns are read" in page
+    assert ImportJob.objects.get().status == "rejected"
+    assert not DID.objects.exists()

@@ -65,24 +65,43 @@ def xlsx_bytes(rows, header=HEADER):
     return out.getvalue()
 
 
-def xlsx_bomb(unpacked_mb=200):
-    """A real-looking .xlsx whose sheet XML inflates to ``unpacked_mb`` MB of blank rows."""
+SHEET_START = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+
+
+def xlsx_with_sheet(chunks):
+    """A real .xlsx whose first sheet's XML is written from ``chunks`` (bytes), streamed."""
     good = zipfile.ZipFile(io.BytesIO(xlsx_bytes([row("+31205550000")])))
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bomb:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as made:
         for info in good.infolist():
             if info.filename != "xl/worksheets/sheet1.xml":
-                bomb.writestr(info, good.read(info))
-        with bomb.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-            sheet.write(
-                b'<worksheet xmlns="http://schemas.openxmlformats.org/'
-                b'spreadsheetml/2006/main"><sheetData>'
-            )
-            chunk = b"<row/>" * (1024 * 1024 // 6)
-            for _ in range(unpacked_mb):
+                made.writestr(info, good.read(info))
+        with made.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            for chunk in chunks:
                 sheet.write(chunk)
-            sheet.write(b"</sheetData></worksheet>")
     return out.getvalue()
+
+
+def xlsx_bomb(unpacked_mb=200):
+    """A real-looking .xlsx whose sheet XML inflates to ``unpacked_mb`` MB of blank rows."""
+    chunk = b"<row/>" * (1024 * 1024 // 6)
+    return xlsx_with_sheet(
+        [SHEET_START + b"<sheetData>", *[chunk] * unpacked_mb, b"</sheetData></worksheet>"]
+    )
+
+
+def xlsx_wide_row(cells=552_000):
+    """A small .xlsx whose first row has ``cells`` cells: ~75 KB on disk and 9 MB unpacked,
+    a compression ratio the zip checks let through, yet every cell is an object once parsed."""
+
+    def cell_chunks():
+        for start in range(0, cells, 10_000):
+            end = min(cells, start + 10_000)
+            yield b"".join(b"<c><v>%d</v></c>" % (i % 1000) for i in range(start, end))
+
+    return xlsx_with_sheet(
+        [SHEET_START + b'<sheetData><row r="1">', *cell_chunks(), b"</row></sheetData></worksheet>"]
+    )
 
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
