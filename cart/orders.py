@@ -280,7 +280,7 @@ def _sell_one(order, position, did, item, line, package, user, now):
 
 def _failure_reason(exc):
     """What the buyer reads on a failed item: no constraint names, no SQL."""
-    if "subscription_one_live_per_did" in str(exc):
+    if "subscription_one_live_per_did" in f"{exc} {exc.__cause__}":
         return STILL_IN_SERVICE
     if isinstance(exc, ValidationError) and exc.messages:
         return " ".join(exc.messages)[:255]
