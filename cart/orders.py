@@ -54,7 +54,7 @@ GONE = "This number is no longer available: someone else bought or reserved it."
 NOT_SOLD = "This number could not be sold just now (nothing was charged for it): try again later."
 INVOICE_NUMBER_SLOT = "[[invoice-number]]"
 STILL_IN_SERVICE = (
-    "This number's previous service is still being ended (nothing was charged for it): "
+    "The previous service on this number is still being ended (nothing was charged for it): "
     "try again in a few minutes."
 )
 

@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.signals import template_rendered
+from django.urls import reverse
 
 from accounts.codes import confirmation_code_send
 from billing.models import Invoice, LedgerEntry, Subscription
@@ -199,7 +200,7 @@ def test_empty_cart_and_other_roles(buyer, platform_admin, blocks):
 
 
 @pytest.mark.postgres
-def test_a_number_still_in_service_fails_its_item_not_the_order(buyer, blocks, stranger):
+def test_a_number_still_in_service_fails_its_item_not_the_order(client, buyer, blocks, stranger):
     """Issue 10 #1: a number back in stock while its last buyer's subscription is still
     live hits ``subscription_one_live_per_did``; that item fails, the rest is sold."""
     fund(stranger.account, "100.00")
@@ -217,6 +218,9 @@ def test_a_number_still_in_service_fails_its_item_not_the_order(buyer, blocks, s
     assert (sold.status, sold.did.number) == ("completed", MUNICH_1)
     assert (failed.status, failed.did, failed.gross) == ("failed", released, Decimal("0.00"))
     assert "still being ended" in failed.failure_reason
+    client.force_login(buyer)
+    page = client.get(reverse("cart:order_complete", args=[order.pk])).content.decode()
+    assert "+49 89 555001" in page and failed.failure_reason in page
     released.refresh_from_db()
     assert (released.status, released.owner) == (DIDStatus.IN_STOCK, None)
     assert order.gross == sold.gross and order.invoice.gross == sold.gross
@@ -272,7 +276,7 @@ def test_the_invoice_number_is_taken_last(buyer, blocks, platform_admin):
     assert f"Invoice {order.invoice.number} is in your portal" in mail.html
 
 
-def test_order_statuses_move_through_the_table_with_history(buyer, blocks, stranger):
+def test_order_statuses_move_through_the_table_with_history(client, buyer, blocks, stranger):
     """Issue 10 #7: placed (pending), then completed / partial / failed, each move a row."""
     add(buyer, MUNICH_1, MUNICH_2)
     taken = DID.objects.get(number=MUNICH_2)
@@ -288,6 +292,9 @@ def test_order_statuses_move_through_the_table_with_history(buyer, blocks, stran
         order_transition(order=order, to_status="completed", job="t", reason="retry")
     assert Order.objects.get(pk=order.pk).status == "partial"
     assert order.status_changes.count() == 2
+    client.force_login(buyer)
+    page = client.get(reverse("cart:order", args=[order.pk])).content.decode()
+    assert "1 of 2 items failed" in page and "placed at checkout" in page
 
 
 def test_an_order_where_nothing_could_be_sold_is_failed_in_its_history(buyer, blocks, stranger):
