@@ -159,6 +159,15 @@ def _held_by_account(account, now):
     )
 
 
+def _holdable(did, user, now):
+    held_by_another = (
+        did.cart_held_by_id not in (None, user.pk)
+        and did.cart_held_until is not None
+        and did.cart_held_until >= now
+    )
+    return did.status == DID.Status.IN_STOCK and not held_by_another
+
+
 def _within_hold_limits(*, user, balance, cart, dids, now):
     """Which of ``dids`` (DIDs, in the order asked) ``user`` may hold now, the numbers of the
     others and why. A number with a line in the cart is held *again* (a renewal)."""
@@ -168,7 +177,9 @@ def _within_hold_limits(*, user, balance, cart, dids, now):
     allowed, over_count, over_renewals = [], [], []
     for did in dids:
         renewals = lines[did.pk].hold_renewals if did.pk in lines else None
-        if renewals is not None and limits.renewals is not None and renewals >= limits.renewals:
+        if not _holdable(did, user, now):
+            allowed.append(did)  # the hold will fail: unavailable, and it takes no room
+        elif renewals is not None and limits.renewals is not None and renewals >= limits.renewals:
             over_renewals.append(did.number)
         elif did.pk not in held and len(held) >= limits.numbers:
             over_count.append(did.number)

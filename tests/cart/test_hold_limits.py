@@ -50,6 +50,14 @@ def test_the_limit_is_per_account_not_per_user(blocks, customer_admin):
 
 
 @pytest.mark.django_db
+def test_a_number_someone_else_holds_takes_no_room(blocks, customer_admin, stranger):
+    services.cart_add_numbers(user=stranger, numbers=AMSTERDAM[:1])
+    result = services.cart_add_numbers(user=customer_admin, numbers=AMSTERDAM[:4])
+    assert [item.did.number for item in result.items] == AMSTERDAM[1:4]
+    assert (result.unavailable, result.limits) == ([AMSTERDAM[0]], [])
+
+
+@pytest.mark.django_db
 def test_an_expired_hold_no_longer_counts(blocks, customer_admin):
     past = timezone.now() - timedelta(hours=1)
     services.cart_add_numbers(user=customer_admin, numbers=AMSTERDAM[:3], now=past)
