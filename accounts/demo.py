@@ -15,6 +15,7 @@ DEMO_USERS = [
     ("resold@didportal.test", Role.CUSTOMER_ADMIN, "resold", "Rob Resold"),
     ("customer@didportal.test", Role.CUSTOMER_ADMIN, "direct", "Carla Customer"),
     ("member@didportal.test", Role.CUSTOMER_MEMBER, "direct", "Mo Member"),
+    ("billing@didportal.test", Role.CUSTOMER_BILLING, "direct", "Bea Billing"),
 ]
 
 

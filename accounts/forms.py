@@ -5,7 +5,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django_countries.fields import CountryField
 
-from .models import ROLES_BY_ACCOUNT_KIND, Account
+from .models import ROLES_BY_ACCOUNT_KIND, Account, Role
 
 
 class CrispyForm:
@@ -56,27 +56,49 @@ class AccountIdentityForm(CrispyForm, forms.ModelForm):
         help_texts = {"vat_number": "EU businesses: with or without the country prefix."}
 
 
-class TeamMemberForm(CrispyForm, forms.Form):
+# What each role may do, in the words the team page shows next to the choice.
+ROLE_HELP = {
+    Role.PLATFORM_ADMIN: "everything: inventory, pricing, customers, orders",
+    Role.PLATFORM_FINANCE: "balances, invoices and reports; reads the rest",
+    Role.RESELLER_ADMIN: "everything for the reseller and its customers",
+    Role.CUSTOMER_ADMIN: "the owner's rights: buys, manages every number, the team and billing",
+    Role.CUSTOMER_MEMBER: (
+        "sets where calls go for the numbers assigned to them; buys only if allowed below"
+    ),
+    Role.CUSTOMER_BILLING: "for accountants: balance, invoices and top-ups; changes no number",
+}
+
+
+class TeamRoleFields(forms.Form):
+    """The role choice with what each role may do, and the members' "may buy" switch."""
+
+    role = forms.ChoiceField(choices=(), widget=forms.RadioSelect)
+    may_buy = forms.BooleanField(
+        label="May buy numbers",
+        required=False,
+        help_text="Members only: may buy numbers, and extra channels for the numbers "
+        "assigned to them, from the account's balance. Admins always may; billing users never.",
+    )
+
+    def __init__(self, *args, account_kind, **kwargs):
+        super().__init__(*args, **kwargs)
+        roles = ROLES_BY_ACCOUNT_KIND[account_kind]
+        self.fields["role"].choices = [(r.value, f"{r.label} — {ROLE_HELP[r]}") for r in roles]
+        if Role.CUSTOMER_MEMBER not in roles:
+            del self.fields["may_buy"]
+
+
+class TeamMemberForm(CrispyForm, TeamRoleFields):
     submit_label = "Add user"
     full_name = forms.CharField(label="Name", max_length=150)
     email = forms.EmailField(label="E-mail address")
-    role = forms.ChoiceField(choices=())
-
-    def __init__(self, *args, account_kind, **kwargs):
-        super().__init__(*args, **kwargs)
-        roles = ROLES_BY_ACCOUNT_KIND[account_kind]
-        self.fields["role"].choices = [(r.value, r.label) for r in roles]
+    field_order = ["full_name", "email", "role", "may_buy"]
 
 
-class TeamMemberEditForm(CrispyForm, forms.Form):
+class TeamMemberEditForm(CrispyForm, TeamRoleFields):
     full_name = forms.CharField(label="Name", max_length=150, required=False)
-    role = forms.ChoiceField(choices=())
     is_active = forms.BooleanField(label="Can sign in", required=False)
-
-    def __init__(self, *args, account_kind, **kwargs):
-        super().__init__(*args, **kwargs)
-        roles = ROLES_BY_ACCOUNT_KIND[account_kind]
-        self.fields["role"].choices = [(r.value, r.label) for r in roles]
+    field_order = ["full_name", "role", "may_buy", "is_active"]
 
 
 class CustomerCreateForm(CrispyForm, forms.Form):

@@ -2,12 +2,15 @@
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
+
+from .validators import normalize_vat_number
 
 
 class Account(models.Model):
@@ -68,6 +71,15 @@ class Account(models.Model):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        """The one check of the billing identity, run by every writer (the settings page,
+        the Django admin and the services all call ``full_clean``): the VAT number must be
+        valid for the country, and is stored in its compact form."""
+        try:
+            self.vat_number = normalize_vat_number(self.vat_number, self.country.code or "")
+        except ValidationError as exc:
+            raise ValidationError({"vat_number": exc.messages}) from exc
+
     @property
     def is_platform(self):
         return self.kind == self.Kind.PLATFORM
@@ -91,12 +103,13 @@ class Role(models.TextChoices):
     RESELLER_ADMIN = "reseller_admin", "Reseller admin"
     CUSTOMER_ADMIN = "customer_admin", "Customer admin"
     CUSTOMER_MEMBER = "customer_member", "Customer member"
+    CUSTOMER_BILLING = "customer_billing", "Billing (accountant)"
 
 
 ROLES_BY_ACCOUNT_KIND = {
     Account.Kind.PLATFORM: (Role.PLATFORM_ADMIN, Role.PLATFORM_FINANCE),
     Account.Kind.RESELLER: (Role.RESELLER_ADMIN,),
-    Account.Kind.CUSTOMER: (Role.CUSTOMER_ADMIN, Role.CUSTOMER_MEMBER),
+    Account.Kind.CUSTOMER: (Role.CUSTOMER_ADMIN, Role.CUSTOMER_MEMBER, Role.CUSTOMER_BILLING),
 }
 
 
@@ -138,6 +151,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(
         default=False, help_text="Can sign in to the Django admin (operations only)."
     )
+    # A customer member buys numbers (and channels for the numbers assigned to them) only
+    # when an admin of the account allows it; admins always may, other roles never.
+    may_buy = models.BooleanField(
+        "may buy numbers", default=False, help_text="Members only: may spend the balance."
+    )
+    # When the user proved the address is theirs (None: not yet; such a user cannot buy).
+    # Users created by an admin, or by an invitation they answer by e-mail, count as
+    # verified; self-service sign-up starts unverified and sends a link.
+    email_verified_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()
@@ -166,6 +188,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self):
         return (self.full_name or self.email).split(" ")[0]
+
+    @property
+    def email_verified(self):
+        return self.email_verified_at is not None
 
 
 Account.tenant_field = "pk"
@@ -210,3 +236,24 @@ class ConfirmationCode(models.Model):
 
     def __str__(self):
         return f"code for {self.user} ({self.purpose})"
+
+
+class ThrottleHit(models.Model):
+    """How often one throttled thing (a sign-up from an IP, reset e-mails to an address, …)
+    happened in one fixed time window. ``key`` names the thing, hashed (see
+    ``accounts.throttles``); one row per key and window, counted up by one atomic upsert."""
+
+    key = models.CharField(max_length=100)
+    window_start = models.DateTimeField()
+    hits = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "window_start"], name="throttle_hit_one_row_per_window"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.key} since {self.window_start:%Y-%m-%d %H:%M}: {self.hits}"

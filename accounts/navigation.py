@@ -15,12 +15,20 @@ class NavItem:
 
 NAVIGATION = [
     (
-        permissions.is_customer,
+        permissions.may_buy,
         [
             NavItem("Buy numbers", "catalog:coverage"),
             NavItem("My numbers", "cart:my_numbers"),
             NavItem("Orders", "cart:orders"),
             NavItem("Cart", "cart:cart"),
+            NavItem("Balance & invoices", "billing:balance"),
+        ],
+    ),
+    (
+        permissions.is_customer,  # members who may not buy, billing users
+        [
+            NavItem("My numbers", "cart:my_numbers"),
+            NavItem("Orders", "cart:orders"),
             NavItem("Balance & invoices", "billing:balance"),
         ],
     ),

@@ -4,9 +4,11 @@ import secrets
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from .models import ROLES_BY_ACCOUNT_KIND, Account, Role, User
-from .validators import normalize_vat_number
+from .throttles import signup_allow
+from .verification import email_verification_send
 
 ALLOWED_PARENT_KINDS = {
     Account.Kind.RESELLER: {Account.Kind.PLATFORM},
@@ -31,7 +33,6 @@ def _check_parent(kind, parent):
 def account_create(*, kind, name, parent=None, **identity) -> Account:
     _check_parent(kind, parent)
     account = Account(kind=kind, name=name, parent=parent, **identity)
-    account.vat_number = normalize_vat_number(account.vat_number, account.country.code or "")
     if kind == Account.Kind.RESELLER:
         account.signup_code = secrets.token_urlsafe(12)
     account.full_clean()
@@ -43,11 +44,7 @@ def account_update_identity(*, account, **identity) -> Account:
     """Change the billing identity (legal name, country, address, VAT number)."""
     for field, value in identity.items():
         setattr(account, field, value)
-    try:
-        account.vat_number = normalize_vat_number(account.vat_number, account.country.code or "")
-    except ValidationError as exc:
-        raise ValidationError({"vat_number": exc.messages}) from exc
-    account.full_clean()
+    account.full_clean()  # Account.clean checks and normalises the VAT number
     account.save()
     return account
 
@@ -63,7 +60,11 @@ def account_set_status(*, account, status, actor) -> Account:
     return account
 
 
-def user_create(*, account, email, role, full_name="", password=None) -> User:
+def user_create(
+    *, account, email, role, full_name="", password=None, may_buy=False, email_verified=True
+) -> User:
+    """A user of ``account``. ``email_verified=False`` for self-service sign-up (the address
+    is confirmed by a link); admins' and invitations' users count as verified."""
     if role not in ROLES_BY_ACCOUNT_KIND[account.kind]:
         raise ValidationError(
             {"role": f"A {account.get_kind_display().lower()} account cannot have the role {role}."}
@@ -72,11 +73,17 @@ def user_create(*, account, email, role, full_name="", password=None) -> User:
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError({"email": "A user with this e-mail address already exists."})
     return User.objects.create_user(
-        email=email, password=password, full_name=full_name, account=account, role=role
+        email=email,
+        password=password,
+        full_name=full_name,
+        account=account,
+        role=role,
+        may_buy=bool(may_buy) and role == Role.CUSTOMER_MEMBER,
+        email_verified_at=timezone.now() if email_verified else None,
     )
 
 
-def user_update(*, user, actor, role=None, is_active=None, full_name=None) -> User:
+def user_update(*, user, actor, role=None, is_active=None, full_name=None, may_buy=None) -> User:
     if user.pk == actor.pk and (is_active is False or (role and role != user.role)):
         raise ValidationError("You cannot change your own role or deactivate yourself.")
     if role is not None:
@@ -87,16 +94,37 @@ def user_update(*, user, actor, role=None, is_active=None, full_name=None) -> Us
         user.is_active = is_active
     if full_name is not None:
         user.full_name = full_name
+    if may_buy is not None:
+        user.may_buy = bool(may_buy)
+    # Only members carry the switch: admins always may buy, other roles never.
+    user.may_buy = user.may_buy and user.role == Role.CUSTOMER_MEMBER
     user.save()
     return user
 
 
-@transaction.atomic
-def customer_signup(*, email, password, full_name, company_name, country, parent=None) -> User:
+def customer_signup(
+    *, email, password, full_name, company_name, country, parent=None, ip_address=None
+) -> User:
     """Self-service sign-up: a new customer account and its first (admin) user.
 
     ``parent`` is the reseller whose sign-up link was used, or the platform otherwise.
+    Raises ``Throttled`` when this address or ``ip_address`` signed up too often lately;
+    the attempt is counted before, and outside, the sign-up's transaction, so a refused
+    one (a taken address, say) counts too.
     """
+    signup_allow(email=email, ip_address=ip_address)
+    return _customer_signup(
+        email=email,
+        password=password,
+        full_name=full_name,
+        company_name=company_name,
+        country=country,
+        parent=parent,
+    )
+
+
+@transaction.atomic
+def _customer_signup(*, email, password, full_name, company_name, country, parent) -> User:
     parent = parent or platform_account()
     if not parent.is_active:
         raise ValidationError("This sign-up link is no longer active.")
@@ -107,13 +135,16 @@ def customer_signup(*, email, password, full_name, company_name, country, parent
         legal_name=company_name,
         country=country,
     )
-    return user_create(
+    user = user_create(
         account=account,
         email=email,
         role=Role.CUSTOMER_ADMIN,
         full_name=full_name,
         password=password,
+        email_verified=False,
     )
+    email_verification_send(user=user)
+    return user
 
 
 def _send_invitation(user_id):
@@ -142,9 +173,11 @@ def _send_invitation(user_id):
     )
 
 
-def user_invite(*, account, email, role, full_name="") -> User:
+def user_invite(*, account, email, role, full_name="", may_buy=False) -> User:
     """Create a user without a password and e-mail them a link to choose one."""
-    user = user_create(account=account, email=email, role=role, full_name=full_name)
+    user = user_create(
+        account=account, email=email, role=role, full_name=full_name, may_buy=may_buy
+    )
     transaction.on_commit(lambda: _send_invitation(user.pk))
     return user
 

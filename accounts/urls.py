@@ -17,16 +17,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path(
-        "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="accounts/password_reset.html",
-            email_template_name="accounts/email/password_reset.txt",
-            subject_template_name="accounts/email/password_reset_subject.txt",
-            success_url=reverse_lazy("accounts:password_reset_done"),
-        ),
-        name="password_reset",
-    ),
+    path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "password-reset/sent/",
         auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_done.html"),
@@ -49,6 +40,8 @@ urlpatterns = [
     ),
     path("signup/", views.signup, name="signup"),
     path("signup/r/<str:code>/", views.signup, name="signup_reseller"),
+    path("verify-email/resend/", views.verify_email_resend, name="verify_email_resend"),
+    path("verify-email/<str:token>/", views.verify_email, name="verify_email"),
     path("settings/", views.account_settings, name="settings"),
     path("team/", views.team_list, name="team"),
     path("team/add/", views.team_add, name="team_add"),

@@ -1,11 +1,15 @@
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
+from didportal.redirects import safe_redirect_target
+
+from . import selectors, services, verification
 from .forms import (
     AccountIdentityForm,
     CustomerCreateForm,
@@ -22,6 +26,7 @@ from .permissions import (
     manages_team,
 )
 from .scoping import get_scoped_or_404
+from .throttles import Throttled, client_ip, password_reset_allow
 
 
 def form_errors_to(form, exc: ValidationError):
@@ -40,16 +45,70 @@ def signup(request, code=None):
             Account, kind=Account.Kind.RESELLER, signup_code=code, status=Account.Status.ACTIVE
         )
     form = SignupForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.customer_signup(parent=parent, **form.cleaned_data)
+            user = services.customer_signup(
+                parent=parent, ip_address=client_ip(request), **form.cleaned_data
+            )
+        except Throttled as exc:
+            form.add_error(None, str(exc))
+            status = 429
         except ValidationError as exc:
             form_errors_to(form, exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, f"Welcome! Your account {user.account} is ready.")
-            return redirect(request.GET.get("next") or "dashboard")
-    return render(request, "accounts/signup.html", {"form": form, "reseller": parent})
+            messages.success(
+                request,
+                f"Welcome! Your account {user.account} is ready. We sent a link to "
+                f"{user.email}: open it to confirm your address before you buy numbers.",
+            )
+            return redirect(safe_redirect_target(request, request.GET.get("next"), "dashboard"))
+    context = {"form": form, "reseller": parent}
+    return render(request, "accounts/signup.html", context, status=status)
+
+
+def verify_email(request, token):
+    """The link from the verification e-mail (GET: mail clients open links)."""
+    try:
+        user = verification.email_verify(token=token)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Thank you: {user.email} is confirmed.")
+    return redirect("dashboard" if request.user.is_authenticated else "accounts:login")
+
+
+@require_POST
+@allow(is_portal_user)
+def verify_email_resend(request):
+    try:
+        verification.email_verification_send(user=request.user)
+    except (Throttled, ValidationError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(request, f"We sent a new confirmation link to {request.user.email}.")
+    back = request.POST.get("next")
+    return redirect(safe_redirect_target(request, back, "dashboard"))
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset page, throttled per address and per IP before any e-mail is sent."""
+
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/email/password_reset.txt"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form):
+        try:
+            password_reset_allow(
+                email=form.cleaned_data["email"], ip_address=client_ip(self.request)
+            )
+        except Throttled as exc:
+            form.add_error(None, str(exc))
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().form_valid(form)
 
 
 @allow(manages_customers)
@@ -161,7 +220,12 @@ def team_edit(request, pk):
     form = TeamMemberEditForm(
         request.POST or None,
         account_kind=member.account.kind,
-        initial={"full_name": member.full_name, "role": member.role, "is_active": member.is_active},
+        initial={
+            "full_name": member.full_name,
+            "role": member.role,
+            "may_buy": member.may_buy,
+            "is_active": member.is_active,
+        },
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -82,6 +82,12 @@ class LedgerEntry(models.Model):
                 condition=~Q(kind="topup") | (~Q(method="") & ~Q(external_reference="")),
                 name="ledger_topup_has_method_and_reference",
             ),
+            # One payment reference credits one top-up, whatever key its request carried.
+            models.UniqueConstraint(
+                fields=["method", "external_reference"],
+                condition=Q(kind="topup"),
+                name="ledger_topup_reference_once",
+            ),
             models.CheckConstraint(
                 condition=~Q(kind="adjustment") | ~Q(reason=""),
                 name="ledger_adjustment_has_reason",
@@ -150,5 +156,5 @@ class TaxRate(models.Model):
 
 LedgerEntry.tenant_field = "account"
 Balance.tenant_field = "account"
-from .models_invoices import Invoice, InvoiceLine, InvoiceSequence  # noqa: E402,F401
+from .models_invoices import CreditNote, Invoice, InvoiceLine, InvoiceSequence  # noqa: E402,F401
 from .models_subscriptions import Subscription, SubscriptionCharge  # noqa: E402,F401

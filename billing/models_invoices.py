@@ -19,19 +19,27 @@ PRICE = {"max_digits": 14, "decimal_places": 5}
 
 
 class InvoiceSequence(models.Model):
-    """The last invoice number used by an issuer in a year; locked by every issue."""
+    """The last number used by an issuer in a year, per series (invoices, credit notes);
+    locked by every issue."""
+
+    class Series(models.TextChoices):
+        INVOICE = "invoice", "Invoices"
+        CREDIT_NOTE = "credit_note", "Credit notes"
 
     issuer = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="+")
+    series = models.CharField(max_length=16, choices=Series.choices, default=Series.INVOICE)
     year = models.PositiveIntegerField()
     last_number = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["issuer", "year"], name="invoice_sequence_per_year")
+            models.UniqueConstraint(
+                fields=["issuer", "series", "year"], name="invoice_sequence_per_series_year"
+            )
         ]
 
     def __str__(self):
-        return f"{self.issuer_id}/{self.year}: {self.last_number}"
+        return f"{self.issuer_id}/{self.series}/{self.year}: {self.last_number}"
 
 
 class Invoice(models.Model):
@@ -178,3 +186,53 @@ class InvoiceLine(models.Model):
 
 
 InvoiceLine.tenant_field = "invoice__account"
+
+
+class CreditNote(models.Model):
+    """The document that cancels a void invoice, in full. Its number (``CN-2026-000001``)
+    comes from the issuer's own gap-free credit-note series; its figures are the invoice's,
+    copied once. The invoice's lines are the credited lines (an invoice never changes)."""
+
+    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="credit_note")
+    issuer = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, related_name="credit_notes"
+    )
+    number = models.CharField(max_length=32)
+    year = models.PositiveIntegerField()
+    sequence = models.PositiveIntegerField()
+    issue_date = models.DateField()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=255)
+    # The amounts credited (positive): the invoice's totals.
+    net = models.DecimalField(**MONEY)
+    vat = models.DecimalField(**MONEY)
+    gross = models.DecimalField(**MONEY)
+    pdf_path = models.CharField(max_length=255, blank=True)  # under PRIVATE_STORAGE_ROOT
+    pdf_rendered_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    tenant_field = "account"
+
+    class Meta:
+        ordering = ["-issue_date", "-sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issuer", "year", "sequence"], name="credit_note_sequence_unique"
+            ),
+            models.UniqueConstraint(fields=["issuer", "number"], name="credit_note_number_unique"),
+            models.CheckConstraint(
+                condition=Q(sequence__gte=1), name="credit_note_sequence_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(gross=Round(F("net") + F("vat"), 2)),
+                name="credit_note_gross_is_net_plus_vat",
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="credit_note_has_reason"),
+        ]
+
+    def __str__(self):
+        return self.number

@@ -57,9 +57,14 @@ class Subscription(models.Model):
     # The start of period 0; every boundary is computed from it (billing.periods).
     anchor_at = models.DateTimeField()
     channels = models.PositiveIntegerField(default=0, help_text="Channels paid for.")
+    # A number's plan includes ``included_channels``; the ones above it, chosen at checkout,
+    # can be given up from a later period like added capacity (``capacity_reduce``).
+    included_channels = models.PositiveIntegerField(default=0)
     # Snapshot at purchase, 2 decimals: the price of one period (extra channels included)
     # and the setup fee charged with the first period.
     recurring_price = models.DecimalField(**MONEY)
+    # The part of ``recurring_price`` that pays for the channels above ``included_channels``.
+    extra_channels_price = models.DecimalField(**MONEY, default=0)
     setup_fee = models.DecimalField(**MONEY, default=0)
     currency = models.CharField(max_length=3)
     # The last period charged: its index and bounds (end blank for one-time).
@@ -129,6 +134,14 @@ class Subscription(models.Model):
                 condition=Q(recurring_price__gte=0, setup_fee__gte=0),
                 name="subscription_prices_not_negative",
             ),
+            models.CheckConstraint(
+                condition=Q(
+                    included_channels__lte=F("channels"),
+                    extra_channels_price__gte=0,
+                    extra_channels_price__lte=F("recurring_price"),
+                ),
+                name="subscription_extra_channels_within",
+            ),
             # Only an active recurring subscription renews.
             models.CheckConstraint(
                 condition=Q(next_renewal_at__isnull=True)
@@ -173,6 +186,11 @@ class SubscriptionCharge(models.Model):
     vat_rate = models.DecimalField(max_digits=5, decimal_places=2, default=0)
     vat_country = models.CharField(max_length=2, blank=True)
     reverse_charge = models.BooleanField(default=False)
+    # The buyer's VAT identity the decision used (null: charged before it was recorded).
+    # The invoice prints it, and a daily invoice bills one identity and regime only.
+    buyer_country = models.CharField(max_length=2, null=True, blank=True)
+    buyer_vat_number = models.CharField(max_length=32, null=True, blank=True)
+    vat_confirmed = models.BooleanField(default=False, help_text="VIES confirmed the number.")
     vat = models.DecimalField(**MONEY, default=0)
     amount = models.DecimalField(**MONEY)
     # Blank only for a free period (amount 0), which writes nothing on the ledger.

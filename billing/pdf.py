@@ -130,10 +130,19 @@ class InvoiceDocument:
     totals: InvoiceTotals
     reverse_charge_note: str = ""  # REVERSE_CHARGE_NOTE when it applies
     notes: str = ""
-    title: str = "Invoice"  # a later credit note can reuse the layout
+    title: str = "Invoice"  # "Credit note" reuses the layout
+    paid_on: date | None = None  # paid from the prepaid balance on this day: nothing is due
+    void: bool = False  # printed with a VOID mark
+    credits: str = ""  # a credit note: the number of the invoice it cancels
 
     def __post_init__(self):
         object.__setattr__(self, "lines", tuple(self.lines))
+
+    @property
+    def amount_due(self) -> Decimal:
+        if self.paid_on is not None or self.credits:
+            return Decimal("0.00")
+        return self.totals.gross
 
 
 # --- Formatting -----------------------------------------------------------------------------
@@ -173,12 +182,15 @@ def _context(document):
         "net": format_amount(document.totals.net),
         "vat": format_amount(document.totals.vat),
         "gross": format_amount(document.totals.gross),
+        "paid": format_amount(-document.totals.gross),
+        "due": format_amount(document.amount_due),
     }
     return {
         "document": document,
         "lines": lines,
         "totals": totals,
-        "bank_details": settings.BILLING_BANK_DETAILS,
+        # Bank details only where something is to be paid.
+        "bank_details": settings.BILLING_BANK_DETAILS if document.amount_due > 0 else "",
     }
 
 

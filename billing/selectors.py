@@ -30,6 +30,12 @@ def ledger_for(user, account=None):
     return entries.order_by("-pk")
 
 
+def ledger_entry_page(entry, *, page_size) -> int:
+    """The page of its account's statement (newest first) that lists ``entry``."""
+    newer = LedgerEntry.objects.filter(account_id=entry.account_id, pk__gt=entry.pk).count()
+    return newer // page_size + 1
+
+
 def balance_mismatches():
     """Accounts whose cached balance differs from the sum of their ledger, in one query.
 
@@ -94,7 +100,8 @@ class InvoiceFilters:
 
 def invoices_for(user, *, account=None):
     """Invoices the user may see, newest first (a customer: its own; platform staff: all)."""
-    invoices = scoped(Invoice.objects.select_related("account"), user)
+    # "order" is cart's Order.invoice seen from here (an invoice's order, if it has one).
+    invoices = scoped(Invoice.objects.select_related("account", "credit_note", "order"), user)
     if account is not None:
         invoices = invoices.filter(account=account)
     return invoices.order_by("-issue_date", "-sequence", "-pk")
@@ -146,9 +153,9 @@ def invoice_totals(invoices, *, include_void=False) -> dict:
 
 def invoice_detail(user, pk):
     """One invoice the user may see, with its lines; 404 for anyone else's."""
-    queryset = Invoice.objects.select_related("account", "created_by").prefetch_related(
-        Prefetch("lines", queryset=InvoiceLine.objects.order_by("position"))
-    )
+    queryset = Invoice.objects.select_related(
+        "account", "created_by", "credit_note", "order"
+    ).prefetch_related(Prefetch("lines", queryset=InvoiceLine.objects.order_by("position")))
     return get_scoped_or_404(queryset, user, pk=pk)
 
 
@@ -183,6 +190,7 @@ def invoice_export_rows(invoices):
             invoice.get_source_display(),
             invoice.tax_country.code or "",
             "yes" if invoice.reverse_charge else "no",
+            invoice.credit_note.number if hasattr(invoice, "credit_note") else "",
         ]
 
 
@@ -202,6 +210,7 @@ INVOICE_EXPORT_HEADER = [
     "source",
     "tax_country",
     "reverse_charge",
+    "credit_note",
 ]
 
 

@@ -7,7 +7,12 @@ lost) is caught up by the next one; the per-object ones are enqueued on commit.
 from celery import shared_task
 
 from .models import Subscription
-from .services.invoices import invoice_pdf_render, invoice_pdfs_render_missing, invoices_issue_daily
+from .services.invoices import (
+    credit_note_pdf_render,
+    invoice_pdf_render,
+    invoice_pdfs_render_missing,
+    invoices_issue_daily,
+)
 from .services.renewals import (
     subscription_renew,
     subscriptions_renew_due,
@@ -60,6 +65,11 @@ def issue_daily_invoices():
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def render_invoice_pdf(invoice_id):
     return invoice_pdf_render(invoice_id=invoice_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def render_credit_note_pdf(credit_note_id):
+    return credit_note_pdf_render(credit_note_id=credit_note_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

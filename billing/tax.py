@@ -1,7 +1,10 @@
 """The one place that decides the VAT a buyer pays. Cart, orders and invoices ask here.
 
-- An EU business buyer (a VAT number, checked for format when the account saved it) in
-  another EU country than the platform's: 0 %, reverse charge — the buyer accounts for VAT.
+- An EU business buyer (a VAT number valid for its country, checked again here whatever
+  wrote it; confirmed with VIES when ``VIES_ENABLED``) in another EU country than the
+  platform's: 0 %, reverse charge — the buyer accounts for VAT. VIES saying the number is
+  not valid means no reverse charge; VIES not answering does not stop the sale (the
+  decision records that the number was not confirmed).
 - Any other EU buyer: the buyer's country's standard rate (``TaxRate``).
 - A buyer outside the EU: 0 %, outside the scope of EU VAT.
 - A buyer with no country yet: the platform country's rate, the safe side until they say.
@@ -14,8 +17,9 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 
 from accounts.permissions import is_finance
-from accounts.validators import EU_COUNTRIES
+from accounts.validators import EU_COUNTRIES, normalize_vat_number
 
+from . import vies
 from .models import TaxRate
 
 CENT = Decimal("0.01")
@@ -33,6 +37,10 @@ class TaxDecision:
     country: str  # whose rate applies; "" when none does
     reverse_charge: bool = False
     note: str = ""
+    # The buyer's VAT identity the decision was made on, kept with every charge.
+    buyer_country: str = ""
+    buyer_vat_number: str = ""  # "" when none, or none valid for the country
+    vat_confirmed: bool = False  # VIES confirmed the number
 
     def vat_on(self, net) -> Decimal:
         """The VAT on a net amount, rounded half-up to the cent."""
@@ -58,26 +66,44 @@ class TaxedAmount:
     rate: Decimal  # percent
 
 
-def _standard_rate(country):
+def _standard_rate(country, **identity):
     rate = TaxRate.objects.filter(country=country).values_list("rate", flat=True).first()
     if rate is None:
         raise ImproperlyConfigured(f"No VAT rate for {country}: add it under Tax rates.")
-    return TaxDecision(rate=rate, country=country)
+    return TaxDecision(rate=rate, country=country, **identity)
+
+
+def _valid_vat_number(vat_number, country):
+    """The stored number if it is valid for ``country``, else "": a number that any writer
+    stored unchecked (``DE…`` on a French account) never earns a reverse charge."""
+    try:
+        return normalize_vat_number(vat_number, country)
+    except ValidationError:
+        return ""
 
 
 def tax_for(account) -> TaxDecision:
     """The VAT decision for ``account`` buying from the platform."""
     country = account.country.code if account.country else ""
+    vat_number = _valid_vat_number(account.vat_number, country)
+    identity = {"buyer_country": country, "buyer_vat_number": vat_number}
     platform_country = settings.PLATFORM_COUNTRY
     if not country:
-        return _standard_rate(platform_country)
+        return _standard_rate(platform_country, **identity)
     if country not in EU_COUNTRIES:
-        return TaxDecision(rate=ZERO, country="", note=OUTSIDE_EU_NOTE)
-    if account.vat_number and country != platform_country:
-        return TaxDecision(
-            rate=ZERO, country=country, reverse_charge=True, note=REVERSE_CHARGE_NOTE
-        )
-    return _standard_rate(country)
+        return TaxDecision(rate=ZERO, country="", note=OUTSIDE_EU_NOTE, **identity)
+    if vat_number and country != platform_country:
+        confirmed = vies.vat_number_confirmed(vat_number)
+        if confirmed is not False:  # confirmed, or VIES off or down: the format holds
+            return TaxDecision(
+                rate=ZERO,
+                country=country,
+                reverse_charge=True,
+                note=REVERSE_CHARGE_NOTE,
+                vat_confirmed=bool(confirmed),
+                **identity,
+            )
+    return _standard_rate(country, **identity)
 
 
 def tax_rate_set(*, country, rate, actor) -> TaxRate:

@@ -18,5 +18,6 @@ urlpatterns = [
     path("invoices/<int:pk>/", views_invoices.invoice, name="invoice"),
     path("invoices/<int:pk>/pdf/", views_invoices.invoice_pdf, name="invoice_pdf"),
     path("invoices/<int:pk>/void/", views_invoices.invoice_void, name="invoice_void"),
+    path("credit-notes/<int:pk>/pdf/", views_invoices.credit_note_pdf, name="credit_note_pdf"),
     path("reports/", views_invoices.reports, name="reports"),
 ]

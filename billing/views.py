@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -84,12 +85,23 @@ def statement_export(request, pk):
     return csv_download(filename, header, rows)
 
 
+def _entry_url(entry):
+    """Where a ledger entry is listed: its account's statement, at its page and row."""
+    page = selectors.ledger_entry_page(entry, page_size=PAGE_SIZE)
+    url = reverse("billing:statement", args=[entry.account_id])
+    return f"{url}?page={page}#entry-{entry.pk}"
+
+
 def _post_money(request, pk, form_name, form_class, record, done):
     account = _customer_account(request, pk)
     form = form_class(request.POST)
     if form.is_valid():
         try:
             entry = record(account, form.cleaned_data)
+        except services.TopupDuplicate as exc:
+            form.add_error("external_reference", "Already credited: see the original above.")
+            form.duplicate_of = exc.original
+            form.duplicate_url = _entry_url(exc.original)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -108,6 +120,7 @@ def topup(request, pk):
             method=data["method"],
             external_reference=data["external_reference"],
             actor=request.user,
+            idempotency_key=f"topup:form:{data['token']}",
         )
 
     done = "Top-up of {amount} recorded for {account}."

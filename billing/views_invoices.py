@@ -23,7 +23,7 @@ from didportal.csv_export import csv_download
 
 from . import selectors
 from .forms import QUICK_PERIODS, InvoiceFilterForm, InvoiceVoidForm, ReportForm, period_bounds
-from .models import Invoice
+from .models import CreditNote, Invoice
 from .services import invoices as invoice_services
 
 logger = logging.getLogger(__name__)
@@ -83,23 +83,46 @@ def _private_file(relative):
 def invoice_pdf(request, pk):
     """The invoice's PDF as an attachment: rendered now if the task has not run yet."""
     invoice = get_scoped_or_404(Invoice.objects.all(), request.user, pk=pk)
+    return _pdf_download(
+        request,
+        invoice,
+        stale=_pdf_needs_render(invoice),
+        render=lambda: invoice_services.invoice_pdf_render(invoice_id=invoice.pk),
+        back=invoice.pk,
+    )
+
+
+@allow(is_customer, is_finance)
+def credit_note_pdf(request, pk):
+    """A credit note's PDF, for the same people as its invoice's."""
+    credit_note = get_scoped_or_404(CreditNote.objects.all(), request.user, pk=pk)
+    return _pdf_download(
+        request,
+        credit_note,
+        stale=not credit_note.pdf_path,
+        render=lambda: invoice_services.credit_note_pdf_render(credit_note_id=credit_note.pk),
+        back=credit_note.invoice_id,
+    )
+
+
+def _pdf_download(request, document, *, stale, render, back):
     try:
-        path = None if _pdf_needs_render(invoice) else _private_file(invoice.pdf_path)
+        path = None if stale else _private_file(document.pdf_path)
         if path is None:
-            path = _private_file(invoice_services.invoice_pdf_render(invoice_id=invoice.pk))
+            path = _private_file(render())
     except SuspiciousFileOperation:
-        logger.error("invoice %s: pdf_path %r is outside the private root", pk, invoice.pdf_path)
-        raise Http404("No PDF for this invoice.") from None
+        logger.error("%s: pdf_path %r is outside the private root", document, document.pdf_path)
+        raise Http404("No PDF for this document.") from None
     except Exception:
-        logger.exception("rendering the PDF of invoice %s failed", pk)
+        logger.exception("rendering the PDF of %s failed", document)
         path = None
     if path is None:
         messages.error(request, "The PDF could not be prepared just now. Try again in a minute.")
-        return redirect("billing:invoice", pk=invoice.pk)
+        return redirect("billing:invoice", pk=back)
     response = FileResponse(
         path.open("rb"),
         as_attachment=True,
-        filename=f"{invoice.number}.pdf",
+        filename=f"{document.number}.pdf",
         content_type="application/pdf",
     )
     response["X-Content-Type-Options"] = "nosniff"
@@ -160,13 +183,17 @@ def invoice_void(request, pk):
     form = InvoiceVoidForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            invoice_services.invoice_void(
+            invoice = invoice_services.invoice_void(
                 invoice=invoice, actor=request.user, reason=form.cleaned_data["reason"]
             )
         except (ValidationError, PermissionDenied) as exc:
             form.add_error("reason" if isinstance(exc, ValidationError) else None, exc)
         else:
-            messages.success(request, f"{invoice.number} is void. Its number stays used.")
+            messages.success(
+                request,
+                f"{invoice.number} is void; credit note {invoice.credit_note.number} cancels it. "
+                "Its number stays used.",
+            )
             return redirect("billing:invoice", pk=invoice.pk)
     return render(request, "billing/invoice_void.html", {"invoice": invoice, "form": form})
 

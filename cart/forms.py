@@ -2,24 +2,22 @@
 
 from django import forms
 
-from catalog.pricing import block_prices
+from catalog.pricing import PER_PERIOD, block_prices
 from didportal.templatetags.portal import money as money_text
 from inventory.models import NumberBlock
 
 from .models import PERIOD_LABELS, offered_periods
-from .pricing import PERIOD_NOUNS
 from .services import MAX_CHANNELS, MAX_QUANTITY
 
 
 def _channels_help(item):
-    """ "2 included, extra 1.50 each a month" in the buyer's prices."""
+    """ "2 included, extra 1.50 each per month" in the buyer's prices, for the line's period."""
     prices = block_prices(item.block, item.cart.account)
     included = f"{prices.channels_included} included"
-    if not prices.extra_channel:
+    if not prices.extra_channel_monthly:
         return f"{included}, extra ones free."
-    extra = money_text(prices.extra_channel)
-    noun = PERIOD_NOUNS[item.billing_period]
-    return f"{included}, extra {extra} each {'a ' + noun if noun else 'once'}."
+    extra = money_text(prices.extra_channel_price(item.billing_period))
+    return f"{included}, extra {extra} each {PER_PERIOD[item.billing_period]}."
 
 
 def quantity_field():

@@ -21,13 +21,13 @@ import logging
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.codes import confirmation_code_spend, confirmation_code_verify
-from accounts.permissions import is_customer
+from accounts.permissions import require_may_buy
 from billing.models import Invoice
 from billing.services import balance_lock
 from billing.services.invoices import invoice_for_charges
@@ -118,8 +118,7 @@ def order_place(*, user, token, agreed=None, ip_address=None, code=None, now=Non
     existing = _existing_order(token, user)
     if existing is not None:
         return existing
-    if not is_customer(user):
-        raise PermissionDenied("Only customer accounts can buy numbers.")
+    require_may_buy(user)
     if not user.account.is_active:
         raise ValidationError("Your account is suspended: buying is not possible.")
     if code:
@@ -299,6 +298,8 @@ def _subscribe(order, position, did, item, line, *, user, now):
         recurring_price=line.recurring,
         setup_fee=line.setup_fee,
         channels=item.channels,
+        included_channels=item.channels - line.extra_channels,
+        extra_channels_price=line.extra_capacity,
         idempotency_key=f"order:{order.pk}:item:{position}",
         description=_describe(did),
         actor=user,

@@ -7,7 +7,8 @@ decision. Per unit (one number):
 
 - ``setup_fee`` — charged once, with the first period;
 - ``recurring`` — one period: the block's period price plus ``extra_channels`` (channels
-  above ``channels_included``) × the extra-channel price, rounded half-up to the cent once,
+  above ``channels_included``) × the extra-channel price of that period (``catalog.pricing``:
+  priced per month, spread over weeks or days), rounded half-up to the cent once,
   exactly as ``billing.services.subscriptions.block_price_snapshot`` rounds the subscription's
   ``recurring_price``. It is split for display into ``period_price`` and
   ``extra_capacity`` (``period_price = recurring - extra_capacity``, so the parts add up);
@@ -41,6 +42,7 @@ class LineQuote:
     quantity: int
     channels: int
     extra_channels: int
+    extra_channel_price: Decimal  # one extra channel for one period (once if one-time)
     setup_fee: Decimal  # per unit, once
     period_price: Decimal  # per unit and period, without extra channels
     extra_capacity: Decimal  # per unit and period: extra channels × extra-channel price
@@ -103,8 +105,7 @@ def line_quote(
         raise ValueError("Quantity and channels must be at least 1.")
     decision = decision or tax_for(account)
     prices = block_prices(block, account)
-    extra_channels = max(0, channels - prices.channels_included)
-    extra_raw = extra_channels * Decimal(prices.extra_channel)
+    extra_raw = prices.extra_channels_price(channels, billing_period)
     base = ZERO if billing_period == "one_time" else Decimal(prices.for_period(billing_period))
     setup_fee = money(prices.setup_fee)
     recurring = money(base + extra_raw)
@@ -114,7 +115,8 @@ def line_quote(
         billing_period=billing_period,
         quantity=quantity,
         channels=channels,
-        extra_channels=extra_channels,
+        extra_channels=prices.extra_channels(channels),
+        extra_channel_price=prices.extra_channel_price(billing_period),
         setup_fee=setup_fee,
         period_price=recurring - extra_capacity,
         extra_capacity=extra_capacity,

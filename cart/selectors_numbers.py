@@ -110,6 +110,16 @@ class NumberRow:
         return sum((sub.recurring_price for sub in self.live_capacity), Decimal("0.00"))
 
     @property
+    def extra_channels_price(self):
+        """Per period, the channels above the plan: chosen at checkout and added since."""
+        return self.rental.extra_channels_price + self.capacity_price
+
+    @property
+    def plan_price(self):
+        """Per period, the number with its plan's included channels."""
+        return self.rental.recurring_price - self.rental.extra_channels_price
+
+    @property
     def next_renewal_at(self):
         return self.rental.next_renewal_at if self.rental else None
 

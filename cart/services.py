@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.permissions import is_customer
+from accounts.permissions import is_customer, require_may_shop
 from billing.services import balance_lock
 from inventory import services as inventory_services
 from inventory.models import DID
@@ -217,6 +217,7 @@ def cart_add_numbers(*, user, numbers, channels=None, billing_period=None, now=N
     ``unavailable``. ``channels`` / ``billing_period`` default to the block's included
     channels and first offered period.
     """
+    require_may_shop(user)
     _check_customer(user)
     wanted = list(dict.fromkeys(n.strip() for n in numbers if n and n.strip()))
     if not wanted:
@@ -273,6 +274,7 @@ def cart_add_any(*, user, block, quantity, channels=None, billing_period=None, n
     A block already in the cart as "any N" gets its quantity raised instead of a second
     line. Refused, with how many there are, when the block has fewer free numbers now.
     """
+    require_may_shop(user)
     _check_customer(user)
     quantity = _checked_quantity(quantity)
     now = now or timezone.now()
@@ -388,6 +390,7 @@ def cart_holds_renew(*, user, now=None) -> RenewResult:
     """Hold every number of the user's cart again for ``CART_HOLD_MINUTES`` ("Hold again"),
     within the account's hold limits. Returns the numbers lost (sold, withdrawn or in
     another cart now) and, for those the limits kept from being held, why."""
+    require_may_shop(user)
     _check_customer(user)
     now = now or timezone.now()
     balance = balance_lock(user.account)

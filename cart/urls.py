@@ -7,6 +7,7 @@ app_name = "cart"
 urlpatterns = [
     path("", views.cart, name="cart"),
     path("add/", views.add, name="add"),
+    path("add/pending/", views.add_pending, name="add_pending"),
     path("added/", views.added, name="added"),
     path("items/<int:pk>/", views.item_update, name="item_update"),
     path("items/<int:pk>/remove/", views.item_remove, name="item_remove"),

@@ -9,38 +9,43 @@ from urllib.parse import urlencode, urlparse
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.permissions import allow, is_customer
 from didportal.forms import add_service_errors
+from didportal.redirects import safe_redirect_target
 
 from . import selectors, services
 from .forms import AddAnyForm, CartItemForm
 
 SEARCH_HOME = "/numbers/"
+PENDING_PICKS = "cart_pending_picks"  # session key: a visitor's picks while they sign in
 
 
 # --- helpers ---------------------------------------------------------------------------------
 
 
 def _safe_url(request, url, default=SEARCH_HOME):
-    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
-        return url
-    return default
+    return safe_redirect_target(request, url, default)
 
 
-def _back_to_search(request, with_picks=False):
-    """The search page the visitor came from (optionally with their picks ticked again)."""
-    next_url = _safe_url(request, request.POST.get("next", ""))
-    picks = urlencode([("selected", n) for n in request.POST.getlist("numbers")])
-    if not (with_picks and picks):
-        return next_url
-    return f"{next_url}{'&' if '?' in next_url else '?'}{picks}"
+def _back_to_search(request):
+    """The search page the visitor came from."""
+    return _safe_url(request, request.POST.get("next", ""))
+
+
+def _picks(post):
+    """What the catalog's add forms ask for: specific numbers, or any N of one block."""
+    return {
+        "action": post.get("action", ""),
+        "numbers": post.getlist("numbers"),
+        "block": post.get("block", ""),
+        "quantity": post.get("quantity", ""),
+    }
 
 
 def _ids(value):
@@ -121,28 +126,45 @@ def _panel_response(
 def add(request):
     """The catalog's "Add selected to cart" and "Add any numbers from this area"."""
     if not request.user.is_authenticated:
-        login = redirect_to_login(_back_to_search(request, with_picks=True))
-        return HttpResponseClientRedirect(login.url) if request.htmx else login
-    return _add_for_customer(request)
+        return _sign_in_first(request)
+    return _add_for_customer(request, _picks(request.POST), back=_back_to_search(request))
+
+
+def _sign_in_first(request):
+    """A visitor's picks wait in the session while they sign in (or sign up: the sign-in
+    page passes ``next`` on); ``add_pending`` adds them afterwards."""
+    request.session[PENDING_PICKS] = {**_picks(request.POST), "back": _back_to_search(request)}
+    messages.info(request, "Sign in or create an account to add numbers to your cart.")
+    login = redirect_to_login(reverse("cart:add_pending"))
+    return HttpResponseClientRedirect(login.url) if request.htmx else login
+
+
+@require_GET
+def add_pending(request):
+    """Where sign-in and sign-up return to: adds the picks a visitor made before, then
+    shows the panel page (or the cart when nothing is waiting, e.g. on a reload)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    picks = request.session.pop(PENDING_PICKS, None)
+    if not isinstance(picks, dict):
+        return redirect("cart:cart")
+    return _add_for_customer(request, picks, back=_safe_url(request, picks.get("back", "")))
 
 
 @allow(is_customer)
-def _add_for_customer(request):
-    back = _back_to_search(request)
+def _add_for_customer(request, picks, *, back):
     try:
-        if request.POST.get("action") == "any" or (
-            request.POST.get("block") and not request.POST.getlist("numbers")
-        ):
-            form = AddAnyForm(request.POST)
+        if picks["action"] == "any" or (picks["block"] and not picks["numbers"]):
+            form = AddAnyForm(picks)
             if not form.is_valid():
                 raise ValidationError(form.errors)
             result = services.cart_add_any(user=request.user, **form.cleaned_data)
         else:
-            result = services.cart_add_numbers(
-                user=request.user, numbers=request.POST.getlist("numbers")
-            )
+            result = services.cart_add_numbers(user=request.user, numbers=picks["numbers"])
     except ValidationError as exc:
         return _panel_response(request, [], back=back, errors=_errors(exc))
+    except PermissionDenied as exc:  # a member whose admin has not allowed buying, say
+        return _panel_response(request, [], back=back, errors=[str(exc)])
     item_ids = [item.pk for item in result.items]
     return _panel_response(
         request, item_ids, back=back, unavailable=result.unavailable, limits=result.limits

@@ -1,20 +1,29 @@
 """My numbers: the customer's list of numbers and each number's page (destination, users,
 channels, cancel).
 
-Customer admins and members both see every number of their account; only admins change
-anything (the write views allow admins only, and the services check it again). An id of
-another account's number answers 404, from every view.
+Every user of a customer account sees its numbers. Admins change anything; members set
+where calls go for the numbers assigned to them (and, when allowed to buy, their channels);
+the services check it (``accounts.permissions``), the page only shows what applies. An id
+of another account's number answers 404, from every view.
 """
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.permissions import allow, is_customer, is_customer_admin
+from accounts.permissions import (
+    allow,
+    is_customer,
+    is_customer_admin,
+    may_change_channels,
+    may_manage_number,
+    may_manage_numbers_of,
+    require_may_manage_number,
+)
 from billing.selectors import balance_for
 from billing.services import InsufficientBalance
 from billing.services.capacity import (
@@ -22,9 +31,9 @@ from billing.services.capacity import (
     capacity_quote,
     capacity_reduce,
     capacity_reduce_plan,
+    channel_price,
     number_rental_cancel,
 )
-from catalog.pricing import block_prices
 from didportal.forms import add_service_errors
 from didportal.htmx import render_page_or_results
 from inventory.customer import did_destination_set, did_users_assign
@@ -33,7 +42,7 @@ from . import selectors_numbers as selectors
 from .forms_numbers import AssignUsersForm, ChannelsForm, DestinationForm, MyNumbersFilterForm
 
 # A service's field name → the form field that shows its message.
-FIELD_OF = {"extra_channels": "channels", "channel_price": None}
+FIELD_OF = {"extra_channels": "channels"}
 
 
 def _day(moment):
@@ -63,27 +72,31 @@ def my_numbers(request):
 
 def _detail(request, row, *, status=200, **forms):
     user = request.user
-    can_manage = is_customer_admin(user)
+    can = {
+        "can_route": may_manage_number(user, row.did),
+        "can_assign": is_customer_admin(user),
+        "can_channels": may_change_channels(user, user.account, row.did),
+        "can_cancel_rental": may_manage_numbers_of(user, user.account),
+    }
     context = {
         "row": row,
         "did": row.did,
-        "can_manage": can_manage,
+        "can_manage": any(can.values()),
+        **can,
         "currency": user.account.currency,
     }
-    if can_manage:
-        context.update(
-            destination_form=forms.get("destination_form") or DestinationForm(did=row.did),
-            users_form=forms.get("users_form")
-            or AssignUsersForm(account=user.account, assigned=row.assigned),
-            channels_form=forms.get("channels_form") or ChannelsForm(current=row.channels.total),
-            channel_price=_channel_price(request, row),
+    if can["can_route"]:
+        context["destination_form"] = forms.get("destination_form") or DestinationForm(did=row.did)
+    if can["can_assign"]:
+        context["users_form"] = forms.get("users_form") or AssignUsersForm(
+            account=user.account, assigned=row.assigned
         )
+    if can["can_channels"]:
+        context["channels_form"] = forms.get("channels_form") or ChannelsForm(
+            current=row.channels.total
+        )
+        context["channel_price"] = channel_price(row.rental) if row.can_add_channels else None
     return render(request, "cart/number_detail.html", context, status=status)
-
-
-def _channel_price(request, row):
-    """The per-channel price of one period, as this customer's price list says."""
-    return block_prices(row.did.block, request.user.account).extra_channel
 
 
 @allow(is_customer)
@@ -91,10 +104,11 @@ def my_number(request, pk):
     return _detail(request, selectors.my_number(request.user, pk))
 
 
-@allow(is_customer_admin)
+@allow(is_customer)
 @require_POST
 def my_number_destination(request, pk):
     row = selectors.my_number(request.user, pk)
+    require_may_manage_number(request.user, row.did)
     form = DestinationForm(request.POST)
     if form.is_valid():
         try:
@@ -126,12 +140,14 @@ def my_number_users(request, pk):
     return _detail(request, row, users_form=form)
 
 
-@allow(is_customer_admin)
+@allow(is_customer)
 @require_POST
 def my_number_channels(request, pk):
     """More channels: a confirmation page with the pro-rata charge, then the purchase.
     Fewer: a confirmation page with the result at the period end, then the cancellations."""
     row = selectors.my_number(request.user, pk)
+    if not may_change_channels(request.user, request.user.account, row.did):
+        raise PermissionDenied("You may not change this number's channels.")
     current = row.channels.total
     form = ChannelsForm(request.POST, current=current)
     if not form.is_valid():
@@ -148,22 +164,18 @@ def my_number_channels(request, pk):
 
 
 def _channels_more(request, row, form, extra):
-    price = _channel_price(request, row)
     try:
         if not form.cleaned_data["confirm"]:
-            quote = capacity_quote(
-                number_subscription=row.rental, extra_channels=extra, channel_price=price
-            )
+            quote = capacity_quote(number_subscription=row.rental, extra_channels=extra)
             return _channels_confirm(request, row, form, quote=quote)
         capacity = capacity_add(
             number_subscription=row.rental,
             extra_channels=extra,
-            channel_price=price,
             actor=request.user,
             idempotency_key=f"capacity:{row.did.pk}:{form.cleaned_data['token']}",
         )
     except InsufficientBalance as exc:
-        return _channels_confirm(request, row, form, refusal=exc, extra=extra, price=price)
+        return _channels_confirm(request, row, form, refusal=exc, extra=extra)
     except ValidationError as exc:
         add_service_errors(form, exc, renames=FIELD_OF)
         return _detail(request, row, channels_form=form)
@@ -173,7 +185,8 @@ def _channels_more(request, row, form, extra):
         request,
         f"{extra} channel{'s' if extra != 1 else ''} added to {row.did.number}: {charged} "
         f"charged for the rest of this period; {capacity.recurring_price} "
-        f"{capacity.currency} more each period from then on (plus VAT where it applies).",
+        f"{capacity.currency} more per {row.period_noun} from then on (plus VAT where it "
+        "applies).",
     )
     return redirect("cart:my_number", pk=row.did.pk)
 

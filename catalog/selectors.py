@@ -12,16 +12,16 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 from django.db.models import Q, Sum
-from django.db.models.functions import Reverse
 from django.utils import timezone
 from django_countries import countries
 
 from inventory.choices import DIDStatus, NumberType
 from inventory.models import DID, NumberBlock
 
+from .search import numbers_matching
+
 SERVICES = ("voice", "sms", "fax")
 BILLING_OPTIONS = ("monthly", "weekly", "daily", "one_time")
-MATCH_MODES = ("starts", "contains", "ends")
 
 
 @dataclass(frozen=True)
@@ -156,29 +156,12 @@ class NumberPage:
     prev_before: str = ""
 
 
-def _match_number(numbers, country, digits, mode):
-    """Filter by digits. "starts" means the digits after the country code (or a full +E.164
-    prefix); "contains" matches anywhere; "ends" matches the reversed number by prefix, which
-    an index on reverse(number) answers (catalog migration 0003)."""
-    if mode == "starts":
-        if not digits.startswith("+"):
-            calling_code = phonenumbers.country_code_for_region(country)
-            digits = f"+{calling_code}{digits.lstrip('0')}"
-        return numbers.filter(number__startswith=digits)
-    digits = digits.lstrip("+")
-    if mode == "contains":
-        return numbers.filter(number__contains=digits)
-    return numbers.alias(reversed_number=Reverse("number")).filter(
-        reversed_number__startswith=digits[::-1]
-    )
-
-
 def search_numbers(
     *,
     country,
     filters=CoverageFilters(),
     block_ids=None,
-    digits="",
+    query=None,
     mode="starts",
     after="",
     before="",
@@ -186,13 +169,14 @@ def search_numbers(
     holder=None,
 ):
     """One page of buyable numbers, ordered by number, paged by keyset (after/before).
-    Numbers in ``holder``'s own cart still show; others' cart holds do not."""
+    ``query`` (a ``catalog.search.NumberQuery``) narrows them in ``mode``. Numbers in
+    ``holder``'s own cart still show; others' cart holds do not."""
     blocks = buyable_blocks(filters, country=country)
     if block_ids:
         blocks = blocks.filter(pk__in=block_ids)
     numbers = buyable_dids(holder).filter(block__in=blocks.values("pk"))
-    if digits:
-        numbers = _match_number(numbers, country, digits, mode)
+    if query is not None:
+        numbers = numbers_matching(numbers, query, country, mode)
     numbers = numbers.select_related("block")
     if before:
         rows = list(numbers.filter(number__lt=before).order_by("-number")[: page_size + 1])

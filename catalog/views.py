@@ -9,6 +9,7 @@ from inventory.choices import NumberType
 
 from . import selectors
 from .pricing import block_prices, from_price
+from .search import MATCH_MODES, number_query_parse
 from .selectors import CoverageFilters
 
 
@@ -60,15 +61,15 @@ def numbers(request, code):
         raise Http404("No such country")
     filters = CoverageFilters.from_query(request.GET)
     viewer = _viewer_account(request)
-    digits = "".join(ch for ch in request.GET.get("n", "") if ch.isdigit() or ch == "+")
+    query = number_query_parse(request.GET.get("n", ""), code)
     mode = request.GET.get("match", "starts")
-    mode = mode if mode in selectors.MATCH_MODES else "starts"
+    mode = mode if mode in MATCH_MODES else "starts"
     block_ids = [int(b) for b in request.GET.getlist("block") if b.isdigit()]
     page = selectors.search_numbers(
         country=code,
         filters=filters,
         block_ids=block_ids,
-        digits=digits,
+        query=query,
         mode=mode,
         after=request.GET.get("after", ""),
         before=request.GET.get("before", ""),
@@ -88,7 +89,8 @@ def numbers(request, code):
         country_name=countries.name(code),
         page=page,
         rows=rows,
-        n=digits,
+        n=query.text,
+        search_notice=query.notice,
         match=mode,
         block_ids=block_ids,
         blocks=selectors.city_rows(code, filters),

@@ -18,14 +18,21 @@ VAR_DIR = BASE_DIR / "var"
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
+# DEBUG=True (the default) is the development mode: relaxed HTTPS settings, static files
+# served from the apps. Django's own debug pages (tracebacks, the list of every URL on a
+# 404) are a separate, explicit choice: DEBUG_PAGES=True; without it `make run` answers
+# with the same friendly 404/500 pages as production.
+DEVELOPMENT = env.bool("DEBUG", default=True)
+DEBUG = DEVELOPMENT and env.bool("DEBUG_PAGES", default=False)
 # The default key is only for the embedded mode; production must set SECRET_KEY
 # (check --deploy refuses a short or "django-insecure-" key).
 SECRET_KEY = env("SECRET_KEY", default="django-insecure-embedded-development-key-change-me")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_NAME = env("SITE_NAME", default="didportal")
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# Links in e-mails. `make run PORT=8080` (bin/run-embedded) exports PORT to the server and
+# the Celery worker alike, so the embedded mode's links follow the port it serves on.
+SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -141,6 +148,19 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# Failures count under the address as sign-in matches it (case and spaces do not matter),
+# and one IP is locked out after AXES_IP_FAILURE_LIMIT failures across every address.
+AXES_USERNAME_CALLABLE = "accounts.throttles.axes_username"
+AXES_HANDLER = "accounts.throttles.PortalAxesHandler"
+AXES_IP_FAILURE_LIMIT = env.int("AXES_IP_FAILURE_LIMIT", default=30)
+# Sign-ups and password-reset e-mails per hour, per e-mail address and per IP.
+SIGNUPS_PER_HOUR_PER_ADDRESS = env.int("SIGNUPS_PER_HOUR_PER_ADDRESS", default=3)
+SIGNUPS_PER_HOUR_PER_IP = env.int("SIGNUPS_PER_HOUR_PER_IP", default=10)
+PASSWORD_RESETS_PER_HOUR_PER_ADDRESS = env.int("PASSWORD_RESETS_PER_HOUR_PER_ADDRESS", default=3)
+PASSWORD_RESETS_PER_HOUR_PER_IP = env.int("PASSWORD_RESETS_PER_HOUR_PER_IP", default=20)
+# Self-service sign-up confirms the address by a link: its lifetime, and e-mails per hour.
+EMAIL_VERIFICATION_DAYS = env.int("EMAIL_VERIFICATION_DAYS", default=3)
+EMAIL_VERIFICATION_SENDS_PER_HOUR = env.int("EMAIL_VERIFICATION_SENDS_PER_HOUR", default=5)
 
 # --- Security -----------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -150,12 +170,14 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
-CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 60 * 60 * 24 * 365)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEVELOPMENT)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEVELOPMENT)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEVELOPMENT)
+SECURE_HSTS_SECONDS = env.int(
+    "SECURE_HSTS_SECONDS", default=0 if DEVELOPMENT else 60 * 60 * 24 * 365
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEVELOPMENT
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEVELOPMENT)
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -176,11 +198,14 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
+            if DEVELOPMENT
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
 }
+# Development: WhiteNoise serves static files straight from the apps (no collectstatic).
+WHITENOISE_USE_FINDERS = DEVELOPMENT
+WHITENOISE_AUTOREFRESH = DEVELOPMENT
 MEDIA_ROOT = PRIVATE_STORAGE_ROOT
 
 # --- E-mail -------------------------------------------------------------------------------
@@ -247,6 +272,11 @@ LOGGING = {
 # --- Product settings ---------------------------------------------------------------------
 PLATFORM_NAME = env("PLATFORM_NAME", default="DIDPortal Carrier")
 PLATFORM_COUNTRY = env("PLATFORM_COUNTRY", default="NL")
+# Confirm EU VAT numbers with VIES before a reverse charge (billing.vies); never blocks a sale.
+VIES_ENABLED = env.bool("VIES_ENABLED", default=False)
+VIES_TIMEOUT = env.float("VIES_TIMEOUT", default=5.0)
+VIES_CACHE_SECONDS = env.int("VIES_CACHE_SECONDS", default=86400)
+VIES_RETRY_SECONDS = env.int("VIES_RETRY_SECONDS", default=600)
 DEFAULT_CURRENCY = "USD"
 # Days a number stays on hold (owner kept, routing unreachable) before it is released.
 DID_HOLD_DAYS = env.int("DID_HOLD_DAYS", default=30)

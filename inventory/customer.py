@@ -1,6 +1,8 @@
 """What a customer changes on its own numbers: where calls go, and who looks after them.
 
-Only the owner account's admins may change anything; every write locks the number's row,
+Who may change what is ``accounts.permissions``' rule: where calls go, the owner account's
+admins and the members the number is assigned to; who it is assigned to, the admins only.
+Every write locks the number's row,
 re-checks that the account still holds it, and records who changed it and why in the
 number's history (as the console's ``did_update_details`` does).
 
@@ -14,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from accounts.permissions import is_customer_admin
+from accounts.permissions import is_customer_admin, require_may_manage_number
 
 from .choices import OWNED_STATUSES
 from .models import DID, RING_TIMEOUT_MAX, RING_TIMEOUT_MIN
@@ -26,13 +28,15 @@ RING_TIMEOUT_ERROR = (
 )
 
 
-def _locked_own_did(did, actor):
-    """Lock ``did`` and check that ``actor`` is an admin of the account holding it."""
-    if not is_customer_admin(actor):
-        raise PermissionDenied("Only your account's admins may change its numbers.")
+def _locked_own_did(did, actor, *, admins_only=True):
+    """Lock ``did`` and check that ``actor``'s account holds it and ``actor`` may change it
+    (an admin; with ``admins_only=False`` also a member it is assigned to)."""
+    if admins_only and not is_customer_admin(actor):
+        raise PermissionDenied("Only your account's admins may change this.")
     locked = DID.objects.select_for_update().get(pk=did.pk)
     if locked.owner_id != actor.account_id or locked.status not in OWNED_STATUSES:
         raise PermissionDenied(f"{locked.number} is not one of your account's numbers.")
+    require_may_manage_number(actor, locked)
     return locked
 
 
@@ -63,7 +67,7 @@ def did_destination_set(*, did, actor, destination, ring_timeout):
     ``ring_timeout`` seconds (None: until answered). Returns the refreshed number."""
     destination = _clean_destination(destination)
     ring_timeout = _clean_ring_timeout(ring_timeout)
-    did = _locked_own_did(did, actor)
+    did = _locked_own_did(did, actor, admins_only=False)
     if (did.destination, did.ring_timeout) == (destination, ring_timeout):
         return did
     did.destination, did.ring_timeout = destination, ring_timeout

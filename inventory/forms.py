@@ -50,7 +50,7 @@ BLOCK_SECTIONS = {
     "Selling price": ["billing_type", "setup_fee", "monthly_price", "weekly_price", "daily_price"],
     "Channels and calls": [
         "channels_included",
-        "extra_channel_price",
+        "extra_channel_monthly_price",
         "max_concurrent_calls",
         "call_timeout_seconds",
     ],

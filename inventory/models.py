@@ -82,9 +82,16 @@ class NumberBlock(models.Model):
     weekly_price = money_field(null=True, blank=True)
     daily_price = money_field(null=True, blank=True)
 
-    # Capacity. extra_channel_price is per channel per billing period.
+    # Capacity. An extra channel is priced per month; weekly and daily plans pay it spread
+    # over the year (catalog.pricing says how).
     channels_included = models.PositiveIntegerField(default=2)
-    extra_channel_price = money_field(default=0)
+    extra_channel_monthly_price = money_field(
+        default=0,
+        verbose_name="Extra channel price per month",
+        help_text="Per channel above the included ones, per month. Weekly plans pay "
+        "monthly × 12 / 52 a week and daily plans monthly × 12 / 365 a day (rounded half-up "
+        "to 5 decimals); a one-time block charges it once.",
+    )
     max_concurrent_calls = models.PositiveIntegerField(null=True, blank=True)
     call_timeout_seconds = models.PositiveIntegerField(null=True, blank=True)
 
@@ -125,7 +132,7 @@ class NumberBlock(models.Model):
             models.CheckConstraint(
                 condition=Q(
                     setup_fee__gte=0,
-                    extra_channel_price__gte=0,
+                    extra_channel_monthly_price__gte=0,
                     connection_fee__gte=0,
                     rate_per_minute__gte=0,
                     buy_setup_cost__gte=0,

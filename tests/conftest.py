@@ -2,11 +2,45 @@
 
 import importlib
 import os
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.db import connection
 
 from tests.factories import AccountFactory, UserFactory, platform
+
+FAST_TEST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
+
+
+def pytest_configure(config):
+    """Test-only settings, applied before any test runs:
+
+    - a fast password hasher: every factory user would otherwise cost an Argon2 hash
+      (production's hashers are asserted in tests/test_settings.py);
+    - under pytest-xdist, each worker its own private file folder and its own Redis
+      database for the cache, so workers never see each other's files or cache keys
+      (pytest-django already gives each worker its own test database).
+    """
+    from django.conf import settings  # noqa: PLC0415 (configured by pytest-django)
+
+    settings.PASSWORD_HASHERS = [FAST_TEST_HASHER]
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    index = int(worker.removeprefix("gw"))
+    private = Path(tempfile.gettempdir()) / f"didportal-tests-{os.getpid()}-{worker}"
+    settings.PRIVATE_STORAGE_ROOT = settings.MEDIA_ROOT = private
+    cache = settings.CACHES["default"]
+    if "redis" in cache["BACKEND"]:
+        cache["LOCATION"] = _redis_db(cache["LOCATION"], 1 + index)
+
+
+def _redis_db(url, db):
+    """``url`` pointing at Redis database ``db`` instead."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{db}"))
 
 
 def pytest_runtest_setup(item):

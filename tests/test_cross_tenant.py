@@ -21,6 +21,7 @@ from tests.factories import AccountFactory, UserFactory, platform
 NOT_TENANT_OBJECTS = {
     "accounts:password_reset_confirm": "signed one-time token, not an object id",
     "accounts:signup_reseller": "a reseller's public sign-up code",
+    "accounts:verify_email": "signed e-mail verification token, not an object id",
     "catalog:country": "a public country code (coverage is public)",
     "catalog:numbers": "a public country code (coverage is public)",
     "compliance:requirement": "a requirement's legal text is public (the catalog links to it)",
@@ -149,13 +150,25 @@ def _invoice():
     return owner, stranger, {"pk": invoice.pk}, "get"
 
 
+def _credit_note():
+    from billing.services.invoices import invoice_void
+
+    owner, stranger, kwargs, method = _invoice()
+    finance = UserFactory(account=platform(), role="platform_finance")
+    invoice = invoice_void(
+        invoice=owner.account.invoices.get(pk=kwargs["pk"]), actor=finance, reason="Wrong"
+    )
+    return owner, stranger, {"pk": invoice.credit_note.pk}, method
+
+
 def _order():
     from cart.orders import order_place
     from cart.services import cart_add_any
     from tests.billing.factories import fund
     from tests.inventory.factories import DIDFactory
 
-    owner = UserFactory(role="customer_member")  # a teammate: the weaker customer role
+    # A teammate: the weaker customer role, allowed to buy by the account's admin.
+    owner = UserFactory(role="customer_member", may_buy=True)
     stranger = UserFactory(role="customer_admin")
     fund(owner.account, "100.00")
     cart_add_any(user=owner, block=DIDFactory().block, quantity=1)
@@ -199,6 +212,7 @@ SCENARIOS = {
     "cart:order_complete": _order,
     "billing:invoice": _invoice,
     "billing:invoice_pdf": _invoice,  # renders the PDF on demand (into a tmp root, below)
+    "billing:credit_note_pdf": _credit_note,
     "cart:my_number": my_number,
     "cart:my_number_destination": my_number_change,
     "cart:my_number_users": my_number_change,
@@ -216,7 +230,9 @@ def test_every_url_with_an_id_has_a_scenario():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("url_name", _platform_only_url_names())
-@pytest.mark.parametrize("role", ["reseller_admin", "customer_admin", "customer_member"])
+@pytest.mark.parametrize(
+    "role", ["reseller_admin", "customer_admin", "customer_member", "customer_billing"]
+)
 def test_platform_pages_refuse_every_other_role(client, url_name, role):
     platform()
     user = UserFactory(account=AccountFactory(kind=role.split("_")[0]), role=role)

@@ -5,7 +5,15 @@ Extra capacity is a ``Subscription`` of its own (``kind="capacity"``, ``did`` = 
 ``channels`` = the extra channels, ``recurring_price`` = extra × the per-channel price of one
 period), aligned with the number's subscription: the same anchor, period unit and count,
 current period (index, start, end) and next renewal, so billing's renewal job renews both
-at the same moment and every later period of the capacity costs its full price.
+at the same moment and every later period of the capacity costs its full price. The
+per-channel price is the buyer's, from ``catalog.pricing`` (per month, spread over the
+number's period); callers never pass a price.
+
+Channels chosen at checkout above the plan's included ones are part of the number's own
+rental (``channels`` − ``included_channels``, costing ``extra_channels_price`` of its
+``recurring_price``). They can be given up like added capacity: a reduction that needs them
+splits them off into a capacity subscription of their own (already paid for this period)
+and cancels it, and the rental's price drops by their part from the next period.
 
 Its first charge covers only what is left of the current period: remaining time / period
 length × the period price, rounded half-up to the cent, with VAT through the same
@@ -25,7 +33,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.permissions import may_manage_numbers_of
+from accounts.permissions import may_change_channels, may_manage_numbers_of
+from catalog.pricing import PER_PERIOD, PERIOD_OF_UNIT, block_prices
+from didportal.templatetags.portal import money as money_text
 from inventory.choices import DIDStatus
 
 from ..models import Subscription
@@ -50,12 +60,12 @@ MICROSECOND = timedelta(microseconds=1)
 class ChannelTotals:
     """The channels of one number.
 
-    ``total`` is what it has from the next period on: its own plus live extra capacity.
+    ``total`` is what it has from the next period on: its plan's plus extra channels.
     ``ending`` counts cancelled capacity that still works until ``ending_at``.
     """
 
-    included: int  # the number subscription's own channels
-    extra: int  # live (active or held) capacity subscriptions
+    included: int  # the channels the number's plan includes
+    extra: int  # chosen at checkout above the plan + live (active or held) capacity
     ending: int = 0
     ending_at: datetime | None = None
     extra_on_hold: int = 0
@@ -82,8 +92,8 @@ def channel_totals(number_subscription, capacity_subscriptions) -> ChannelTotals
             ending += sub.channels
             ending_at = max(filter(None, (ending_at, sub.current_period_end)), default=None)
     return ChannelTotals(
-        included=number_subscription.channels,
-        extra=extra,
+        included=number_subscription.included_channels,
+        extra=extra + checkout_channels(number_subscription),
         ending=ending,
         ending_at=ending_at,
         extra_on_hold=on_hold,
@@ -136,14 +146,12 @@ def _checked_extra_channels(extra_channels):
     return extra_channels
 
 
-def _checked_channel_price(channel_price):
-    try:
-        price = Decimal(channel_price)
-    except (TypeError, ValueError, ArithmeticError) as exc:
-        raise ValidationError({"channel_price": "The channel price is not an amount."}) from exc
-    if not price.is_finite() or price < 0:
-        raise ValidationError({"channel_price": "The channel price cannot be negative."})
-    return price
+def channel_price(number_subscription) -> Decimal:
+    """One extra channel for one period of the number's plan, at the price its account pays
+    (``catalog.pricing``: per month, spread over a week or a day)."""
+    sub = number_subscription
+    prices = block_prices(sub.did.block, sub.account)
+    return prices.extra_channel_price(PERIOD_OF_UNIT[sub.period_unit]) * sub.period_count
 
 
 def _check_can_grow(number_subscription, now):
@@ -185,14 +193,14 @@ def prorata(amount, *, now, period_start, period_end) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def capacity_quote(*, number_subscription, extra_channels, channel_price, now=None):
+def capacity_quote(*, number_subscription, extra_channels, now=None):
     """The price of adding ``extra_channels`` to the number now (read only; refuses what
     ``capacity_add`` would refuse)."""
     now = now or timezone.now()
     extra_channels = _checked_extra_channels(extra_channels)
-    channel_price = _checked_channel_price(channel_price)
     _check_can_grow(number_subscription, now)
-    recurring_price = money(extra_channels * channel_price)
+    price = channel_price(number_subscription)
+    recurring_price = money(extra_channels * price)
     net = prorata(
         recurring_price,
         now=now,
@@ -203,7 +211,7 @@ def capacity_quote(*, number_subscription, extra_channels, channel_price, now=No
     taxed = decision.amounts(net)
     return CapacityQuote(
         extra_channels=extra_channels,
-        channel_price=channel_price,
+        channel_price=price,
         recurring_price=recurring_price,
         net=taxed.net,
         vat=taxed.vat,
@@ -222,8 +230,10 @@ def _lock_number_subscription(number_subscription):
     )
 
 
-def _check_may_change(actor, account):
-    if actor is None or not may_manage_numbers_of(actor, account):
+def _check_may_change(actor, number_subscription):
+    if actor is None or not may_change_channels(
+        actor, number_subscription.account, number_subscription.did
+    ):
         raise PermissionDenied("You may not change this number's channels.")
 
 
@@ -240,11 +250,34 @@ def _existing_capacity(idempotency_key, number_subscription):
     return existing
 
 
+def _aligned_capacity(number, *, channels, recurring_price, description, **fields):
+    """An unsaved capacity subscription on ``number``'s number, in step with its rental."""
+    return Subscription(
+        account=number.account,
+        kind=Kind.CAPACITY,
+        did=number.did,
+        description=f"Extra capacity: {channels} channel{'s' if channels != 1 else ''} on "
+        f"{number.did.number}{description}",
+        billing_type=Subscription.BillingType.RECURRING,
+        period_unit=number.period_unit,
+        period_count=number.period_count,
+        anchor_at=number.anchor_at,
+        channels=channels,
+        recurring_price=recurring_price,
+        setup_fee=Decimal("0.00"),
+        currency=number.currency,
+        current_period_index=number.current_period_index,
+        current_period_start=number.current_period_start,
+        current_period_end=number.current_period_end,
+        next_renewal_at=number.next_renewal_at,
+        **fields,
+    )
+
+
 @transaction.atomic
-def capacity_add(
-    *, number_subscription, extra_channels, channel_price, actor, idempotency_key, now=None
-):
-    """Add ``extra_channels`` channels to a rented number, starting now.
+def capacity_add(*, number_subscription, extra_channels, actor, idempotency_key, now=None):
+    """Add ``extra_channels`` channels to a rented number, starting now, at the price
+    ``catalog.pricing`` gives the number's account.
 
     Creates the capacity subscription aligned with the number's and charges the rest of the
     current period pro rata (plus VAT). Idempotent on ``idempotency_key``: a repeat returns
@@ -255,34 +288,16 @@ def capacity_add(
         raise ValidationError("An idempotency key is required.")
     now = now or timezone.now()
     number = _lock_number_subscription(number_subscription)
-    _check_may_change(actor, number.account)
+    _check_may_change(actor, number)
     existing = _existing_capacity(idempotency_key, number)
     if existing is not None:
         return existing
-    quote = capacity_quote(
-        number_subscription=number,
-        extra_channels=extra_channels,
-        channel_price=channel_price,
-        now=now,
-    )
-    capacity = Subscription(
-        account=number.account,
-        kind=Kind.CAPACITY,
-        did=number.did,
-        description=f"Extra capacity: {extra_channels} channel"
-        f"{'s' if extra_channels != 1 else ''} on {number.did.number}",
-        billing_type=Subscription.BillingType.RECURRING,
-        period_unit=number.period_unit,
-        period_count=number.period_count,
-        anchor_at=number.anchor_at,
+    quote = capacity_quote(number_subscription=number, extra_channels=extra_channels, now=now)
+    capacity = _aligned_capacity(
+        number,
         channels=extra_channels,
         recurring_price=quote.recurring_price,
-        setup_fee=Decimal("0.00"),
-        currency=number.currency,
-        current_period_index=number.current_period_index,
-        current_period_start=number.current_period_start,
-        current_period_end=number.current_period_end,
-        next_renewal_at=number.next_renewal_at,
+        description=f" at {money_text(quote.channel_price)} {PER_PERIOD[number.period_unit]} each",
         idempotency_key=idempotency_key,
         created_at=now,
     )
@@ -345,15 +360,36 @@ def _choose(newest_first, excess):
     return chosen
 
 
+def checkout_channels(number_subscription) -> int:
+    """The channels above its plan that the number's own rental pays for (chosen at
+    checkout, not yet given up)."""
+    sub = number_subscription
+    return sub.channels - sub.included_channels if sub.kind == Kind.NUMBER else 0
+
+
+@dataclass(frozen=True)
+class CheckoutChannels:
+    """The checkout's extra channels as one reducible purchase (the oldest) in a plan."""
+
+    channels: int
+    created_at: datetime
+    pk: int = 0
+    description: str = "Extra channels chosen at checkout"
+
+
 def capacity_reduce_plan(*, number_subscription, channels, live=None):
-    """Which capacity subscriptions to cancel so the number has ``channels`` from the end of
-    the paid period (read only). Raises ValidationError naming ``channels`` when that is
-    below the channels the number's own rental includes or above what it has."""
+    """Which purchases of extra channels to give up so the number has ``channels`` from the
+    end of the paid period (read only): capacity subscriptions, and the channels chosen at
+    checkout as one ``CheckoutChannels``. Raises ValidationError naming ``channels`` when
+    that is below the channels the number's plan includes or above what it has."""
     if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
         raise ValidationError({"channels": "Enter a whole number of channels, at least 1."})
     if live is None:
         live = list(capacity_subscriptions(number_subscription))
-    included = number_subscription.channels
+    number = number_subscription
+    if checkout_channels(number):
+        live = [CheckoutChannels(checkout_channels(number), number.created_at), *live]
+    included = number.included_channels
     before = included + sum(sub.channels for sub in live)
     if channels > before:
         raise ValidationError(
@@ -362,7 +398,7 @@ def capacity_reduce_plan(*, number_subscription, channels, live=None):
     if channels < included:
         raise ValidationError(
             {
-                "channels": f"{included} channels come with this number's rental; "
+                "channels": f"{included} channels come with this number's plan; "
                 f"it cannot go below {included}."
             }
         )
@@ -377,21 +413,44 @@ def capacity_reduce_plan(*, number_subscription, channels, live=None):
     )
 
 
+def _split_checkout_channels(number):
+    """Move the checkout's extra channels out of the number's rental into a capacity
+    subscription of their own, already paid for the current period; the rental keeps its
+    plan's channels and price."""
+    capacity = _aligned_capacity(
+        number,
+        channels=checkout_channels(number),
+        recurring_price=number.extra_channels_price,
+        description=", chosen at checkout",
+        idempotency_key=f"subscription:{number.pk}:checkout-channels",
+        created_at=number.created_at,
+    )
+    capacity.save(force_insert=True)
+    number.channels = number.included_channels
+    number.recurring_price -= number.extra_channels_price
+    number.extra_channels_price = Decimal("0.00")
+    number.save(update_fields=["channels", "recurring_price", "extra_channels_price"])
+    return capacity
+
+
 @transaction.atomic
 def capacity_reduce(*, number_subscription, channels, actor, now=None):
     """Bring the number down to ``channels`` channels at the end of the paid period by
-    cancelling capacity subscriptions (they run to their period end, as any cancellation).
+    cancelling purchases of extra channels (they run to their period end, as any
+    cancellation); the channels chosen at checkout count as the oldest purchase.
 
-    Cancels whole capacity purchases only: an exact combination when one exists (newest
-    preferred), else the newest first, which may leave fewer channels than asked — the plan
-    returned (and shown before confirming) says how many. Asking for the current total
-    changes nothing, so a repeated request is harmless.
+    Cancels whole purchases only: an exact combination when one exists (newest preferred),
+    else the newest first, which may leave fewer channels than asked — the plan returned
+    (and shown before confirming) says how many. Asking for the current total changes
+    nothing, so a repeated request is harmless.
     """
     number = _lock_number_subscription(number_subscription)
-    _check_may_change(actor, number.account)
+    _check_may_change(actor, number)
     live = list(capacity_subscriptions(number).select_for_update())
     plan = capacity_reduce_plan(number_subscription=number, channels=channels, live=live)
     for sub in plan.cancel:
+        if isinstance(sub, CheckoutChannels):
+            sub = _split_checkout_channels(number)
         subscription_cancel(subscription=sub, actor=actor, now=now)
     return plan
 

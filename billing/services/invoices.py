@@ -31,7 +31,7 @@ from accounts.services import platform_account
 from didportal.enqueue import enqueue
 
 from .. import pdf
-from ..models import Invoice, InvoiceLine, InvoiceSequence, SubscriptionCharge
+from ..models import CreditNote, Invoice, InvoiceLine, InvoiceSequence, SubscriptionCharge
 from ..tax import OUTSIDE_EU_NOTE, REVERSE_CHARGE_NOTE, TaxDecision
 
 logger = logging.getLogger(__name__)
@@ -54,23 +54,38 @@ class LineDraft:
     period_end: date | None = None
     subscription_charge: SubscriptionCharge | None = None
     charge_part: str = ""
-    # Which VAT regime the line was charged under (for the invoice's note and country).
+    # Which VAT regime the line was charged under (for the invoice's note and country), and
+    # the buyer's VAT identity it was decided on (None: not recorded; the account's today).
     tax_country: str = ""
     reverse_charge: bool = False
+    buyer_country: str | None = None
+    buyer_vat_number: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
     def gross(self):
         return self.net + self.vat
 
+    @property
+    def regime(self):
+        """What one invoice may not mix: the VAT regime and the buyer identity behind it."""
+        return (self.tax_country, self.reverse_charge, self.buyer_country, self.buyer_vat_number)
+
 
 def invoice_number(year, sequence):
     return f"INV-{year}-{sequence:06d}"
 
 
-def _next_sequence(issuer, year):
-    """The next number of ``issuer`` in ``year``; the row lock is held until commit."""
-    row, _ = InvoiceSequence.objects.select_for_update().get_or_create(issuer=issuer, year=year)
+def credit_note_number(year, sequence):
+    return f"CN-{year}-{sequence:06d}"
+
+
+def _next_sequence(issuer, year, series=InvoiceSequence.Series.INVOICE):
+    """The next number of ``issuer`` in ``year`` and ``series``; the row lock is held until
+    commit."""
+    row, _ = InvoiceSequence.objects.select_for_update().get_or_create(
+        issuer=issuer, series=series, year=year
+    )
     row.last_number += 1
     row.save(update_fields=["last_number"])
     return row.last_number
@@ -86,11 +101,23 @@ def _identity(prefix, account):
     }
 
 
+def _buyer_identity(account, lines):
+    """The buyer as printed: today's name and address, and the VAT identity the lines'
+    charges were decided on (the account's today where a charge predates the record)."""
+    identity = _identity("buyer", account)
+    first = lines[0]
+    if first.buyer_country is not None:
+        identity["buyer_country"] = first.buyer_country
+        identity["buyer_vat_number"] = first.buyer_vat_number or ""
+    return identity
+
+
 def _tax_summary(lines):
-    """The invoice's VAT country and note, from the regimes its lines were charged under."""
-    reverse_charge = any(line.reverse_charge for line in lines)
-    countries = [line.tax_country for line in lines if line.tax_country]
-    tax_country = countries[0] if countries else ""
+    """The invoice's VAT country and note: the one regime its lines were charged under."""
+    if len({line.regime for line in lines}) > 1:
+        raise ValidationError("One invoice cannot mix VAT regimes or buyer VAT identities.")
+    reverse_charge = lines[0].reverse_charge
+    tax_country = lines[0].tax_country
     if reverse_charge:
         note = REVERSE_CHARGE_NOTE
     elif not tax_country and all(line.vat == 0 for line in lines):
@@ -143,7 +170,7 @@ def invoice_issue(
         created_by=actor,
         created_by_job=job if actor is None else "",
         **_identity("seller", issuer),
-        **_identity("buyer", account),
+        **_buyer_identity(account, lines),
         **_tax_summary(lines),
     )
     try:
@@ -212,7 +239,12 @@ def charge_lines(charges) -> list[LineDraft]:
     for charge in charges:
         subscription = charge.subscription
         decision = TaxDecision(rate=charge.vat_rate, country=charge.vat_country)
-        regime = {"tax_country": charge.vat_country, "reverse_charge": charge.reverse_charge}
+        regime = {
+            "tax_country": charge.vat_country,
+            "reverse_charge": charge.reverse_charge,
+            "buyer_country": charge.buyer_country,
+            "buyer_vat_number": charge.buyer_vat_number,
+        }
         setup_vat = decision.vat_on(charge.setup_net) if charge.setup_net else ZERO
         if charge.setup_net:
             lines.append(
@@ -290,14 +322,14 @@ def invoices_issue_daily(*, now=None, job="issue_daily_invoices") -> int:
     issued = 0
     for account_id in sorted(set(accounts)):
         try:
-            issued += _invoice_daily_for(account_id, cutoff=cutoff, job=job) is not None
+            issued += _invoice_daily_for(account_id, cutoff=cutoff, job=job)
         except Exception:  # one account's failure must not stop the others
             logger.exception("daily invoice for account %s failed", account_id)
     return issued
 
 
 @transaction.atomic
-def _invoice_daily_for(account_id, *, cutoff, job):
+def _invoice_daily_for(account_id, *, cutoff, job) -> int:
     # One run at a time per account: a second run waits here, then finds the charges billed.
     # (skip_locked on the charges would let two runs split them into two invoices.)
     account = Account.objects.select_for_update().get(pk=account_id)
@@ -307,16 +339,30 @@ def _invoice_daily_for(account_id, *, cutoff, job):
         .select_related("subscription")
         .order_by("created_at", "pk")
     )
-    if not charges:
-        return None
-    # Named by its first charge: a charge is invoiced once, so the key is never reused.
-    return invoice_for_charges(
-        account=account,
-        charges=charges,
-        source=Invoice.Source.DAILY,
-        idempotency_key=f"daily:{account_id}:{charges[0].pk}",
-        reference=("charges", f"{timezone.localtime(charges[0].created_at):%Y-%m-%d}"),
-        job=job,
+    # One invoice per VAT regime and buyer identity: a buyer whose VAT number or country
+    # changed during the day gets one invoice per identity, each printing the one it used.
+    by_regime = {}
+    for charge in charges:
+        by_regime.setdefault(_charge_regime(charge), []).append(charge)
+    for group in by_regime.values():
+        # Named by its first charge: a charge is invoiced once, so the key is never reused.
+        invoice_for_charges(
+            account=account,
+            charges=group,
+            source=Invoice.Source.DAILY,
+            idempotency_key=f"daily:{account_id}:{group[0].pk}",
+            reference=("charges", f"{timezone.localtime(group[0].created_at):%Y-%m-%d}"),
+            job=job,
+        )
+    return len(by_regime)
+
+
+def _charge_regime(charge):
+    return (
+        charge.vat_country,
+        charge.reverse_charge,
+        charge.buyer_country,
+        charge.buyer_vat_number,
     )
 
 
@@ -325,8 +371,9 @@ def _invoice_daily_for(account_id, *, cutoff, job):
 
 @transaction.atomic
 def invoice_void(*, invoice, actor, reason, now=None) -> Invoice:
-    """Mark an invoice void (finance). Its number stays used; money is not moved — record a
-    refund or an adjustment on the account's statement for that."""
+    """Mark an invoice void (finance) and issue the credit note that cancels it, numbered in
+    the issuer's credit-note series. The invoice's number stays used; money is not moved —
+    record a refund or an adjustment on the account's statement for that."""
     if not is_finance(actor):
         raise PermissionDenied("Only finance staff may void invoices.")
     reason = (reason or "").strip()
@@ -335,13 +382,47 @@ def invoice_void(*, invoice, actor, reason, now=None) -> Invoice:
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status == Invoice.Status.VOID:
         return invoice
+    now = now or timezone.now()
     invoice.status = Invoice.Status.VOID
     invoice.void_reason = reason[:255]
-    invoice.voided_at = now or timezone.now()
+    invoice.voided_at = now
     invoice.save(update_fields=["status", "void_reason", "voided_at"])
-    invoice_id = invoice.pk
+    credit_note = _credit_note_issue(invoice, actor=actor, now=now)
+    invoice_id, credit_note_id = invoice.pk, credit_note.pk
     transaction.on_commit(lambda: _enqueue_pdf(invoice_id), robust=True)
+    transaction.on_commit(lambda: _enqueue_credit_note_pdf(credit_note_id), robust=True)
     return invoice
+
+
+def _credit_note_issue(invoice, *, actor, now) -> CreditNote:
+    issue_date = timezone.localdate(now)
+    credit_note = CreditNote(
+        invoice=invoice,
+        issuer_id=invoice.issuer_id,
+        account_id=invoice.account_id,
+        year=issue_date.year,
+        issue_date=issue_date,
+        currency=invoice.currency,
+        reason=invoice.void_reason,
+        net=invoice.net,
+        vat=invoice.vat,
+        gross=invoice.gross,
+        created_by=actor,
+        created_at=now,
+    )
+    # The number last: the sequence row stays locked only until this commit.
+    credit_note.sequence = _next_sequence(
+        invoice.issuer, credit_note.year, InvoiceSequence.Series.CREDIT_NOTE
+    )
+    credit_note.number = credit_note_number(credit_note.year, credit_note.sequence)
+    credit_note.save()
+    return credit_note
+
+
+def _enqueue_credit_note_pdf(credit_note_id):
+    from ..tasks import render_credit_note_pdf  # noqa: PLC0415 (tasks import this module)
+
+    enqueue(render_credit_note_pdf, credit_note_id, catch_up="render_missing_invoice_pdfs")
 
 
 # --- PDF ------------------------------------------------------------------------------------
@@ -365,11 +446,38 @@ def _line_period(line):
     return f"{line.period_start:%-d %b %Y} – {line.period_end:%-d %b %Y}"
 
 
+def _document_lines(invoice, sign=1):
+    return [
+        pdf.InvoiceLine(
+            description=line.description,
+            period=_line_period(line),
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            net=sign * line.net,
+            vat_rate=line.vat_rate,
+            vat=sign * line.vat,
+            gross=sign * line.gross,
+        )
+        for line in invoice.lines.order_by("position")
+    ]
+
+
+def _void_note(invoice):
+    credit_note = CreditNote.objects.filter(invoice=invoice).only("number").first()
+    cancelled_by = f" Cancelled by credit note {credit_note.number}." if credit_note else ""
+    return (
+        f"VOID since {timezone.localtime(invoice.voided_at):%-d %b %Y}: "
+        f"{invoice.void_reason}.{cancelled_by}"
+    )
+
+
 def invoice_document(invoice) -> "pdf.InvoiceDocument":
-    """What the PDF prints: the invoice's stored figures, nothing recomputed."""
+    """What the PDF prints: the invoice's stored figures, nothing recomputed. Every invoice
+    is paid from the prepaid balance when issued, so nothing is ever due."""
     void = invoice.status == Invoice.Status.VOID
     # The reverse-charge wording has its own place on the page; other tax notes are notes.
     tax_note = "" if invoice.reverse_charge else invoice.tax_note
+    notes = "\n".join(note for note in (_void_note(invoice) if void else "", tax_note) if note)
     return pdf.InvoiceDocument(
         number=invoice.number,
         issue_date=invoice.issue_date,
@@ -377,24 +485,48 @@ def invoice_document(invoice) -> "pdf.InvoiceDocument":
         currency=invoice.currency,
         seller=_party(invoice, "seller"),
         buyer=_party(invoice, "buyer"),
-        lines=[
-            pdf.InvoiceLine(
-                description=line.description,
-                period=_line_period(line),
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                net=line.net,
-                vat_rate=line.vat_rate,
-                vat=line.vat,
-                gross=line.gross,
-            )
-            for line in invoice.lines.order_by("position")
-        ],
+        lines=_document_lines(invoice),
         totals=pdf.InvoiceTotals(net=invoice.net, vat=invoice.vat, gross=invoice.gross),
         reverse_charge_note=REVERSE_CHARGE_NOTE if invoice.reverse_charge else "",
-        notes=f"VOID: {invoice.void_reason}" if void else tax_note,
-        title="Invoice (void)" if void else "Invoice",
+        notes=notes,
+        title="Invoice",
+        paid_on=invoice.due_date,
+        void=void,
     )
+
+
+def credit_note_document(credit_note) -> "pdf.InvoiceDocument":
+    """The credit note as printed: the invoice's parties and lines, credited (negative)."""
+    invoice = credit_note.invoice
+    return pdf.InvoiceDocument(
+        number=credit_note.number,
+        issue_date=credit_note.issue_date,
+        due_date=credit_note.issue_date,
+        currency=credit_note.currency,
+        seller=_party(invoice, "seller"),
+        buyer=_party(invoice, "buyer"),
+        lines=_document_lines(invoice, sign=-1),
+        totals=pdf.InvoiceTotals(
+            net=-credit_note.net, vat=-credit_note.vat, gross=-credit_note.gross
+        ),
+        reverse_charge_note=REVERSE_CHARGE_NOTE if invoice.reverse_charge else "",
+        notes=(
+            f"This credit note cancels invoice {invoice.number} of "
+            f"{invoice.issue_date:%-d %b %Y} in full. Reason: {credit_note.reason}"
+        ),
+        title="Credit note",
+        credits=invoice.number,
+    )
+
+
+def credit_note_pdf_render(*, credit_note_id) -> str:
+    """Render and store the PDF of a credit note (again, if it exists); returns its path."""
+    credit_note = CreditNote.objects.select_related("invoice").get(pk=credit_note_id)
+    path = pdf.store_invoice_pdf(credit_note_document(credit_note))
+    CreditNote.objects.filter(pk=credit_note_id).update(
+        pdf_path=path, pdf_rendered_at=timezone.now()
+    )
+    return path
 
 
 def invoice_pdf_render(*, invoice_id) -> str:
@@ -410,15 +542,19 @@ def invoice_pdf_render(*, invoice_id) -> str:
 
 
 def invoice_pdfs_render_missing(*, limit=200) -> int:
-    """Render the PDFs a lost task never wrote (oldest first); returns how many."""
-    missing = (
-        Invoice.objects.filter(pdf_path="").order_by("created_at").values_list("pk", flat=True)
-    )
+    """Render the invoice and credit-note PDFs a lost task never wrote (oldest first);
+    returns how many."""
     done = 0
-    for invoice_id in list(missing[:limit]):
-        try:
-            invoice_pdf_render(invoice_id=invoice_id)
-            done += 1
-        except Exception:
-            logger.exception("rendering the PDF of invoice %s failed", invoice_id)
+    renderers = (
+        (Invoice, lambda pk: invoice_pdf_render(invoice_id=pk)),
+        (CreditNote, lambda pk: credit_note_pdf_render(credit_note_id=pk)),
+    )
+    for model, render in renderers:
+        missing = model.objects.filter(pdf_path="").order_by("created_at")
+        for pk in list(missing.values_list("pk", flat=True)[:limit]):
+            try:
+                render(pk)
+                done += 1
+            except Exception:
+                logger.exception("rendering the PDF of %s %s failed", model.__name__, pk)
     return done

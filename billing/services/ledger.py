@@ -43,6 +43,19 @@ class IdempotencyConflict(ValidationError):
     """The idempotency key was already used for a different posting."""
 
 
+class TopupDuplicate(ValidationError):
+    """The payment reference was already credited by another top-up: nothing was credited."""
+
+    def __init__(self, *, original):
+        self.original = original
+        super().__init__(
+            f"Duplicate: the reference “{original.external_reference}” was already credited "
+            f"on {timezone.localtime(original.created_at):%-d %b %Y} "
+            f"({original.amount} {original.account.currency} to {original.account}). "
+            "Nothing was credited now."
+        )
+
+
 def money(value) -> Decimal:
     """A ledger amount: Decimal, rounded half-up to cents, here and only here."""
     if isinstance(value, float):
@@ -307,6 +320,25 @@ def _check_finance_or_job(actor, job):
         raise PermissionDenied("Only finance staff may record this.")
 
 
+def _topup_by_reference(method, external_reference):
+    """The top-up that credited this payment reference, if any."""
+    return (
+        LedgerEntry.objects.filter(
+            kind=Kind.TOPUP, method=method, external_reference=external_reference
+        )
+        .select_related("account")
+        .first()
+    )
+
+
+def _refuse_used_reference(method, external_reference, idempotency_key):
+    """A reference credits once: a repeat of the same request (same key) is answered by
+    ``ledger_post`` with the first entry; any other use of the reference is a duplicate."""
+    original = _topup_by_reference(method, external_reference)
+    if original is not None and original.idempotency_key != idempotency_key:
+        raise TopupDuplicate(original=original)
+
+
 def topup_record(
     *,
     account,
@@ -318,7 +350,9 @@ def topup_record(
     job="",
     description="",
 ) -> LedgerEntry:
-    """Credit money received. The default key makes one payment reference credit once."""
+    """Credit money received. One payment reference credits once (a database constraint):
+    repeating the same request (same ``idempotency_key``) returns the first entry; using
+    the reference again otherwise raises ``TopupDuplicate`` naming the original."""
     _check_finance_or_job(actor, job)
     if method not in Method.values:
         raise ValidationError(f"Unknown payment method “{method}”.")
@@ -328,17 +362,24 @@ def topup_record(
     amount = money(amount)
     if amount <= 0:
         raise ValidationError("A top-up amount must be positive.")
-    entry = ledger_post(
-        account=account,
-        kind=Kind.TOPUP,
-        amount=amount,
-        idempotency_key=idempotency_key or f"topup:{method}:{external_reference}",
-        description=description or f"{Method(method).label} {external_reference}",
-        created_by=actor,
-        job=job,
-        method=method,
-        external_reference=external_reference,
-    )
+    idempotency_key = idempotency_key or f"topup:{method}:{external_reference}"
+    _refuse_used_reference(method, external_reference, idempotency_key)
+    try:
+        entry = ledger_post(
+            account=account,
+            kind=Kind.TOPUP,
+            amount=amount,
+            idempotency_key=idempotency_key,
+            description=description or f"{Method(method).label} {external_reference}",
+            created_by=actor,
+            job=job,
+            method=method,
+            external_reference=external_reference,
+        )
+    except IntegrityError:
+        # Another request credited the same reference after our look.
+        _refuse_used_reference(method, external_reference, idempotency_key)
+        raise
     # Held subscriptions renew and reactivate once the money is in (billing.subscriptions).
     from .renewals import subscriptions_resume_after_topup  # noqa: PLC0415 (import cycle)
 

@@ -22,6 +22,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.permissions import may_manage_numbers_of
+from catalog.pricing import block_prices
 from didportal.batches import drain
 from inventory.choices import OWNED_STATUSES, DIDStatus
 from inventory.models import DID
@@ -45,27 +46,32 @@ BLOCK_PERIODS = {"monthly": ("month", 1), "weekly": ("week", 1), "daily": ("day"
 # --- Prices ---------------------------------------------------------------------------------
 
 
-def block_price_snapshot(*, block, period, channels=None):
-    """The list price of ``block`` for ``period`` ("monthly", "weekly", "daily") and channels.
+def block_price_snapshot(*, block, period, channels=None, account=None):
+    """The price ``account`` pays (``catalog.pricing``) for ``block`` rented per ``period``
+    ("monthly", "weekly", "daily") with ``channels`` channels.
 
-    Returns ``{"recurring_price", "setup_fee", "period_unit", "period_count", "channels"}``
-    ready for ``subscription_start``. Extra channels above ``channels_included`` cost
-    ``extra_channel_price`` each per period. Checkout may pass a viewer's price instead.
+    Returns the keyword arguments of ``subscription_start`` that describe the price:
+    ``recurring_price`` (the period price plus the extra channels' per-period price, rounded
+    once), ``extra_channels_price`` (that extra part, rounded alone), ``setup_fee``,
+    ``period_unit``, ``period_count``, ``channels`` and ``included_channels``.
     """
     if period not in BLOCK_PERIODS:
         raise ValidationError(f"Unknown billing period “{period}”.")
-    price = getattr(block, f"{period}_price")
+    prices = block_prices(block, account)
+    price = prices.for_period(period)
     if price is None:
         raise ValidationError(f"This block is not offered {period}.")
-    channels = block.channels_included if channels is None else channels
-    extra = max(0, channels - block.channels_included)
+    channels = prices.channels_included if channels is None else channels
+    extra = prices.extra_channels_price(channels, period)
     unit, count = BLOCK_PERIODS[period]
     return {
-        "recurring_price": money(Decimal(price) + extra * Decimal(block.extra_channel_price)),
-        "setup_fee": money(block.setup_fee),
+        "recurring_price": money(Decimal(price) + extra),
+        "extra_channels_price": money(extra),
+        "setup_fee": money(prices.setup_fee),
         "period_unit": unit,
         "period_count": count,
         "channels": channels,
+        "included_channels": min(channels, prices.channels_included),
     }
 
 
@@ -94,6 +100,9 @@ def charge_row(subscription, *, decision, index, start, end, recurring, setup, j
         vat_rate=decision.rate,
         vat_country=decision.country,
         reverse_charge=decision.reverse_charge,
+        buyer_country=decision.buyer_country,
+        buyer_vat_number=decision.buyer_vat_number,
+        vat_confirmed=decision.vat_confirmed,
         vat=taxed.vat,
         amount=taxed.gross,
         created_by_job=job,
@@ -167,6 +176,8 @@ def subscription_start(
     period_unit="",
     period_count=1,
     channels=0,
+    included_channels=None,
+    extra_channels_price=Decimal("0.00"),
     kind=Subscription.Kind.NUMBER,
     description="",
     actor=None,
@@ -176,7 +187,9 @@ def subscription_start(
     """Start a subscription and charge its first period (plus the setup fee) in advance.
 
     The number must already be held by ``account`` (checkout assigns it in the same
-    transaction). A repeated ``idempotency_key`` returns the first subscription.
+    transaction). ``included_channels`` (default: all of ``channels``) are the plan's; the
+    ones above cost ``extra_channels_price`` of ``recurring_price`` and can be given up
+    later. A repeated ``idempotency_key`` returns the first subscription.
     Raises ``InsufficientBalance`` (nothing saved) when the balance does not cover it.
     """
     existing = Subscription.objects.filter(idempotency_key=idempotency_key).first()
@@ -189,6 +202,10 @@ def subscription_start(
     recurring_price, setup_fee = money(recurring_price), money(setup_fee)
     if recurring_price < 0 or setup_fee < 0:
         raise ValidationError("Prices cannot be negative.")
+    included_channels = channels if included_channels is None else included_channels
+    extra_channels_price = money(extra_channels_price)
+    if not 0 <= included_channels <= channels or not 0 <= extra_channels_price <= recurring_price:
+        raise ValidationError("The extra channels do not fit the rental's channels and price.")
     if billing_type == BillingType.ONE_TIME:
         period_unit, period_count = "", 1
     elif period_unit not in Subscription.PeriodUnit.values or period_count < 1:
@@ -210,7 +227,9 @@ def subscription_start(
         period_count=period_count,
         anchor_at=now,
         channels=channels,
+        included_channels=included_channels,
         recurring_price=recurring_price,
+        extra_channels_price=extra_channels_price,
         setup_fee=setup_fee,
         currency=account.currency,
         current_period_index=0,

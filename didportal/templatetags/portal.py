@@ -2,6 +2,8 @@ from decimal import Decimal
 
 from django import template
 
+from catalog.pricing import PER_PERIOD
+
 register = template.Library()
 
 
@@ -14,6 +16,13 @@ def money(value, places=2):
     amount = Decimal(value).normalize()
     exponent = -amount.as_tuple().exponent
     return f"{amount:.{max(int(places), exponent)}f}"
+
+
+@register.filter
+def per_period(period):
+    """A billing period ("monthly", "weekly", "daily", "one_time") or a subscription's unit
+    ("month", …) as price wording: "per month", "per week", "per day", "once"."""
+    return PER_PERIOD.get(period, "")
 
 
 @register.simple_tag(takes_context=True)

@@ -121,8 +121,15 @@ def test_password_reset_by_email(client, customer_admin):
     assert customer_admin.check_password("new-secret-pass-9")
 
 
-def test_passwords_are_hashed_with_argon2(customer_admin):
+def test_passwords_are_hashed_with_argon2(customer_admin, settings):
+    """With production's hashers (the suite uses a fast one), a password set through the
+    model is an Argon2 hash."""
+    import didportal.settings as production
+
+    settings.PASSWORD_HASHERS = production.PASSWORD_HASHERS
+    customer_admin.set_password("a-real-password-2026")
     assert customer_admin.password.startswith("argon2")
+    assert customer_admin.check_password("a-real-password-2026")
 
 
 @pytest.mark.parametrize(

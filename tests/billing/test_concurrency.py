@@ -9,7 +9,13 @@ from hypothesis import strategies as st
 
 from billing.models import LedgerEntry
 from billing.selectors import balance_for, balance_mismatches
-from billing.services import InsufficientBalance, adjustment_record, refund_record
+from billing.services import (
+    InsufficientBalance,
+    TopupDuplicate,
+    adjustment_record,
+    refund_record,
+    topup_record,
+)
 from tests.billing.factories import TEST_JOB, fund, new_key, spend
 from tests.concurrency import run_in_threads
 from tests.factories import AccountFactory
@@ -103,3 +109,24 @@ def test_random_postings_keep_balance_equal_to_ledger_sum(operations):
         assert expected >= 0
         assert balance_for(account) == expected == (ledger_sum(account) or 0)
     assert not balance_mismatches().filter(pk=account.pk).exists()
+
+
+def test_one_payment_reference_racing_under_many_keys_credits_once():
+    account = AccountFactory()
+
+    def record(i):
+        return topup_record(
+            account=account,
+            amount="25.00",
+            external_reference="BANK-RACE",
+            actor=None,
+            job=TEST_JOB,
+            idempotency_key=f"topup:race:{i}",
+        )
+
+    results = run_in_threads(record, count=8)
+
+    credited = [r for r in results if isinstance(r, LedgerEntry)]
+    duplicates = [r for r in results if isinstance(r, TopupDuplicate)]
+    assert (len(credited), len(duplicates)) == (1, 7), results
+    assert balance_for(account) == Decimal("25.00")

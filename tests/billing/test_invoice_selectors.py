@@ -217,6 +217,7 @@ def test_export_rows_carry_the_invoice_and_its_vat_rates(customer, finance_user)
         "Order",
         "NL",
         "no",
+        "",  # no credit note
     ]
 
 

@@ -349,13 +349,13 @@ def test_csv_export_of_the_filtered_set(client, finance_user, book):
     lines = body(response).splitlines()
     assert lines[0] == (
         "number,date,account_id,account,country,vat_number,net,vat_rates,vat,gross,currency,"
-        "status,source,tax_country,reverse_charge"
+        "status,source,tax_country,reverse_charge,credit_note"
     )
     assert len(lines) == 2
     invoice = book["mar_us"]
     assert lines[1] == (
         f'{invoice.number},2026-03-09,{invoice.account_id},"\'=HYPERLINK(""http://evil.test"",'
-        '""x"")",US,,5.25,0%,0.00,5.25,USD,Paid,Order,,no'
+        '""x"")",US,,5.25,0%,0.00,5.25,USD,Paid,Order,,no,'
     )
 
 
@@ -509,3 +509,62 @@ def test_a_platform_admin_may_void_too(client, platform_admin, invoice):
     client.post(reverse("billing:invoice_void", args=[invoice.pk]), {"reason": "Test order"})
     invoice.refresh_from_db()
     assert invoice.status == "void"
+
+
+# --- Paid and void PDFs, credit notes (issue 10, item 13) ----------------------------------
+
+
+def download(client, name, pk):
+    response = client.get(reverse(name, args=[pk]))
+    assert response.status_code == 200, response
+    return pdf_text(b"".join(response.streaming_content))
+
+
+def test_a_paid_invoice_pdf_says_paid_from_balance_and_asks_for_nothing(
+    client, invoice, customer_admin, settings
+):
+    client.force_login(customer_admin)
+    text = download(client, "billing:invoice_pdf", invoice.pk)
+    assert "Paid from prepaid balance on 2 Mar 2026" in text
+    assert "Amount due 0.00 USD" in text
+    assert "Total15.13USD" in text.replace(" ", "")  # pypdf may split "T otal"
+    assert "Please pay" not in text and "Total due" not in text
+    assert settings.BILLING_BANK_DETAILS not in text
+    assert "VOID" not in text
+
+
+def test_void_prints_a_void_mark_and_issues_a_credit_note_both_can_download(
+    client, invoice, finance_user, customer_member, stranger
+):
+    client.force_login(finance_user)
+    done = client.post(
+        reverse("billing:invoice_void", args=[invoice.pk]), {"reason": "Wrong buyer"}, follow=True
+    )
+    export = body(client.get(reverse("billing:invoice_export") + "?status=void"))
+    assert export.splitlines()[1].endswith(",Void,Order,NL,no,CN-2026-000001")
+    invoice.refresh_from_db()
+    credit_note = invoice.credit_note
+    assert credit_note.number == "CN-2026-000001"
+    assert (credit_note.gross, credit_note.account) == (invoice.gross, invoice.account)
+    assert "CN-2026-000001" in body(done)
+
+    text = download(client, "billing:invoice_pdf", invoice.pk)
+    assert "VOID" in text and "Wrong buyer" in text
+    assert "Cancelled by credit note CN-2026-000001" in text
+    assert "Amount due 0.00 USD" in text and "Please pay" not in text
+
+    for user in (finance_user, customer_member):
+        client.force_login(user)
+        listing = body(client.get(reverse("billing:invoices"), follow=True))
+        pdf_url = reverse("billing:credit_note_pdf", args=[credit_note.pk])
+        assert pdf_url in body(client.get(reverse("billing:invoice", args=[invoice.pk])))
+        if user == customer_member:
+            assert pdf_url in listing
+        credit = download(client, "billing:credit_note_pdf", credit_note.pk)
+        assert "Credit note" in credit and "CN-2026-000001" in credit
+        assert f"Credits invoice {invoice.number}" in credit
+        assert "Totalcredited-15.13USD" in credit.replace(" ", "")
+        assert "Please pay" not in credit
+
+    client.force_login(stranger)
+    assert client.get(reverse("billing:credit_note_pdf", args=[credit_note.pk])).status_code == 404

@@ -10,9 +10,10 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from billing.models import Invoice, InvoiceLine, InvoiceSequence, SubscriptionCharge
+from billing.models import CreditNote, Invoice, InvoiceLine, InvoiceSequence, SubscriptionCharge
 from billing.services.invoices import (
     LineDraft,
+    invoice_document,
     invoice_for_charges,
     invoice_issue,
     invoice_pdf_render,
@@ -29,6 +30,7 @@ from tests.billing.factories import fund
 from tests.billing.test_subscriptions_helpers import start
 
 pytestmark = pytest.mark.django_db
+D2 = Decimal("2.00")
 
 
 def line(net="10.00", vat="1.90", rate="19", **kw):
@@ -281,3 +283,84 @@ def test_concurrent_daily_runs_invoice_each_charge_once(customer):
     assert sum(results) == 1
     assert InvoiceLine.objects.count() == 30
     assert Invoice.objects.get().gross == Decimal("35.70")
+
+
+def test_credit_notes_have_their_own_gap_free_series(customer, finance_user):
+    first, second, third = (issue(customer, key) for key in ("c1", "c2", "c3"))
+    invoice_void(invoice=first, actor=finance_user, reason="Wrong buyer")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        invoice_void(invoice=second, actor=finance_user, reason="Rolled back")
+        raise RuntimeError("the void fails after numbering")
+    invoice_void(invoice=third, actor=finance_user, reason="Duplicate")
+    again = invoice_void(invoice=third, actor=finance_user, reason="twice")
+
+    numbers = list(CreditNote.objects.order_by("sequence").values_list("number", "invoice"))
+    year = first.year
+    assert numbers == [(f"CN-{year}-000001", first.pk), (f"CN-{year}-000002", third.pk)]
+    assert again.credit_note.number == f"CN-{year}-000002"  # one credit note per invoice
+    # The invoice series goes on where it was.
+    assert issue(customer, "c4").number == f"INV-{year}-000004"
+    second.refresh_from_db()
+    assert second.status == "paid"
+
+
+def test_a_vat_identity_changed_mid_day_gives_one_invoice_per_regime(customer, settings):
+    """Issue 10, item 11: each charge keeps the identity it was taxed on; the daily invoice
+    never mixes regimes and a reverse-charge invoice prints the VAT number it used."""
+    from accounts.services import account_update_identity  # noqa: PLC0415
+
+    settings.PLATFORM_COUNTRY = "NL"
+    account_update_identity(account=customer, country="DE", vat_number="DE136695976")
+    with time_machine.travel(datetime(2026, 3, 1, 8, 0, tzinfo=UTC), tick=False):
+        fund(customer, "100.00")
+        start(customer, unit="month", price="1.00")  # reverse charge on DE136695976
+    with time_machine.travel(datetime(2026, 3, 1, 12, 0, tzinfo=UTC), tick=False):
+        account_update_identity(account=customer, vat_number="")  # no longer a business
+        start(customer, unit="month", price="4.00")  # German VAT
+    with time_machine.travel(datetime(2026, 3, 1, 16, 0, tzinfo=UTC), tick=False):
+        account_update_identity(account=customer, vat_number="DE129273398")
+        start(customer, unit="month", price="2.00")  # reverse charge on the new number
+    with time_machine.travel(datetime(2026, 3, 2, 1, 0, tzinfo=UTC), tick=False):
+        account_update_identity(account=customer, country="AT", vat_number="")  # moved again
+        assert invoices_issue_daily() == 3
+        assert invoices_issue_daily() == 0
+
+    invoices = {invoice.net: invoice for invoice in Invoice.objects.filter(account=customer)}
+    first, german, second = invoices[Decimal("1.00")], invoices[Decimal("4.00")], invoices[D2]
+    for invoice, vat_number in ((first, "DE136695976"), (second, "DE129273398")):
+        assert invoice.reverse_charge and invoice.tax_note == REVERSE_CHARGE_NOTE
+        assert (invoice.buyer_country.code, invoice.buyer_vat_number) == ("DE", vat_number)
+        assert invoice.vat == 0
+        assert invoice_document(invoice).buyer.vat_number == vat_number
+    assert not german.reverse_charge and german.tax_note == ""
+    assert (german.tax_country.code, german.buyer_country.code, german.buyer_vat_number) == (
+        "DE",
+        "DE",
+        "",
+    )
+    assert german.vat == Decimal("0.76")
+    charge = SubscriptionCharge.objects.get(net=Decimal("2.00"))
+    assert (charge.buyer_country, charge.buyer_vat_number, charge.reverse_charge) == (
+        "DE",
+        "DE129273398",
+        True,
+    )
+    assert charge.vat_confirmed is False  # VIES is off by default
+
+
+def test_one_invoice_refuses_lines_of_two_regimes(customer):
+    with pytest.raises(ValidationError, match="mix VAT regimes"):
+        issue(
+            customer,
+            "mixed",
+            lines=[
+                line(tax_country="DE", buyer_country="DE", buyer_vat_number=""),
+                line(
+                    vat="0.00",
+                    rate="0",
+                    reverse_charge=True,
+                    buyer_country="DE",
+                    buyer_vat_number="DE136695976",
+                ),
+            ],
+        )

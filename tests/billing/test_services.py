@@ -8,6 +8,7 @@ from billing.selectors import balance_for
 from billing.services import (
     IdempotencyConflict,
     InsufficientBalance,
+    TopupDuplicate,
     adjustment_record,
     charge,
     ledger_post,
@@ -159,6 +160,39 @@ def test_finance_records_a_topup_once_per_payment_reference(customer, finance_us
     assert again.pk == entry.pk
     assert (entry.kind, entry.method, entry.created_by) == ("topup", "bank_transfer", finance_user)
     assert balance_for(customer) == Decimal("50.00")
+
+
+def test_a_used_payment_reference_is_a_duplicate_naming_the_original(customer, finance_user):
+    original = topup_record(
+        account=customer,
+        amount="50.00",
+        external_reference="BANK-43",
+        actor=finance_user,
+        idempotency_key="topup:form:first",
+    )
+    # The same request again (same key) is answered with the first entry.
+    assert (
+        topup_record(
+            account=customer,
+            amount="50.00",
+            external_reference="BANK-43",
+            actor=finance_user,
+            idempotency_key="topup:form:first",
+        )
+        == original
+    )
+    other = AccountFactory()
+    for account, amount in [(customer, "50.00"), (other, "70.00")]:
+        with pytest.raises(TopupDuplicate, match="already credited") as refused:
+            topup_record(
+                account=account,
+                amount=amount,
+                external_reference="BANK-43",
+                actor=finance_user,
+                idempotency_key="topup:form:second",
+            )
+        assert refused.value.original == original
+    assert balance_for(customer) == Decimal("50.00") and balance_for(other) == Decimal("0")
 
 
 def test_topup_rules(customer, finance_user, customer_admin):

@@ -61,16 +61,18 @@ def test_block_price_snapshot_adds_extra_channels():
         monthly_price=Decimal("2.00000"),
         weekly_price=Decimal("0.60005"),
         channels_included=2,
-        extra_channel_price=Decimal("0.50000"),
+        extra_channel_monthly_price=Decimal("0.50000"),
         setup_fee=Decimal("1.00000"),
     )
     snap = block_price_snapshot(block=block, period="monthly", channels=5)
     assert snap == {
         "recurring_price": Decimal("3.50"),
+        "extra_channels_price": Decimal("1.50"),
         "setup_fee": Decimal("1.00"),
         "period_unit": "month",
         "period_count": 1,
         "channels": 5,
+        "included_channels": 2,
     }
     assert block_price_snapshot(block=block, period="weekly")["recurring_price"] == Decimal("0.60")
     with pytest.raises(ValidationError):

@@ -1,8 +1,11 @@
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts.models import Account
+from billing import vies
 from billing.models import TaxRate
 from billing.tax import tax_for
 from tests.factories import AccountFactory
@@ -84,3 +87,86 @@ def test_out_of_range_rate_is_refused(client, finance_user):
 def test_customers_cannot_open_the_rates(client, customer_admin):
     client.force_login(customer_admin)
     assert client.get("/billing/tax-rates/").status_code == 403
+
+
+# --- Whatever wrote the VAT number, the rule checks it (issue 10, item 12) ------------------
+
+
+@pytest.mark.parametrize("stored", ["DE123456789", "DE136695976", "FR00000000000", "nonsense"])
+def test_a_vat_number_stored_unchecked_never_earns_a_reverse_charge(stored):
+    account = AccountFactory(country="FR")
+    Account.objects.filter(pk=account.pk).update(vat_number=stored)  # raw SQL, a bad import …
+    account.refresh_from_db()
+    decision = tax_for(account)
+    assert not decision.reverse_charge
+    assert decision.rate == Decimal("20.00") and decision.country == "FR"
+    assert (decision.buyer_country, decision.buyer_vat_number) == ("FR", "")
+
+
+def test_the_decision_names_the_identity_it_used():
+    decision = tax_for(AccountFactory(country="FR", vat_number="FR40303265045"))
+    assert decision.reverse_charge and not decision.vat_confirmed
+    assert (decision.buyer_country, decision.buyer_vat_number) == ("FR", "FR40303265045")
+
+
+# --- VIES (optional, off by default) --------------------------------------------------------
+
+
+class FakeVies:
+    """Stands in for the EU's service at the seam (``billing.vies.check_vies``)."""
+
+    def __init__(self, answers):
+        self.answers = answers  # VAT number -> True, False or an exception
+        self.asked = []
+
+    def __call__(self, vat_number, *, timeout):
+        self.asked.append(vat_number)
+        answer = self.answers[vat_number]
+        if isinstance(answer, Exception):
+            raise answer
+        return {"valid": answer, "countryCode": vat_number[:2]}
+
+
+@pytest.fixture
+def fake_vies(settings, monkeypatch):
+    settings.VIES_ENABLED = True
+    asked_about = []
+
+    def install(answers):
+        asked_about.extend(answers)
+        cache.delete_many([vies._cache_key(number) for number in answers])
+        fake = FakeVies(answers)
+        monkeypatch.setattr(vies, "check_vies", fake)
+        return fake
+
+    yield install
+    cache.delete_many([vies._cache_key(number) for number in asked_about])
+
+
+def test_vies_is_not_asked_unless_enabled(settings, monkeypatch):
+    settings.VIES_ENABLED = False
+    monkeypatch.setattr(vies, "check_vies", FakeVies({}))  # any call would raise KeyError
+    assert tax_for(AccountFactory(country="FR", vat_number="FR40303265045")).reverse_charge
+
+
+def test_a_confirmed_number_is_recorded_as_confirmed_and_cached(fake_vies):
+    fake = fake_vies({"FR40303265045": True})
+    account = AccountFactory(country="FR", vat_number="FR40303265045")
+    first, second = tax_for(account), tax_for(account)
+    assert first.reverse_charge and first.vat_confirmed and second.vat_confirmed
+    assert fake.asked == ["FR40303265045"]  # the second decision used the cache
+
+
+def test_a_number_vies_rejects_pays_the_buyers_vat(fake_vies):
+    fake_vies({"FR23334175221": False})
+    decision = tax_for(AccountFactory(country="FR", vat_number="FR23334175221"))
+    assert not decision.reverse_charge and decision.rate == Decimal("20.00")
+    assert not decision.vat_confirmed
+
+
+def test_vies_down_never_blocks_a_sale_and_is_not_asked_again_at_once(fake_vies):
+    fake = fake_vies({"FR40303265045": TimeoutError("VIES is down")})
+    account = AccountFactory(country="FR", vat_number="FR40303265045")
+    decisions = [tax_for(account) for _ in range(3)]
+    assert all(d.reverse_charge and not d.vat_confirmed for d in decisions)
+    assert fake.asked == ["FR40303265045"]

@@ -59,6 +59,29 @@ def test_finance_records_a_topup_once_per_payment_reference(client, finance_user
     assert entry.created_by == finance_user and entry.external_reference == "BANK-77"
 
 
+def test_reentering_a_used_bank_reference_says_duplicate_and_links_the_original(
+    client, finance_user, customer
+):
+    client.force_login(finance_user)
+    url = reverse("billing:topup", args=[customer.pk])
+    data = {"amount": "120.00", "method": "bank_transfer", "external_reference": "BANK-78"}
+    client.post(url, {**data, "token": "0b6f1f6e-5f55-4b53-9a0c-7f7a1f1f1f10"}, follow=True)
+    original = LedgerEntry.objects.get(account=customer)
+
+    # Later, finance types the same bank reference again (a new form, a new token).
+    response = client.post(url, {**data, "token": "0b6f1f6e-5f55-4b53-9a0c-7f7a1f1f1f11"})
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Duplicate reference" in content and "nothing was credited" in content
+    assert "recorded" not in " ".join(str(m) for m in response.context["messages"])
+    link = f"/billing/balances/{customer.pk}/?page=1#entry-{original.pk}"
+    assert f'href="{link}"' in content
+    assert client.get(link).status_code == 200
+    assert balance_for(customer) == Decimal("120.00")
+    assert LedgerEntry.objects.filter(external_reference="BANK-78").count() == 1
+
+
 def test_finance_adjustment_needs_a_reason_and_is_idempotent(client, finance_user, customer):
     fund(customer, "50.00")
     client.force_login(finance_user)

@@ -23,7 +23,7 @@ def blocks(db, platform_admin):
         monthly_price=Decimal("3.00"),
         weekly_price=Decimal("0.90"),
         channels_included=2,
-        extra_channel_price=Decimal("1.50"),
+        extra_channel_monthly_price=Decimal("1.50"),
     )
     inventory_services.dids_add(block=amsterdam, spec_text="5550000-5550009", actor=platform_admin)
     inventory_services.dids_add(

@@ -36,7 +36,7 @@ def test_add_change_in_the_panel_then_remove_from_the_cart(
     panel.get_by_label("Channels").press("Tab")  # change → htmx updates the panel
     # 5.00 + 3.00 + 2 × 1.50 = 11.00, VAT 0.95 + 1.14.
     expect(panel.locator("#panel-total")).to_have_text("13.09")
-    expect(panel).to_contain_text("3.00 (2 channels)")
+    expect(panel).to_contain_text("3.00 (2 × 1.50 per month)")
 
     panel.get_by_role("link", name="Continue shopping").click()
     expect(panel).to_be_hidden()

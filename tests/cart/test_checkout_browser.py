@@ -40,7 +40,7 @@ def munich(platform_admin):
         monthly_price=Decimal("3.00"),
         weekly_price=Decimal("0.90"),
         channels_included=1,
-        extra_channel_price=Decimal("1.50"),
+        extra_channel_monthly_price=Decimal("1.50"),
         requirement=requirement,
     )
     dids_add(block=block, spec_text="+4989555000-+4989555004", actor=platform_admin)

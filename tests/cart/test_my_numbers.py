@@ -204,14 +204,13 @@ def test_list_query_count_is_flat(
     admin_client, funded, customer_admin, customer_member, django_assert_max_num_queries
 ):
     def fill(count, start_at):
-        block = NumberBlockFactory()
+        block = NumberBlockFactory(extra_channel_monthly_price=Decimal("1.00"))
         for n in range(count):
             rental = rent(funded, f"+3120555{start_at + n:04d}", block=block)
             did_users_assign(did=rental.did, actor=customer_admin, users=[customer_member])
             capacity_add(
                 number_subscription=rental,
                 extra_channels=1,
-                channel_price=Decimal("1.00"),
                 actor=customer_admin,
                 idempotency_key=f"capacity:{start_at + n}",
             )
@@ -342,7 +341,7 @@ APRIL = datetime(2026, 4, 1, tzinfo=UTC)
 
 @pytest.fixture
 def priced_block():
-    return NumberBlockFactory(extra_channel_price=Decimal("1.50"), channels_included=2)
+    return NumberBlockFactory(extra_channel_monthly_price=Decimal("1.50"), channels_included=2)
 
 
 def test_more_channels_are_confirmed_with_the_prorata_price_then_bought(
@@ -354,7 +353,7 @@ def test_more_channels_are_confirmed_with_the_prorata_price_then_bought(
         page = admin_client.post(url("my_number_channels", rental), {"channels": "4"})
         text = page_text(page)
         assert page.status_code == 200
-        assert "Add 2 channels to 020 555 0001?" in text
+        assert "Add 2 channels to +31 20 555 0001?" in text
         assert "1.00 USD" in text and "0.19 USD" in text and "1.19 USD" in text  # DE VAT
         assert "3.00 USD + VAT" in text
         assert not Subscription.objects.filter(kind="capacity").exists()  # nothing yet
@@ -404,7 +403,6 @@ def test_fewer_channels_are_confirmed_then_take_effect_at_the_period_end(
     capacity = capacity_add(
         number_subscription=rental,
         extra_channels=3,
-        channel_price=Decimal("1.50"),
         actor=customer_admin,
         idempotency_key="capacity:three",
     )
@@ -442,7 +440,6 @@ def test_cancel_asks_first_with_the_paid_period_then_cancels(admin_client, funde
     capacity = capacity_add(
         number_subscription=rental,
         extra_channels=1,
-        channel_price=Decimal("1.00"),
         actor=customer_admin,
         idempotency_key="capacity:one",
     )

@@ -22,7 +22,7 @@ def test_admin_searches_forwards_adds_channels_and_cancels(page, customer, custo
     customer.country = "US"  # outside the EU: no VAT, the charge is the pro-rata price
     customer.save(update_fields=["country"])
     fund(customer, "100.00")
-    block = NumberBlockFactory(extra_channel_price=Decimal("1.50"), channels_included=2)
+    block = NumberBlockFactory(extra_channel_monthly_price=Decimal("1.50"), channels_included=2)
     rental = start(customer, did=held_did(customer, number="+31205550001", block=block), channels=2)
     start(customer, did=held_did(customer, number="+31205550002", block=block), channels=2)
 
@@ -37,7 +37,7 @@ def test_admin_searches_forwards_adds_channels_and_cancels(page, customer, custo
     page.get_by_label("Search", exact=True).fill("020 555 0001")
     expect(results).not_to_contain_text("020 555 0002")  # htmx narrowed the list
     expect(page).to_have_url(re.compile(r"q=020"))
-    results.get_by_role("link", name="020 555 0001").click()
+    results.get_by_role("link", name="+31 20 555 0001").click()  # E.164 first, the link
 
     page.get_by_label("Forward calls to").fill("sip:desk@pbx.example.com")
     page.get_by_label("For at most…").check()
@@ -59,3 +59,29 @@ def test_admin_searches_forwards_adds_channels_and_cancels(page, customer, custo
     expect(page.locator(".alert-success")).to_contain_text("keeps working until")
     rental.refresh_from_db()
     assert rental.status == Subscription.Status.CANCELLED
+
+
+def test_member_forwards_a_number_assigned_to_them_on_a_phone(page, customer, customer_admin):
+    """Item 16: a member sets where calls go on their number; nothing else is offered."""
+    from inventory.customer import did_users_assign
+    from tests.factories import UserFactory
+
+    member = UserFactory(account=customer, role="customer_member", full_name="Mo Member")
+    fund(customer, "100.00")
+    rental = start(customer, did=held_did(customer, number="+31205550001"), channels=2)
+    did_users_assign(did=rental.did, actor=customer_admin, users=[member])
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/accounts/login/")
+    page.get_by_label("E-mail address").fill(member.email)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto("/cart/numbers/")
+    page.locator("#my-numbers-results").get_by_role("link", name="+31 20 555 0001").first.click()
+    expect(page.locator("#channels-form")).to_have_count(0)
+    expect(page.locator("#users-form")).to_have_count(0)
+    page.get_by_label("Forward calls to").fill("+31205550199")
+    page.get_by_label("Until answered").check()
+    page.get_by_role("button", name="Save destination").click()
+    expect(page.locator("#number-details")).to_contain_text("+31205550199")
+    page.screenshot(path="test-artifacts/member-number-390.png", full_page=True)

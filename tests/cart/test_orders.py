@@ -309,3 +309,17 @@ def test_an_order_where_nothing_could_be_sold_is_failed_in_its_history(buyer, bl
     ]
     mail = OutgoingEmail.objects.get(key=f"order-confirmation:{order.pk}")
     assert "Invoice" not in mail.text and "[[" not in mail.text + mail.html
+
+
+def test_the_invoice_names_its_order_by_reference_with_a_link(client, buyer, blocks, finance_user):
+    """Issue 10, item 23: not "For Order 1" but the order's ORD-… reference, linked."""
+    add(buyer, MUNICH_1)
+    order = order_place(user=buyer, token="t-ref")
+    link = f'<a href="/cart/orders/{order.pk}/">Order {order.reference}</a>'
+    for user in (buyer, finance_user):
+        client.force_login(user)
+        detail = client.get(f"/billing/invoices/{order.invoice.pk}/").content.decode()
+        assert link in detail
+        assert client.get(f"/cart/orders/{order.pk}/").status_code == 200
+    client.force_login(buyer)
+    assert link in client.get("/billing/invoices/").content.decode()

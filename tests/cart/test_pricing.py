@@ -66,10 +66,12 @@ def test_quantity_multiplies_the_unit(munich, vat_rates):
     quote = line_quote(
         block=munich, channels=3, billing_period="weekly", quantity=3, account=consumer
     )
-    # Unit: 5.00 + (0.90 + 1.50) = 7.40; VAT 0.95 + 0.46 = 1.41.
-    assert (quote.unit_net, quote.unit_vat) == (D("7.40"), D("1.41"))
-    assert (quote.net, quote.vat, quote.gross) == (D("22.20"), D("4.23"), D("26.43"))
-    assert quote.first_period_total == D("7.20") and quote.setup_total == D("15.00")
+    # The extra channel is 1.50 a month: 1.50 × 12 / 52 = 0.34615 a week.
+    # Unit: 5.00 + (0.90 + 0.34615 → 1.25) = 6.25; VAT 0.95 + 0.24 = 1.19.
+    assert quote.extra_channel_price == D("0.34615")
+    assert (quote.unit_net, quote.unit_vat) == (D("6.25"), D("1.19"))
+    assert (quote.net, quote.vat, quote.gross) == (D("18.75"), D("3.57"), D("22.32"))
+    assert quote.first_period_total == D("3.75") and quote.setup_total == D("15.00")
 
 
 def test_the_recurring_price_matches_the_subscription_snapshot(vat_rates):
@@ -77,7 +79,7 @@ def test_the_recurring_price_matches_the_subscription_snapshot(vat_rates):
         setup_fee=D("1.23456"),
         monthly_price=D("1.23456"),
         channels_included=1,
-        extra_channel_price=D("0.33333"),
+        extra_channel_monthly_price=D("0.33333"),
     )
     consumer = AccountFactory(country="DE")
     quote = line_quote(block=block, channels=3, billing_period="monthly", account=consumer)
@@ -89,7 +91,7 @@ def test_the_recurring_price_matches_the_subscription_snapshot(vat_rates):
 
 def test_a_one_time_block_charges_setup_and_extra_channels_once(vat_rates):
     block = NumberBlockFactory(
-        billing_type="one_time", monthly_price=None, extra_channel_price=D("2.00")
+        billing_type="one_time", monthly_price=None, extra_channel_monthly_price=D("2.00")
     )
     american = AccountFactory(country="US")
     quote = line_quote(block=block, channels=3, billing_period="one_time", account=american)

@@ -101,7 +101,59 @@ def test_anonymous_htmx_add_is_sent_to_sign_in(client, blocks):
     )
     login = urlparse(response["HX-Redirect"])
     assert login.path == reverse("accounts:login")
-    assert "selected=%2B31205550000" in parse_qs(login.query)["next"][0]
+    assert parse_qs(login.query)["next"] == [reverse("cart:add_pending")]
+    assert "Sign in or create an account" in client.get(response["HX-Redirect"]).content.decode()
+
+
+def test_picks_made_before_sign_up_are_in_the_new_cart(client, blocks, vat_rates):
+    response = client.post(
+        reverse("cart:add"),
+        {"block": blocks["amsterdam"].pk, "quantity": "3", "action": "any", "next": "/numbers/"},
+    )
+    signup = reverse("accounts:signup") + "?" + urlparse(response.url).query
+    created = client.post(
+        signup,
+        {
+            "full_name": "Newcomer",
+            "email": "new@example.test",
+            "company_name": "New Co",
+            "country": "NL",
+            "password": "a-long-enough-passphrase-2026",
+        },
+        follow=True,
+    )
+    [line] = created.context["view"].lines
+    assert line.item.block_id == blocks["amsterdam"].pk and line.item.quantity == 3
+    assert CartItem.objects.get().cart.user.email == "new@example.test"
+
+
+def test_the_picks_are_added_once(client, customer_admin, blocks, vat_rates):
+    client.post(reverse("cart:add"), {"numbers": [A0, A1], "next": "/numbers/NL/search/"})
+    client.force_login(customer_admin)
+    first = client.get(reverse("cart:add_pending"))
+    assert urlparse(first.url).path == reverse("cart:added")
+    again = client.get(reverse("cart:add_pending"))  # a reload: nothing is waiting any more
+    assert again.url == reverse("cart:cart")
+    assert sorted(CartItem.objects.values_list("did__number", flat=True)) == [A0, A1]
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    ["https://evil.example/", "//evil.example/", "https:evil.example", "/\\evil.example"],
+)
+def test_the_way_back_after_sign_in_stays_on_the_site(client, customer_admin, blocks, next_url):
+    client.post(reverse("cart:add"), {"numbers": [A0], "next": next_url})
+    client.force_login(customer_admin)
+    panel = client.get(reverse("cart:add_pending"), follow=True)
+    assert panel.context["back"] == "/numbers/"
+    assert "evil.example" not in panel.content.decode()
+
+
+def test_a_signed_in_role_that_cannot_buy_is_refused_after_sign_in(client, platform_admin, blocks):
+    client.post(reverse("cart:add"), {"numbers": [A0], "next": "/numbers/NL/search/"})
+    client.force_login(platform_admin)
+    assert client.get(reverse("cart:add_pending")).status_code == 403
+    assert not CartItem.objects.exists()
 
 
 def test_update_from_the_panel_rerenders_it_with_the_new_price(shopper, customer_admin):
@@ -119,8 +171,8 @@ def test_update_from_the_panel_rerenders_it_with_the_new_price(shopper, customer
         **HTMX,
     )
     line = response.context["view"].lines[0]
-    # 0.90 + 2 × 1.50 = 3.90 a week.
-    assert (line.quote.recurring, line.quote.billing_period) == (D("3.90"), "weekly")
+    # 1.50 a month per extra channel is 0.34615 a week: 0.90 + 2 × 0.34615 = 1.59 a week.
+    assert (line.quote.recurring, line.quote.billing_period) == (D("1.59"), "weekly")
     item.refresh_from_db()
     assert (item.channels, item.billing_period) == (4, "weekly")
 

@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 
 from catalog import selectors
+from catalog.search import number_query_parse
 from catalog.selectors import CoverageFilters
 from inventory import services as inventory_services
 from inventory.models import DID
@@ -69,8 +70,11 @@ def test_city_search_without_match_is_empty(stock):
     assert selectors.city_rows("DE", search="paris") == []
 
 
-def numbers(**kwargs):
-    return [did.number for did in selectors.search_numbers(**kwargs).rows]
+def numbers(*, country, digits, **kwargs):
+    query = number_query_parse(digits, country)
+    return [
+        did.number for did in selectors.search_numbers(country=country, query=query, **kwargs).rows
+    ]
 
 
 def test_number_search_starts_with_national_digits(stock):

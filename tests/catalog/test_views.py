@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from inventory import services as inventory_services
 from inventory.models import DID
+from tests.factories import TEST_PASSWORD
 from tests.inventory.factories import NumberBlockFactory
 
 pytestmark = pytest.mark.django_db
@@ -86,7 +87,9 @@ def test_list_pages_query_count_is_flat(client, stock, name, django_assert_max_n
         client.get(reverse(name, args=args))
 
 
-def test_anonymous_add_to_cart_asks_to_sign_in_and_comes_back(client, stock):
+def test_anonymous_add_to_cart_says_why_and_adds_the_picks_after_sign_in(
+    client, stock, customer_admin
+):
     search = reverse("catalog:numbers", args=["NL"]) + "?n=12&match=ends"
     response = client.post(
         reverse("cart:add"), {"numbers": ["+31205550012"], "next": search, "action": "selected"}
@@ -95,9 +98,16 @@ def test_anonymous_add_to_cart_asks_to_sign_in_and_comes_back(client, stock):
     login = urlparse(response.url)
     assert login.path == reverse("accounts:login")
     back = parse_qs(login.query)["next"][0]
-    assert back.startswith(search) and "selected=%2B31205550012" in back
-    page = client.get(back).content.decode()
-    assert 'value="+31205550012" id' in page and "checked" in page
+    assert back == reverse("cart:add_pending")
+    page = client.get(response.url).content.decode()
+    assert "Sign in or create an account to add numbers to your cart." in page
+
+    signed_in = client.post(
+        response.url, {"username": customer_admin.email, "password": TEST_PASSWORD}, follow=True
+    )
+    lines = signed_in.context["view"].lines
+    assert [line.item.did.number for line in lines] == ["+31205550012"]
+    assert signed_in.context["back"] == search  # the panel leads back to the search
 
 
 def test_customer_adds_the_selection_to_the_cart(client, stock, customer_admin, platform_admin):

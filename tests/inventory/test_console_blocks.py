@@ -75,7 +75,7 @@ BLOCK_POST = {
     "weekly_price": "",
     "daily_price": "0.10",
     "channels_included": "2",
-    "extra_channel_price": "0.50",
+    "extra_channel_monthly_price": "0.50",
     "max_concurrent_calls": "10",
     "call_timeout_seconds": "60",
     "connection_fee": "0.01",
