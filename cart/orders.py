@@ -7,9 +7,11 @@ The order of work inside the transaction is the lock order everywhere:
    everything decided from the total (the balance rule, whether the e-mailed transaction
    code is needed) is decided on that quote;
 2. the transaction code is spent (marked used) here, so a later refusal rolls it back;
-3. the specific numbers, in primary-key order; then "any N" numbers with ``skip_locked``;
-4. the client package, then each number's sale, subscription and first charge, each in a
-   savepoint: a number that cannot be sold (gone, a constraint) fails its item, not the order;
+3. the buyer's client packages (``sale_packages_lock``), before any number, as
+   ``did_assign`` takes them (package, then number): the other order deadlocks;
+4. the specific numbers, in primary-key order; then "any N" numbers with ``skip_locked``;
+   then each number's sale, subscription and first charge, each in a savepoint: a number
+   that cannot be sold (gone, a constraint) fails its item, not the order;
 5. the order's totals and status, the agreements, the cart lines and the confirmation
    e-mail's text;
 6. the invoice number (``billing.services.invoices``), last, so the sequence lock, which
@@ -39,7 +41,13 @@ from billing.tax import tax_for
 from catalog.selectors import formatted
 from compliance.selectors import requirements_at_versions, requirements_for_blocks
 from compliance.services import agreements_record
-from inventory.services.sales import did_sell, dids_lock_any, dids_lock_specific, sale_package
+from inventory.services.sales import (
+    did_sell,
+    dids_lock_any,
+    dids_lock_specific,
+    sale_package,
+    sale_packages_lock,
+)
 from outbox.services import email_queue
 
 from .models import CartItem
@@ -235,6 +243,7 @@ def _agreed_requirements(items, agreed):
 def _sell(order, quote, *, user, now):
     """Claim, sell and charge every number of the quote; returns the completed OrderItems
     (failed ones are written too, uncharged)."""
+    packages = sale_packages_lock(account=order.account)
     specific = [item.did_id for item, _ in quote.lines if item.did_id]
     buyable = dids_lock_specific(ids=specific, user=user, now=now)
     taken = set(buyable)
@@ -250,7 +259,7 @@ def _sell(order, quote, *, user, now):
         short = item.quantity - len(dids)
         reason = f"Only {len(dids)} of {item.quantity} numbers were still available here."
         claims += [(item, line, None, reason)] * short
-    package = sale_package(account=order.account, adding=sum(1 for c in claims if c[2]))
+    package = sale_package(packages=packages, adding=sum(1 for c in claims if c[2]))
     sold = []
     for position, (item, line, did, reason) in enumerate(claims, start=1):
         if did is not None:

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.scoping import get_scoped_or_404, scoped
 from catalog.selectors import buyable_dids, formatted
+from inventory.selectors import self_service_allowance
 
 from .models import CartItem, offered_periods
 from .pricing import CartQuote, items_quote
@@ -31,6 +32,11 @@ def cart_count(user):
     """How many numbers the user's cart holds (an "any 5" line counts 5): the nav badge."""
     total = CartItem.objects.filter(cart__user=user).aggregate(total=Sum("quantity"))["total"]
     return total or 0
+
+
+def package_allowance(user):
+    """What the user's account's packages let it buy itself (None: no package limits it)."""
+    return self_service_allowance(user.account_id)
 
 
 def any_available(block, limit):

@@ -20,11 +20,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from accounts.permissions import is_customer, require_may_shop
 from billing.services import balance_lock
+from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from inventory.models import DID
 
@@ -142,6 +143,21 @@ def _check_room(cart, adding):
         )
 
 
+def _check_package_allows(cart, adding, field):
+    """Refuse ``adding`` more numbers when the account's package limits self-service
+    purchases and the numbers held plus those in the cart would pass it (checkout checks
+    again, under the package's lock)."""
+    if adding <= 0:
+        return
+    allowance = inventory_selectors.self_service_allowance(cart.account_id)
+    if allowance is None:
+        return
+    in_cart = cart.items.aggregate(numbers=Sum("quantity"))["numbers"] or 0
+    refusal = allowance.refusal(adding=adding, in_cart=in_cart)
+    if refusal:
+        raise ValidationError({field: refusal})
+
+
 def _place(block):
     return block.city or block.region or block.get_number_type_display()
 
@@ -246,6 +262,7 @@ def cart_add_numbers(*, user, numbers, channels=None, billing_period=None, now=N
         dids[n] for n in wanted if n in dids and dids[n].pk in held and dids[n].pk not in existing
     ]
     _check_room(cart, len(new))
+    _check_package_allows(cart, len(new), "numbers")
     for did in new:
         line_channels, period = settings_by_block[did.block_id]
         existing[did.pk] = CartItem.objects.create(
@@ -294,6 +311,7 @@ def cart_add_any(*, user, block, quantity, channels=None, billing_period=None, n
                 f"available in {_place(block)} right now{in_cart}."
             }
         )
+    _check_package_allows(cart, quantity, "quantity")
     if item is None:
         _check_room(cart, 1)
         line_channels, period = _line_defaults(block, channels, billing_period)
@@ -341,6 +359,13 @@ def cart_item_update(*, user, item_id, channels=None, quantity=None, billing_per
                 errors["quantity"] = [
                     f"Only {available} numbers available in {_place(item.block)} right now."
                 ]
+            else:
+                try:
+                    _check_package_allows(
+                        item.cart, changes["quantity"] - item.quantity, "quantity"
+                    )
+                except ValidationError as exc:
+                    errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
     for name, value in changes.items():

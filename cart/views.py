@@ -184,7 +184,8 @@ def added(request):
 
 def _cart_page(request, override=None, status=200):
     view = _with_forms(selectors.cart_view(request.user), override)
-    return render(request, "cart/cart.html", {"view": view}, status=status)
+    context = {"view": view, "allowance": selectors.package_allowance(request.user)}
+    return render(request, "cart/cart.html", context, status=status)
 
 
 @allow(is_customer)

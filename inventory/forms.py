@@ -12,7 +12,7 @@ from accounts.models import Account
 from .choices import AFTER_HOLD_STATUSES, DIDStatus, NumberType
 from .models import ClientPackage, NumberBlock, Operator, Package
 from .numbers import validate_destination
-from .services import ALLOWED_TRANSITIONS
+from .services import moves_without_owner
 
 AFTER_HOLD_CHOICES = [(s.value, s.label) for s in AFTER_HOLD_STATUSES]
 REASON_HELP = "Kept in each number's audit log."
@@ -185,15 +185,25 @@ def page_size(value, default=50):
 class BulkForm(forms.Form):
     reason = forms.CharField(max_length=200, required=False, help_text=REASON_HELP)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, statuses=(), **kwargs):
+        """``statuses``: the statuses of the selected numbers (for the forms that care)."""
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False
 
 
 class BulkStatusForm(BulkForm):
-    to_status = forms.ChoiceField(label="New status", choices=DIDStatus.choices)
+    """Only the statuses every selected number can move to (assigning, which makes a number
+    active for a customer, is done one number at a time from its page)."""
+
+    to_status = forms.ChoiceField(label="New status")
     field_order = ["to_status", "reason"]
+
+    def __init__(self, *args, statuses=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_status"].choices = [
+            (s.value, s.label) for s in moves_without_owner(statuses)
+        ]
 
 
 class BulkTagForm(BulkForm):
@@ -238,10 +248,9 @@ class DIDStatusForm(PostsElsewhere, forms.Form):
 
     def __init__(self, *args, did, **kwargs):
         super().__init__(*args, **kwargs)
-        allowed = ALLOWED_TRANSITIONS.get(did.status, set())
-        if did.status != DIDStatus.HOLD:
-            allowed = allowed - {DIDStatus.ACTIVE}
-        self.fields["to_status"].choices = [(s.value, s.label) for s in DIDStatus if s in allowed]
+        self.fields["to_status"].choices = [
+            (s.value, s.label) for s in moves_without_owner([did.status])
+        ]
 
 
 class DIDAssignForm(PostsElsewhere, forms.Form):
@@ -279,8 +288,12 @@ class DIDDetailsForm(PostsElsewhere, forms.Form):
 class PackageForm(CrispyForm, forms.ModelForm):
     class Meta:
         model = Package
-        fields = ["name", "max_dids", "active"]
-        labels = {"max_dids": "Maximum numbers"}
+        fields = ["name", "max_dids", "limits_self_service", "number_price", "active"]
+        labels = {
+            "max_dids": "Maximum numbers",
+            "limits_self_service": "Limits self-service purchases",
+            "number_price": "Price per assigned number (monthly)",
+        }
 
 
 class ClientPackageForm(CrispyForm, forms.Form):

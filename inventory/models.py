@@ -165,14 +165,38 @@ class NumberBlock(models.Model):
 
 
 class Package(models.Model):
-    """How many numbers a customer may hold (JeraSoft-style package)."""
+    """How many numbers a customer may hold (JeraSoft-style package).
+
+    Numbers an admin assigns go under a package and count against ``max_dids``. Numbers the
+    customer buys in the catalog count only against packages that say so
+    (``limits_self_service``): a package given for a few manual assignments never caps
+    self-service buying silently. Assigned numbers are billed at ``number_price`` per month
+    when set, else at the number's own (block) price for the customer.
+    """
 
     name = models.CharField(max_length=100, unique=True)
     max_dids = models.PositiveIntegerField()
     active = models.BooleanField(default=True)
+    limits_self_service = models.BooleanField(
+        default=False,
+        help_text="On: numbers the customer buys in the catalog go under this package and "
+        "count against its maximum. Off: it covers only numbers you assign.",
+    )
+    number_price = money_field(
+        null=True,
+        blank=True,
+        help_text="Per assigned number and month, without VAT. Blank: the number's own "
+        "price plan (its setup fee and period price). 0: assigned numbers are free.",
+    )
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(number_price__isnull=True) | Q(number_price__gte=0),
+                name="package_number_price_not_negative",
+            ),
+        ]
 
     def __str__(self):
         return self.name

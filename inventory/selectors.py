@@ -49,6 +49,58 @@ def held_count(client_package):
     return DID.objects.filter(client_package=client_package, status__in=OWNED_STATUSES).count()
 
 
+# --- Packages and self-service buying ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What ``account``'s packages that limit self-service let it buy: the active package
+    with the most room (``package`` None when every such package is inactive)."""
+
+    package: Package | None
+    limit: int = 0
+    held: int = 0
+
+    def refusal(self, *, adding, in_cart=0):
+        """Why ``adding`` more numbers (besides ``in_cart``) are refused, or None."""
+        if self.package is None:
+            return (
+                "Your number package is not active: buying numbers is paused until your "
+                "provider reactivates it."
+            )
+        if self.held + in_cart + adding <= self.limit:
+            return None
+        room = max(0, self.limit - self.held - in_cart)
+        has = f"you hold {self.held}" + (f" and have {in_cart} in your cart" if in_cart else "")
+        more = f"you can add {room} more" if room else "you cannot add more"
+        return (
+            f"Your package “{self.package.name}” allows {self.limit} "
+            f"number{'s' if self.limit != 1 else ''}: {has}, so {more}."
+        )
+
+
+def self_service_allowance(account):
+    """The allowance of ``account``'s packages that limit self-service; None: no limit."""
+    packages = list(
+        ClientPackage.objects.filter(account=account, package__limits_self_service=True)
+        .select_related("package")
+        .annotate(held=Count("dids", filter=Q(dids__status__in=OWNED_STATUSES)))
+        .order_by("pk")
+    )
+    return allowance_of(packages)
+
+
+def allowance_of(client_packages):
+    """The ``Allowance`` of client packages carrying ``held`` (annotated or set)."""
+    if not client_packages:
+        return None
+    active = [cp for cp in client_packages if cp.active]
+    if not active:
+        return Allowance(package=None)
+    best = max(active, key=lambda cp: (cp.package.max_dids - cp.held, -cp.pk))
+    return Allowance(package=best.package, limit=best.package.max_dids, held=best.held)
+
+
 # --- The platform admins' console ------------------------------------------------------------
 
 
@@ -182,6 +234,12 @@ def dids_for_detail():
     return DID.objects.select_related(
         "block__operator", "owner", "client_package__package", "client_package__account"
     )
+
+
+def statuses_of(dids):
+    """The distinct statuses of the numbers ``dids`` (a queryset), in table order."""
+    present = set(dids.order_by().values_list("status", flat=True).distinct())
+    return [status for status in DIDStatus.values if status in present]
 
 
 def numbers_under(client_package, *, status):

@@ -44,6 +44,7 @@ from .forms import (
 )
 from .models import ClientPackage, NumberBlock, Operator, Package
 from .numbers import local_prefix
+from .services.transitions import STATUS_WORDS
 
 READERS = (is_platform_admin, is_finance)
 
@@ -271,7 +272,8 @@ def did_bulk(request):
     if action is None or count == 0:
         messages.error(request, "Tick at least one number and choose an action.")
         return redirect(list_url)
-    form = action.form_class(request.POST if "confirm" in request.POST else None)
+    statuses = selectors.statuses_of(dids) if action.form_class is BulkStatusForm else []
+    form = action.form_class(request.POST if "confirm" in request.POST else None, statuses=statuses)
     if form.is_bound and form.is_valid():
         try:
             changed = action.run(dids, form.cleaned_data, request.user)
@@ -288,6 +290,7 @@ def did_bulk(request):
         "count": count,
         "ids": request.POST.getlist("ids"),
         "list_url": list_url,
+        "statuses": [STATUS_WORDS[status] for status in statuses],
     }
     if action.danger:
         context["undeletable"] = selectors.sold_or_owned_count(dids)
@@ -364,7 +367,10 @@ def did_assign(request, pk):
         )
 
     done = f"{did.number} assigned."
-    return _did_action(request, did, form, run, done) or _render_did(request, did, assign_form=form)
+    # Read the number again: a refused assignment (e.g. the balance) rolled back its move.
+    return _did_action(request, did, form, run, done) or _render_did(
+        request, _did_or_404(pk), assign_form=form
+    )
 
 
 @require_POST

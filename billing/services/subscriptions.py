@@ -7,8 +7,10 @@ a retried task, two overlapping runs or two beat schedulers charge a period once
 charge goes through ``billing.services.charge``; the renewal run posts a claimed batch's
 debits together through ``billing.services.DebitBatch`` (same rules, per-batch queries).
 DID status changes go through ``inventory.services.did_transition``; a failed renewal puts
-the number on hold through it, and inventory's ``release_holds`` job is the one hold expiry
-(``subscriptions_end_released`` then ends the subscription of a released number).
+the number on hold through it. A number leaves its owner through inventory's one release
+(``inventory.services.release``: hold expiry, cancellation, the console), which ends its
+live subscriptions in the same transaction (``billing.services.numbers``, registered in
+``BillingConfig.ready``); ``subscriptions_end_released`` is only a safety net.
 """
 
 import logging
@@ -26,7 +28,7 @@ from catalog.pricing import block_prices
 from didportal.batches import drain
 from inventory.choices import OWNED_STATUSES, DIDStatus
 from inventory.models import DID
-from inventory.services import did_hold_unpaid, did_transition
+from inventory.services import did_hold_unpaid, did_release
 
 from ..models import Subscription, SubscriptionCharge
 from ..notifications import renewal_failed_email_send
@@ -335,15 +337,13 @@ def capacity_number_unpaid(subscription, held_now=()):
 
 
 def _release_did(subscription, *, job, actor=None, reason):
-    """The number leaves the account: active → hold → its after-hold status."""
+    """The number leaves the account through inventory's one release, which ends the
+    number's live subscriptions (its extra capacity too) in this transaction."""
     if subscription.kind != Subscription.Kind.NUMBER:
         return
-    did = DID.objects.select_for_update().get(pk=subscription.did_id)
-    if did.owner_id != subscription.account_id or did.status not in OWNED_STATUSES:
-        return
-    if did.status == DIDStatus.ACTIVE:
-        did_transition(did=did, to_status=DIDStatus.HOLD, actor=actor, job=job, reason=reason)
-    did_transition(did=did, to_status=did.after_hold_status, actor=actor, job=job, reason=reason)
+    did_release(
+        did=subscription.did, owner=subscription.account, actor=actor, job=job, reason=reason
+    )
 
 
 @transaction.atomic
@@ -380,14 +380,22 @@ def subscriptions_end_due(*, now=None, job="end_subscriptions", batch_size=500):
 
 @transaction.atomic
 def _end_due_batch(*, now, job, batch_size):
+    """Numbers first, then subscriptions (the release's lock order): releasing a number ends
+    its subscriptions; what is still cancelled after that (extra capacity, a number already
+    gone) ends here. A concurrent run finds the same rows ended and does nothing twice."""
     due = list(
-        Subscription.objects.select_for_update(skip_locked=True)
-        .filter(status=Status.CANCELLED, current_period_end__lte=now)
+        Subscription.objects.filter(status=Status.CANCELLED, current_period_end__lte=now)
+        .select_related("account", "did")
         .order_by("pk")[:batch_size]
     )
+    reason = "cancelled, paid period over"
     for subscription in due:
-        mark_ended(subscription, now=now, reason="cancelled, paid period over")
-        _release_did(subscription, job=job, reason=f"subscription {subscription.pk} ended")
+        _release_did(subscription, job=job, reason=f"subscription {subscription.pk} {reason}")
+    still_cancelled = Subscription.objects.select_for_update().filter(
+        pk__in=[subscription.pk for subscription in due], status=Status.CANCELLED
+    )
+    for subscription in still_cancelled.order_by("pk"):
+        mark_ended(subscription, now=now, reason=reason)
     return len(due)
 
 

@@ -6,6 +6,9 @@ these names; every DID status change goes through ``did_transition`` / ``dids_tr
 - ``packages``: client packages and numbers assigned under them;
 - ``holds``: cart holds and the release of expired holds;
 - ``sales``: claiming numbers for a buyer inside the checkout's transaction;
+- ``release``: a number leaves its owner (hold expiry, cancellation): the one release,
+  which ends what depends on the number in the same transaction;
+- ``dependents``: what other apps (billing) register to run when a number changes hands;
 - ``console``: the stock console's writes (numbers added, operators, blocks, edits).
 """
 
@@ -33,7 +36,14 @@ from .packages import (
     client_package_reactivate,
     did_assign,
 )
-from .sales import did_sell, dids_lock_any, dids_lock_specific, sale_package
+from .release import did_release, dids_release
+from .sales import (
+    did_sell,
+    dids_lock_any,
+    dids_lock_specific,
+    sale_package,
+    sale_packages_lock,
+)
 from .transitions import (
     ALLOWED_TRANSITIONS,
     InvalidTransition,
@@ -41,6 +51,7 @@ from .transitions import (
     did_paid,
     did_transition,
     dids_transition,
+    moves_without_owner,
 )
 
 __all__ = [
@@ -55,6 +66,7 @@ __all__ = [
     "did_assign",
     "did_hold_unpaid",
     "did_paid",
+    "did_release",
     "did_sell",
     "did_transition",
     "did_update_details",
@@ -65,11 +77,14 @@ __all__ = [
     "dids_delete_unsold",
     "dids_lock_any",
     "dids_lock_specific",
+    "dids_release",
     "dids_transition",
     "holds_release_expired",
+    "moves_without_owner",
     "operator_create",
     "operator_update",
     "package_create",
     "package_update",
     "sale_package",
+    "sale_packages_lock",
 ]

@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from didportal.batches import drain
 
-from ..choices import AFTER_HOLD_STATUSES, DIDStatus
+from ..choices import DIDStatus
 from ..models import DID
-from .transitions import transition_locked
+from .release import release_locked
 
 S = DIDStatus
 
@@ -83,7 +83,8 @@ def cart_holds_release_expired(*, now=None):
 
 
 def holds_release_expired(*, now=None, job="release_holds", batch_size=1000):
-    """Release every number on hold for longer than DID_HOLD_DAYS to its after-hold status.
+    """Release every number on hold for longer than DID_HOLD_DAYS to its after-hold status,
+    ending its subscriptions (``release``).
 
     Safe to run twice or concurrently: each batch is its own transaction and skips rows
     another run has locked; a released number no longer matches. Returns the number released.
@@ -100,14 +101,4 @@ def _release_batch(*, cutoff, job, batch_size):
         .filter(status=S.HOLD, hold_started_at__lte=cutoff)
         .order_by("pk")[:batch_size]
     )
-    for after_hold_status in AFTER_HOLD_STATUSES:
-        group = [did for did in expired if did.after_hold_status == after_hold_status]
-        if group:
-            transition_locked(
-                group,
-                to_status=after_hold_status,
-                actor=None,
-                job=job,
-                reason=f"hold expired, released to {after_hold_status}",
-            )
-    return len(expired)
+    return release_locked(expired, job=job, reason="hold expired, released")

@@ -2,9 +2,11 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from ..choices import OWNED_STATUSES, DIDStatus
 from ..models import DID, ClientPackage
+from . import dependents
 from .transitions import did_transition, dids_transition, reason_text
 
 S = DIDStatus
@@ -30,10 +32,17 @@ def held_under(client_package):
 
 @transaction.atomic
 def did_assign(*, did, account, client_package, actor):
-    """Give an in-stock (or reserved) number to ``account`` under one of its packages."""
+    """Give an in-stock (or reserved) number to ``account`` under one of its packages.
+
+    What depends on the number starts in the same transaction (billing: its subscription at
+    the package's price per number, else the number's own price, first period charged).
+    Locks in the order everywhere: the account's balance (through ``dependents``), the
+    package, the number.
+    """
+    dependents.lock_for_assignment(account=account)
     # The package row lock serialises assignments under it, so the count below is exact.
     client_package = (
-        ClientPackage.objects.select_for_update()
+        ClientPackage.objects.select_for_update(of=("self",))
         .select_related("package")
         .get(pk=client_package.pk)
     )
@@ -48,7 +57,7 @@ def did_assign(*, did, account, client_package, actor):
             f"The package {client_package.package} allows {limit} numbers "
             f"and {account} already holds {held}."
         )
-    return did_transition(
+    did = did_transition(
         did=did,
         to_status=S.ACTIVE,
         owner=account,
@@ -56,6 +65,10 @@ def did_assign(*, did, account, client_package, actor):
         actor=actor,
         reason=f"assigned to {account} under {client_package.package}",
     )
+    dependents.number_assigned(
+        did=did, client_package=client_package, actor=actor, now=timezone.now()
+    )
+    return did
 
 
 def _client_package_set_active(client_package, *, active, actor, job, reason):

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from ..choices import DIDStatus as S
 from ..models import DID, ClientPackage
+from ..selectors import allowance_of
 from .holds import cart_holdable
 from .packages import held_under
 from .transitions import did_transition
@@ -44,33 +45,40 @@ def dids_lock_any(*, block, count, user, exclude=(), now=None) -> list:
     )
 
 
-def sale_package(*, account, adding):
-    """The client package new numbers of ``account`` go under, locked; None without one.
-
-    An account with packages buys within them: the first active package with room for
-    ``adding`` more numbers. Raises ValidationError when none has room or none is active.
+def sale_packages_lock(*, account):
+    """Lock ``account``'s client packages that limit self-service purchases, in primary-key
+    order, before any of its numbers: the lock order everywhere is balances → client package
+    → numbers (``did_assign`` takes the package, then the number), so a checkout and an
+    assignment never deadlock. Packages that do not limit self-service play no part in buying.
     """
-    packages = list(
-        ClientPackage.objects.select_for_update()
+    return list(
+        ClientPackage.objects.select_for_update(of=("self",))
         .select_related("package")
-        .filter(account=account)
+        .filter(account=account, package__limits_self_service=True)
         .order_by("pk")
     )
+
+
+def sale_package(*, packages, adding):
+    """The client package bought numbers go under, from ``packages`` (locked by
+    ``sale_packages_lock``); None when no package limits self-service.
+
+    The first active package with room for ``adding`` more numbers. Raises ValidationError,
+    saying what the package allows, when none has room or none is active.
+    """
     if not packages:
         return None
     for client_package in packages:
-        if not client_package.active:
-            continue
-        held = held_under(client_package).count()
-        if held + adding <= client_package.package.max_dids:
+        client_package.held = held_under(client_package).count()
+        if (
+            client_package.active
+            and client_package.held + adding <= client_package.package.max_dids
+        ):
             return client_package
-    active = [p for p in packages if p.active]
-    if not active:
-        raise ValidationError("Your number package is not active: contact your provider.")
-    limit = active[0].package.max_dids
+    refusal = allowance_of(packages).refusal(adding=adding)
     raise ValidationError(
-        f"Your package {active[0].package} allows {limit} numbers; "
-        f"this order would take you over it."
+        f"{refusal} This order has {adding}: remove some from your cart, or ask your provider "
+        "for a larger package."
     )
 
 

@@ -2,7 +2,9 @@
 
 Every DID status change goes through ``did_transition`` / ``dids_transition``, which apply
 ``ALLOWED_TRANSITIONS`` and record who (``actor``, a user, or ``job``, a system job name)
-and why in the DID's history.
+and why in the DID's history. A move that takes a number out of its owner's hands (to
+in stock, reserved or archive) also ends what depends on it (its subscriptions, through
+``dependents``) in the same transaction, whoever asked for it: see ``release``.
 """
 
 from django.core.exceptions import ValidationError
@@ -10,8 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import bulk
-from ..choices import DIDStatus
+from ..choices import OWNED_STATUSES, DIDStatus
 from ..models import DID
+from . import dependents
 
 S = DIDStatus
 
@@ -45,6 +48,62 @@ TRANSITION_ATTNAMES = [DID._meta.get_field(name).attname for name in TRANSITION_
 
 class InvalidTransition(ValidationError):
     pass
+
+
+def _may_move(from_status, to_status, owner):
+    """May a number in ``from_status`` move to ``to_status`` (``owner``: the account named
+    for it)? Active needs an owner, except from hold, where the number keeps its own."""
+    if to_status not in ALLOWED_TRANSITIONS.get(from_status, set()):
+        return False
+    return not (to_status == S.ACTIVE and from_status != S.HOLD and owner is None)
+
+
+def moves_without_owner(from_statuses):
+    """The statuses every number in ``from_statuses`` can move to when no owner is named
+    (the console's status change and bulk status; assigning is its own action)."""
+    from_statuses = set(from_statuses)
+    return [
+        status
+        for status in S
+        if from_statuses and all(_may_move(f, status, None) for f in from_statuses)
+    ]
+
+
+# "3 numbers are <in stock>", "<archived> numbers cannot move to <reserved>".
+STATUS_WORDS = {
+    S.IN_STOCK: "in stock",
+    S.RESERVED: "reserved",
+    S.ACTIVE: "active",
+    S.HOLD: "on hold",
+    S.ARCHIVE: "archived",
+}
+
+
+def _refusal(from_status, to_status, numbers):
+    examples = ", ".join(numbers[:3]) + (" and others" if len(numbers) > 3 else "")
+    many = len(numbers) != 1
+    was = STATUS_WORDS[from_status]
+    who = f"{len(numbers)} number{'s' if many else ''} {'are' if many else 'is'} {was}"
+    if to_status == S.ACTIVE:
+        why = "a number becomes active only when it is assigned to a customer (Assign, on "
+        why += "the number's page)"
+    elif to_status == S.HOLD:
+        why = "only a customer's active number can go on hold"
+    else:
+        why = f"{was} numbers cannot move to {STATUS_WORDS[to_status]}"
+    return f"Nothing was changed: {who} ({examples}); {why}."
+
+
+def check_moves(dids, *, to_status, owner=None):
+    """Refuse, naming how many numbers and why, when any of ``dids`` cannot move."""
+    blocked = {}
+    for did in dids:
+        if not _may_move(did.status, to_status, owner):
+            blocked.setdefault(did.status, []).append(did.number)
+    if blocked:
+        raise InvalidTransition(
+            [_refusal(status, to_status, numbers) for status, numbers in blocked.items()]
+        )
 
 
 def reason_text(*, reason, job, actor=None):
@@ -96,16 +155,21 @@ def did_transition(
 ):
     """Move one DID to ``to_status``; refreshes ``did`` and returns it."""
     locked = DID.objects.select_for_update().get(pk=did.pk)
+    now = timezone.now()
+    had_owner = locked.owner_id is not None
     _apply_transition(
         locked,
         to_status=to_status,
         owner=owner,
         client_package=client_package,
-        now=timezone.now(),
+        now=now,
     )
-    locked._change_reason = reason_text(reason=reason, job=job, actor=actor)
+    reason = reason_text(reason=reason, job=job, actor=actor)
+    locked._change_reason = reason
     locked._history_user = actor
     locked.save(update_fields=TRANSITION_FIELDS)
+    if had_owner and to_status not in OWNED_STATUSES:
+        dependents.numbers_left_owner(did_ids=[locked.pk], reason=reason, now=now)
     did.refresh_from_db()
     return did
 
@@ -123,6 +187,7 @@ def dids_transition(
 ):
     """Move many DIDs to ``to_status`` at once, all or nothing. Returns the number moved."""
     dids = lock_in_pk_order(dids_queryset_or_ids)
+    check_moves(dids, to_status=to_status, owner=owner)
     return transition_locked(
         dids,
         to_status=to_status,
@@ -146,6 +211,7 @@ def lock_in_pk_order(dids_queryset_or_ids):
 def transition_locked(dids, *, to_status, reason, actor, job, owner=None, client_package=None):
     reason = reason_text(reason=reason, job=job, actor=actor)
     now = timezone.now()
+    leaving = [did.pk for did in dids if did.owner_id is not None]
     for did in dids:
         _apply_transition(
             did, to_status=to_status, owner=owner, client_package=client_package, now=now
@@ -159,6 +225,8 @@ def transition_locked(dids, *, to_status, reason, actor, job, owner=None, client
         reason=reason,
         now=now,
     )
+    if to_status not in OWNED_STATUSES:
+        dependents.numbers_left_owner(did_ids=leaving, reason=reason, now=now)
     return len(dids)
 
 

@@ -90,10 +90,12 @@ def test_a_batch_over_several_accounts_where_one_runs_out_midway():
         released = daily(gone, "1.00")
         did_transition(did=released.did, to_status=DIDStatus.IN_STOCK, job="tests", reason="x")
     assert not low_balance_emails(short).exists()  # 12.00 left: above the 10.00 threshold
+    released.refresh_from_db()
+    assert released.status == S.ENDED  # ended by the release itself, before any renewal
 
     counts = subscriptions_renew_due(now=LATER)
 
-    assert counts == {"renewed": 5, "hold": 2, "ended": 1, "skipped": 0, "failed": 0}
+    assert counts == {"renewed": 5, "hold": 2, "ended": 0, "skipped": 0, "failed": 0}
     for sub in [*rich_subs, first, dear, cheap, broke, released]:
         sub.refresh_from_db()
         sub.did.refresh_from_db()

@@ -171,9 +171,12 @@ def test_any_n_takes_free_numbers_and_fails_the_rest(buyer, blocks):
 
 
 def test_package_limit_is_enforced(buyer, blocks):
-    ClientPackageFactory(account=buyer.account, package=PackageFactory(max_dids=1))
+    package = PackageFactory(max_dids=2, limits_self_service=True)
+    ClientPackageFactory(account=buyer.account, package=package)
     add(buyer, MUNICH_1, MUNICH_2)
-    with pytest.raises(ValidationError, match="allows 1 numbers"):
+    package.max_dids = 1  # lowered after the numbers went into the cart
+    package.save()
+    with pytest.raises(ValidationError, match="allows 1 number: you hold 0"):
         order_place(user=buyer, token="t")
     assert not DID.objects.filter(owner=buyer.account).exists()
 

@@ -46,6 +46,9 @@ class PackageFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Package {n}")
     max_dids = 2
+    # Numbers assigned under it are free, so package tests need no balance; tests about the
+    # price of assigned numbers set it (None: the number's own price).
+    number_price = Decimal("0.00")
 
 
 class ClientPackageFactory(factory.django.DjangoModelFactory):

@@ -118,7 +118,8 @@ def test_bulk_move_is_all_or_nothing(make_did, platform_admin):
     free = [make_did() for _ in range(3)]
     archived = make_did("archive")
     with pytest.raises(
-        InvalidTransition, match=re.escape(f"{archived.number} from archive to reserved")
+        InvalidTransition,
+        match=re.escape(f"({archived.number}); archived numbers cannot move to reserved"),
     ):
         dids_transition(
             dids_queryset_or_ids=[d.pk for d in [*free, archived]],
