@@ -22,6 +22,7 @@ from cart import services as cart_services
 from cart.models_orders import Order
 from cart.orders import checkout_purpose, order_place
 from inventory.models import DID
+from inventory.services import did_assign
 from outbox.models import OutgoingEmail
 from tests.billing.factories import fund
 from tests.concurrency import run_in_threads
@@ -82,22 +83,29 @@ def test_a_balance_refusal_does_not_spend_the_code(client, customer_admin, block
 
 @pytest.mark.django_db
 def test_a_package_refusal_after_the_code_was_accepted_does_not_spend_it(
-    client, customer_admin, blocks, code_above_5
+    client, customer_admin, blocks, code_above_5, platform_admin
 ):
     fund(customer_admin.account, "100.00")
-    ClientPackageFactory(account=customer_admin.account, package=PackageFactory(max_dids=1))
-    cart_services.cart_add_numbers(user=customer_admin, numbers=[MUNICH_1, MUNICH_2])
+    package = PackageFactory(max_dids=1, limits_self_service=True)
+    client_package = ClientPackageFactory(account=customer_admin.account, package=package)
+    cart_services.cart_add_numbers(user=customer_admin, numbers=[MUNICH_1])
+    # Meanwhile the admin assigns a number under the package: it is full at checkout.
+    did_assign(
+        did=DID.objects.get(number=MUNICH_2),
+        account=customer_admin.account,
+        client_package=client_package,
+        actor=platform_admin,
+    )
     client.force_login(customer_admin)
     token = checkout_token(client)
     code = send_code(client, customer_admin)
 
     refused = complete(client, token, code)
-    assert refused.status_code == 400 and "allows 1 numbers" in refused.content.decode()
+    assert refused.status_code == 400 and "allows 1 number" in refused.content.decode()
     assert code_row(customer_admin, token).used_at is None
 
-    second = DID.objects.get(number=MUNICH_2)
-    line = customer_admin.cart.items.get(did=second)
-    cart_services.cart_item_remove(user=customer_admin, item_id=line.pk)
+    package.max_dids = 2
+    package.save()
     assert complete(client, token, code).status_code == 302
     assert Order.objects.get().status == "completed"
 
