@@ -157,4 +157,8 @@ class TaxRate(models.Model):
 LedgerEntry.tenant_field = "account"
 Balance.tenant_field = "account"
 from .models_invoices import CreditNote, Invoice, InvoiceLine, InvoiceSequence  # noqa: E402,F401
-from .models_subscriptions import Subscription, SubscriptionCharge  # noqa: E402,F401
+from .models_subscriptions import (  # noqa: E402,F401
+    Subscription,
+    SubscriptionCharge,
+    SubscriptionEvent,
+)

@@ -6,6 +6,7 @@ boundaries come from ``billing.periods``; ``SubscriptionCharge`` is the one row 
 constraints make a second charge for a period impossible.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Round
@@ -54,8 +55,10 @@ class Subscription(models.Model):
     # One-time subscriptions have no period: unit blank.
     period_unit = models.CharField(max_length=8, choices=PeriodUnit.choices, blank=True)
     period_count = models.PositiveIntegerField(default=1)
-    # The start of period 0; every boundary is computed from it (billing.periods).
+    # The start of period ``anchor_index``; every boundary is computed from it
+    # (billing.periods). A resume after a hold re-anchors: the next period starts then.
     anchor_at = models.DateTimeField()
+    anchor_index = models.PositiveIntegerField(default=0)
     channels = models.PositiveIntegerField(default=0, help_text="Channels paid for.")
     # A number's plan includes ``included_channels``; the ones above it, chosen at checkout,
     # can be given up from a later period like added capacity (``capacity_reduce``).
@@ -236,3 +239,33 @@ class SubscriptionCharge(models.Model):
 
 
 SubscriptionCharge.tenant_field = "subscription__account"
+
+
+class SubscriptionEvent(models.Model):
+    """One status change of a subscription: from what to what, who (a user or a job), when
+    and why. Written by ``billing.services.subscriptions.subscription_transition`` only;
+    ``from_status`` is blank for the start."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, choices=Subscription.Status.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    job = models.CharField(max_length=100, blank=True)
+    reason = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    tenant_field = "subscription__account"
+
+    class Meta:
+        ordering = ["subscription", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(actor__isnull=False) | ~Q(job=""), name="subscription_event_has_author"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="subscription_event_has_reason"),
+        ]
+
+    def __str__(self):
+        return f"{self.subscription_id}: {self.from_status or 'start'} → {self.to_status}"

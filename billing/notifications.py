@@ -18,6 +18,14 @@ from .models import Subscription
 
 ACCOUNT_ADMIN_ROLES = (Role.CUSTOMER_ADMIN, Role.RESELLER_ADMIN)
 
+# How a held number comes back (billing.services.renewals), told in the e-mail and on the
+# balance page in the same words.
+RESUME_POLICY = (
+    "After a top-up it comes back within minutes with a new full period starting then, so "
+    "its renewal date moves to that day. The time on hold is never charged, and its extra "
+    "channels come back with it."
+)
+
 
 def _account_admin_emails(account):
     admins = account.users.filter(role__in=ACCOUNT_ADMIN_ROLES, is_active=True)
@@ -65,7 +73,7 @@ def renewal_failed_email_send(*, subscription_id):
             f"We could not renew {subscription} for {account.name}: the prepaid balance does "
             f"not cover {subscription.recurring_price} {subscription.currency}.\n\n"
             f"{what} is on hold and does not receive calls. Top up your balance and it is "
-            "renewed and reactivated automatically.\n\n"
+            f"renewed and reactivated automatically. {RESUME_POLICY}\n\n"
             f"Without a top-up it is released on {release_on:%Y-%m-%d}.\n"
         ),
     )

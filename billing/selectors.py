@@ -11,7 +11,7 @@ from django_countries import countries
 from accounts.models import Account
 from accounts.scoping import get_scoped_or_404, scoped
 
-from .models import MONEY, Balance, Invoice, InvoiceLine, LedgerEntry, TaxRate
+from .models import MONEY, Balance, Invoice, InvoiceLine, LedgerEntry, Subscription, TaxRate
 
 ZERO = Decimal("0.00")
 
@@ -20,6 +20,15 @@ def balance_for(account) -> Decimal:
     """The cached balance of an account the caller already may see; 0.00 before any entry."""
     amount = Balance.objects.filter(account=account).values_list("amount", flat=True).first()
     return ZERO if amount is None else amount
+
+
+def held_subscriptions_for(account):
+    """The account's subscriptions on hold for an unpaid renewal, oldest failure first."""
+    return (
+        Subscription.objects.filter(account=account, status=Subscription.Status.HOLD)
+        .select_related("did")
+        .order_by("renewal_failed_at", "pk")
+    )
 
 
 def ledger_for(user, account=None):

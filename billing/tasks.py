@@ -45,6 +45,8 @@ def end_subscriptions():
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def renew_subscription(subscription_id):
+    """One subscription's due periods, as the renewal run renews them (a batch of one).
+    Safe to run twice: a charged period is never due again."""
     return subscription_renew(
         subscription=Subscription(pk=subscription_id), job="renew_subscriptions"
     )
@@ -52,7 +54,8 @@ def renew_subscription(subscription_id):
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def resume_subscriptions(account_id):
-    """Renew and reactivate an account's held subscriptions (after a top-up)."""
+    """Resume an account's held subscriptions: enqueued by ``topup_record`` after commit.
+    Safe to run twice: a resumed subscription is no longer on hold and is skipped."""
     return subscriptions_resume_after_topup(account=account_id, job="resume_subscriptions")
 
 

@@ -16,6 +16,7 @@ from didportal.csv_export import csv_download
 
 from . import selectors, services, tax
 from .forms import AdjustmentForm, TaxRateForm, TopupForm
+from .notifications import RESUME_POLICY
 from .payments import PAYMENT_METHODS
 
 PAGE_SIZE = 25
@@ -32,6 +33,8 @@ def balance(request):
     context = {
         "balance": selectors.balance_for(account),
         "minimum": settings.MIN_PURCHASE_BALANCE,
+        "held": list(selectors.held_subscriptions_for(account)),
+        "resume_policy": RESUME_POLICY,
         "page": _statement_page(request, request.user, account),
         "payment_methods": [
             (method.label, method.instructions(account)) for method in PAYMENT_METHODS.values()

@@ -30,4 +30,5 @@ urlpatterns = [
     path("numbers/<int:pk>/users/", views_numbers.my_number_users, name="my_number_users"),
     path("numbers/<int:pk>/channels/", views_numbers.my_number_channels, name="my_number_channels"),
     path("numbers/<int:pk>/cancel/", views_numbers.my_number_cancel, name="my_number_cancel"),
+    path("numbers/<int:pk>/keep/", views_numbers.my_number_keep, name="my_number_keep"),
 ]

@@ -33,6 +33,7 @@ from billing.services.capacity import (
     capacity_reduce_plan,
     channel_price,
     number_rental_cancel,
+    number_rental_keep,
 )
 from didportal.forms import add_service_errors
 from didportal.htmx import render_page_or_results
@@ -243,12 +244,27 @@ def my_number_cancel(request, pk):
         )
     subscription = number_rental_cancel(number_subscription=row.rental, actor=request.user)
     if subscription.status == subscription.Status.CANCELLED:
-        until = _day(subscription.current_period_end)
-        messages.success(
-            request,
-            f"{row.did.number} is cancelled: it keeps working until {until}, "
-            "then it is released. Nothing more is charged for it.",
-        )
+        # The number's page says it in its one "Cancelled" banner, with "Keep this number".
         return redirect("cart:my_number", pk=row.did.pk)
     messages.success(request, f"{row.did.number} is cancelled and released.")
     return redirect("cart:my_numbers")
+
+
+@allow(is_customer_admin)
+@require_POST
+def my_number_keep(request, pk):
+    """Undo a cancellation before the paid period ends."""
+    row = selectors.my_number(request.user, pk)
+    if not row.ending:
+        messages.info(request, f"{row.did.number} is not cancelled.")
+        return redirect("cart:my_number", pk=row.did.pk)
+    try:
+        number = number_rental_keep(number_subscription=row.rental, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            f"{row.did.number} is kept: it renews on {_day(number.next_renewal_at)} as before.",
+        )
+    return redirect("cart:my_number", pk=row.did.pk)

@@ -218,6 +218,7 @@ SCENARIOS = {
     "cart:my_number_users": my_number_change,
     "cart:my_number_channels": my_number_change,
     "cart:my_number_cancel": my_number_cancel,
+    "cart:my_number_keep": my_number_change,
 }
 
 

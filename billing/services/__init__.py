@@ -13,9 +13,9 @@ sub-domains are imported by module.
 from .ledger import (
     AMOUNT_LIMIT,
     CENT,
-    DebitBatch,
     IdempotencyConflict,
     InsufficientBalance,
+    LedgerBatch,
     TopupDuplicate,
     adjustment_record,
     balance_lock,
@@ -29,8 +29,8 @@ from .ledger import (
 __all__ = [
     "AMOUNT_LIMIT",
     "CENT",
-    "DebitBatch",
     "IdempotencyConflict",
+    "LedgerBatch",
     "InsufficientBalance",
     "TopupDuplicate",
     "adjustment_record",

@@ -20,8 +20,10 @@ length × the period price, rounded half-up to the cent, with VAT through the sa
 ``record_charge`` the other charges use. That charge is a ``SubscriptionCharge`` like any
 other, so the daily invoice job bills it.
 
-A number's channels = its subscription's channels + the channels of its live (active or
-held) capacity subscriptions; cancelled capacity still works until its period ends.
+A number's channels = its subscription's channels + the channels of its active capacity
+subscriptions; cancelled capacity still works until its period ends. Capacity follows its
+number: it is not renewed while the number is on hold for an unpaid renewal, and capacity
+on hold is not live (it does not count) until it resumes with the number (``renewals``).
 """
 
 from dataclasses import dataclass, field
@@ -41,7 +43,7 @@ from inventory.choices import DIDStatus
 from ..models import Subscription
 from ..tax import tax_for
 from .ledger import CENT, money
-from .subscriptions import record_charge, subscription_cancel
+from .subscriptions import event_record, record_charge, subscription_cancel, subscription_keep
 
 Kind = Subscription.Kind
 Status = Subscription.Status
@@ -65,10 +67,10 @@ class ChannelTotals:
     """
 
     included: int  # the channels the number's plan includes
-    extra: int  # chosen at checkout above the plan + live (active or held) capacity
+    extra: int  # chosen at checkout above the plan + active capacity
     ending: int = 0
     ending_at: datetime | None = None
-    extra_on_hold: int = 0
+    extra_on_hold: int = 0  # held capacity: not live, back when its renewal is paid
 
     @property
     def total(self):
@@ -85,9 +87,10 @@ def channel_totals(number_subscription, capacity_subscriptions) -> ChannelTotals
     extra = ending = on_hold = 0
     ending_at = None
     for sub in capacity_subscriptions:
-        if sub.status in Subscription.LIVE_STATUSES:
+        if sub.status == Status.ACTIVE:
             extra += sub.channels
-            on_hold += sub.channels if sub.status == Status.HOLD else 0
+        elif sub.status == Status.HOLD:
+            on_hold += sub.channels
         elif sub.status == Status.CANCELLED:
             ending += sub.channels
             ending_at = max(filter(None, (ending_at, sub.current_period_end)), default=None)
@@ -100,8 +103,9 @@ def channel_totals(number_subscription, capacity_subscriptions) -> ChannelTotals
     )
 
 
-def capacity_subscriptions(number_subscription, *, statuses=(Status.ACTIVE, Status.HOLD)):
-    """The capacity subscriptions of the number's account on the number, oldest first."""
+def capacity_subscriptions(number_subscription, *, statuses=(Status.ACTIVE,)):
+    """The capacity subscriptions of the number's account on the number, oldest first
+    (active ones unless ``statuses`` says otherwise)."""
     return Subscription.objects.filter(
         kind=Kind.CAPACITY,
         did_id=number_subscription.did_id,
@@ -111,7 +115,7 @@ def capacity_subscriptions(number_subscription, *, statuses=(Status.ACTIVE, Stat
 
 
 def number_channels(number_subscription) -> ChannelTotals:
-    """The selector: a number's channels (own + live capacity; cancelled capacity apart)."""
+    """The selector: a number's channels (own + active capacity; held and cancelled apart)."""
     subs = capacity_subscriptions(
         number_subscription, statuses=(Status.ACTIVE, Status.HOLD, Status.CANCELLED)
     )
@@ -262,6 +266,7 @@ def _aligned_capacity(number, *, channels, recurring_price, description, **field
         period_unit=number.period_unit,
         period_count=number.period_count,
         anchor_at=number.anchor_at,
+        anchor_index=number.anchor_index,
         channels=channels,
         recurring_price=recurring_price,
         setup_fee=Decimal("0.00"),
@@ -309,6 +314,8 @@ def capacity_add(*, number_subscription, extra_channels, actor, idempotency_key,
         if existing is None:
             raise
         return existing
+    job = "" if actor else "capacity_add"
+    event_record(capacity, from_status="", actor=actor, job=job, reason="started", now=now)
     record_charge(
         capacity,
         index=number.current_period_index,
@@ -316,7 +323,7 @@ def capacity_add(*, number_subscription, extra_channels, actor, idempotency_key,
         end=number.current_period_end,
         recurring=quote.net,
         created_by=actor,
-        job="" if actor else "capacity_add",
+        job=job,
     )
     return capacity
 
@@ -413,7 +420,7 @@ def capacity_reduce_plan(*, number_subscription, channels, live=None):
     )
 
 
-def _split_checkout_channels(number):
+def _split_checkout_channels(number, *, actor):
     """Move the checkout's extra channels out of the number's rental into a capacity
     subscription of their own, already paid for the current period; the rental keeps its
     plan's channels and price."""
@@ -426,6 +433,14 @@ def _split_checkout_channels(number):
         created_at=number.created_at,
     )
     capacity.save(force_insert=True)
+    event_record(
+        capacity,
+        from_status="",
+        actor=actor,
+        job="",
+        reason="split off the rental: the channels chosen at checkout",
+        now=timezone.now(),
+    )
     number.channels = number.included_channels
     number.recurring_price -= number.extra_channels_price
     number.extra_channels_price = Decimal("0.00")
@@ -450,7 +465,7 @@ def capacity_reduce(*, number_subscription, channels, actor, now=None):
     plan = capacity_reduce_plan(number_subscription=number, channels=channels, live=live)
     for sub in plan.cancel:
         if isinstance(sub, CheckoutChannels):
-            sub = _split_checkout_channels(number)
+            sub = _split_checkout_channels(number, actor=actor)
         subscription_cancel(subscription=sub, actor=actor, now=now)
     return plan
 
@@ -466,9 +481,29 @@ def number_rental_cancel(*, number_subscription, actor, now=None):
     (billing's end job); a held or one-time rental ends now and the number is released now.
     Returns the number subscription.
     """
+    now = now or timezone.now()
     number = _lock_number_subscription(number_subscription)
     if actor is None or not may_manage_numbers_of(actor, number.account):
         raise PermissionDenied("You may not cancel this number.")
-    for sub in capacity_subscriptions(number).select_for_update():
+    live = capacity_subscriptions(number, statuses=Subscription.LIVE_STATUSES)
+    for sub in live.select_for_update():
         subscription_cancel(subscription=sub, actor=actor, now=now)
     return subscription_cancel(subscription=number, actor=actor, now=now)
+
+
+@transaction.atomic
+def number_rental_keep(*, number_subscription, actor, now=None):
+    """Undo ``number_rental_cancel`` before the paid period ends: the number and the extra
+    channels cancelled with it renew again (channels cancelled earlier by a reduction stay
+    cancelled). Returns the number subscription."""
+    now = now or timezone.now()
+    number = _lock_number_subscription(number_subscription)
+    if actor is None or not may_manage_numbers_of(actor, number.account):
+        raise PermissionDenied("You may not keep this number.")
+    cancelled_with_it = capacity_subscriptions(number, statuses=(Status.CANCELLED,)).filter(
+        cancelled_at=number.cancelled_at
+    )
+    number = subscription_keep(subscription=number, actor=actor, now=now)
+    for sub in cancelled_with_it.select_for_update():
+        subscription_keep(subscription=sub, actor=actor, now=now)
+    return number

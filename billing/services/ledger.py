@@ -3,16 +3,22 @@
 The wrappers (``topup_record``, ``adjustment_record``, ``refund_record``, ``charge``) check
 who may do what and fill in the kind-specific fields; ``ledger_post`` is the one atomic
 unit that locks the balance, refuses overdrafts, writes the entry and the cached balance,
-and is idempotent on ``idempotency_key``.
+and is idempotent on ``idempotency_key``. It is a batch of one: ``LedgerBatch`` holds the
+rules, and the renewal run posts many debits through it at once.
+
+This module imports nothing above the ledger: a top-up enqueues the
+``resume_subscriptions`` task by name after commit.
 """
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from celery import signature
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from accounts.permissions import is_finance
+from didportal.enqueue import enqueue
 
 from ..models import Balance, LedgerEntry
 from ..notifications import low_balance_email_send
@@ -20,6 +26,8 @@ from ..notifications import low_balance_email_send
 CENT = Decimal("0.01")
 # DecimalField(max_digits=14, decimal_places=2) holds up to 12 integer digits.
 AMOUNT_LIMIT = Decimal("1e12")
+
+RESUME_TASK = "billing.tasks.resume_subscriptions"
 
 Kind = LedgerEntry.Kind
 Method = LedgerEntry.Method
@@ -83,6 +91,8 @@ def _check_sign(kind, amount):
 
 
 def _existing_entry(idempotency_key, *, account, kind, amount):
+    if not idempotency_key:
+        return None
     entry = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
     if entry is None:
         return None
@@ -121,18 +131,6 @@ def _balance_move(balance, new_amount) -> bool:
     return False
 
 
-def _balance_apply(balance, new_amount):
-    """Store the new cached balance; notify once when a debit leaves it below the threshold."""
-    if _balance_move(balance, new_amount):
-        # Queued in the outbox with the charge: it commits with it and is sent after.
-        low_balance_email_send(
-            account_id=balance.account_id,
-            balance=new_amount,
-            threshold=balance.low_balance_threshold,
-        )
-    balance.save(update_fields=["amount", "low_balance_notified", "updated_at"])
-
-
 @transaction.atomic
 def ledger_post(
     *,
@@ -148,48 +146,35 @@ def ledger_post(
 ) -> LedgerEntry:
     """Post one entry and update the cached balance; a repeated key returns the first entry.
 
-    ``reference`` is an optional ``(type, id)`` pair, e.g. ``("order", 17)``. ``extra`` holds
-    the kind-specific fields: ``method`` and ``external_reference`` (top-ups), ``reason``
-    (adjustments).
+    A batch of one (``LedgerBatch``), so a single posting and the renewal run's batches
+    follow the same rules. ``reference`` is an optional ``(type, id)`` pair, e.g.
+    ``("order", 17)``. ``extra`` holds the kind-specific fields: ``method`` and
+    ``external_reference`` (top-ups), ``reason`` (adjustments).
     """
     amount = money(amount)
-    _check_sign(kind, amount)
-    if not idempotency_key:
-        raise ValidationError("An idempotency key is required.")
-    if created_by is None and not job:
-        raise ValidationError("A ledger entry needs an author: created_by or job.")
     existing = _existing_entry(idempotency_key, account=account, kind=kind, amount=amount)
     if existing is not None:
         return existing
-
-    balance = _locked_balance(account)
-    new_amount = balance.amount + amount
-    if new_amount < 0:
-        raise InsufficientBalance(balance=balance.amount, amount=amount, currency=account.currency)
-    reference_type, reference_id = reference or ("", "")
-    entry = LedgerEntry(
+    batch = LedgerBatch(job=job, created_by=created_by)
+    batch.balances[account.pk] = _locked_balance(account)
+    entry = batch.add(
         account=account,
         kind=kind,
         amount=amount,
-        balance_after=new_amount,
         idempotency_key=idempotency_key,
-        reference_type=reference_type,
-        reference_id=str(reference_id),
         description=description,
-        created_by=created_by,
-        created_by_job=job,
+        reference=reference,
         **extra,
     )
     try:
         with transaction.atomic():
-            entry.save()
+            batch.post()
     except IntegrityError:
         # Another transaction committed the same key after our first look.
         existing = _existing_entry(idempotency_key, account=account, kind=kind, amount=amount)
         if existing is None:
             raise
         return existing
-    _balance_apply(balance, new_amount)
     return entry
 
 
@@ -236,28 +221,30 @@ def update_rows(objs, fields, *, chunk=1000):
             raise DatabaseError(f"{meta.db_table}: {updated} of {len(part)} rows updated")
 
 
-class DebitBatch:
-    """Job debits on many accounts posted together, for the renewal run.
+class LedgerBatch:
+    """Ledger entries on one or many accounts, posted together: the one implementation of
+    the ledger's rules. ``ledger_post`` is a batch of one; the renewal run posts a claimed
+    batch's debits with a few statements whatever its size.
 
-    The same rules as ``ledger_post`` with fewer queries: ``lock`` takes every account's
-    balance row in one ``SELECT … FOR UPDATE`` (in account order, as one-by-one postings
-    would), ``charge`` checks a debit against the running balance in memory (raising
-    ``InsufficientBalance`` and changing nothing when it does not cover it) and stages its
-    entry with the running ``balance_after``, and ``post`` writes every staged entry with one
-    INSERT, every moved balance with one UPDATE and the low-balance e-mails (once per
-    crossing, with the balance right after the crossing debit). Call all of it inside the
-    caller's transaction.
+    ``lock`` takes every account's balance row in one ``SELECT … FOR UPDATE`` (in account
+    order, as one-by-one postings would); ``add`` checks an entry (rounding, sign, key,
+    author) and, for a debit, the running balance in memory (raising
+    ``InsufficientBalance`` and changing nothing when it does not cover it), and stages it
+    with the running ``balance_after``; ``post`` writes every staged entry with one INSERT,
+    every moved balance with one UPDATE and the low-balance e-mails (once per crossing,
+    with the balance right after the crossing debit). Call all of it inside the caller's
+    transaction.
 
-    There is no idempotency SELECT per entry: the caller guarantees its keys are new (the
-    renewal run holds the subscription rows whose next period each key names). The unique
-    key still backs it: a repeated key makes ``post`` raise ``IntegrityError``, and the
-    caller rolls back to its savepoint and posts one by one through ``ledger_post``.
+    ``add`` looks up no existing key: the caller does (``ledger_post``) or guarantees its
+    keys are new (the renewal run holds the subscription rows whose next period each key
+    names). The unique key backs it: a repeated key makes ``post`` raise ``IntegrityError``.
     """
 
-    def __init__(self, *, job):
-        if not job:
+    def __init__(self, *, job="", created_by=None):
+        if created_by is None and not job:
             raise ValidationError("A ledger entry needs an author: created_by or job.")
         self.job = job
+        self.created_by = created_by
         self.balances = {}
         self._entries = []
         self._moved = {}
@@ -267,36 +254,52 @@ class DebitBatch:
         locked = Balance.objects.select_for_update().filter(account_id__in=set(account_ids))
         self.balances.update((b.account_id, b) for b in locked.order_by("account_id"))
 
-    def charge(self, *, account, amount, idempotency_key, description="", reference=None):
-        """Stage a debit of ``amount`` (positive) on a locked account; returns the unsaved
+    def add(
+        self, *, account, kind, amount, idempotency_key, description="", reference=None, **extra
+    ):
+        """Stage an entry of ``amount`` (signed) on a locked account; returns the unsaved
         entry. An account without a balance row has nothing to spend."""
         amount = money(amount)
-        if amount <= 0:
-            raise ValidationError("A charge amount must be positive.")
+        _check_sign(kind, amount)
         if not idempotency_key:
             raise ValidationError("An idempotency key is required.")
         balance = self.balances.get(account.pk)
         current = balance.amount if balance is not None else Decimal("0.00")
-        new_amount = current - amount
+        new_amount = current + amount
         if new_amount < 0:
-            raise InsufficientBalance(balance=current, amount=-amount, currency=account.currency)
+            raise InsufficientBalance(balance=current, amount=amount, currency=account.currency)
         reference_type, reference_id = reference or ("", "")
         entry = LedgerEntry(
             account=account,
-            kind=Kind.CHARGE,
-            amount=-amount,
+            kind=kind,
+            amount=amount,
             balance_after=new_amount,
             idempotency_key=idempotency_key,
             reference_type=reference_type,
             reference_id=str(reference_id),
             description=description,
+            created_by=self.created_by,
             created_by_job=self.job,
+            **extra,
         )
         self._entries.append(entry)
         self._moved[account.pk] = balance
         if _balance_move(balance, new_amount):
             self._emails.append((account.pk, new_amount, balance.low_balance_threshold))
         return entry
+
+    def charge(self, *, account, amount, idempotency_key, description="", reference=None):
+        """Stage a debit of ``amount`` (positive)."""
+        if money(amount) <= 0:
+            raise ValidationError("A charge amount must be positive.")
+        return self.add(
+            account=account,
+            kind=Kind.CHARGE,
+            amount=-money(amount),
+            idempotency_key=idempotency_key,
+            description=description,
+            reference=reference,
+        )
 
     def post(self):
         """Write the staged entries and balances; queue the low-balance e-mails."""
@@ -380,13 +383,17 @@ def topup_record(
         # Another request credited the same reference after our look.
         _refuse_used_reference(method, external_reference, idempotency_key)
         raise
-    # Held subscriptions renew and reactivate once the money is in (billing.subscriptions).
-    from .renewals import subscriptions_resume_after_topup  # noqa: PLC0415 (import cycle)
-
-    transaction.on_commit(
-        lambda: subscriptions_resume_after_topup(account=account, job=job or "topup"), robust=True
-    )
+    # Held subscriptions resume in a worker once the money is in, never in this request.
+    account_id = account.pk
+    transaction.on_commit(lambda: _resume_enqueue(account_id), robust=True)
     return entry
+
+
+def _resume_enqueue(account_id):
+    """Hand the account's held subscriptions to the ``resume_subscriptions`` task, named
+    rather than imported: the ledger sits below subscriptions. A lost enqueue is caught up
+    by the renewal run's resume pass."""
+    enqueue(signature(RESUME_TASK), account_id, catch_up="renew_subscriptions")
 
 
 def adjustment_record(*, account, amount, reason, actor, idempotency_key, job="") -> LedgerEntry:

@@ -37,7 +37,7 @@ def subscriptions_end_for_numbers(*, did_ids, reason, now):
     )
     ended = 0
     for subscription in running:
-        mark_ended(subscription, now=now, reason=f"number released ({reason})")
+        mark_ended(subscription, now=now, reason=f"number released ({reason})", job="did_release")
         ended += 1
     return ended
 

@@ -1,11 +1,15 @@
-"""Subscriptions: price snapshots, start, charges of a period, hold, cancel and end.
-Renewals and resumes are in ``renewals``.
+"""Subscriptions: price snapshots, start, charges of a period, the status table, hold,
+cancel, keep and end. Renewals and resumes are in ``renewals``.
+
+Every status change goes through ``subscription_transition``, which applies
+``ALLOWED_TRANSITIONS``, sets the fields that go with the new status and writes a
+``SubscriptionEvent`` (from, to, who — a user or a job —, when and why).
 
 Every charge is a ledger debit with the key ``subscription:<id>:period:<index>``, recorded
 as a ``SubscriptionCharge`` (unique per subscription and period) in the same transaction, so
 a retried task, two overlapping runs or two beat schedulers charge a period once. A single
 charge goes through ``billing.services.charge``; the renewal run posts a claimed batch's
-debits together through ``billing.services.DebitBatch`` (same rules, per-batch queries).
+debits together through ``billing.services.LedgerBatch`` (``charge`` is a batch of one).
 DID status changes go through ``inventory.services.did_transition``; a failed renewal puts
 the number on hold through it. A number leaves its owner through inventory's one release
 (``inventory.services.release``: hold expiry, cancellation, the console), which ends its
@@ -30,7 +34,7 @@ from inventory.choices import OWNED_STATUSES, DIDStatus
 from inventory.models import DID
 from inventory.services import did_hold_unpaid, did_release
 
-from ..models import Subscription, SubscriptionCharge
+from ..models import Subscription, SubscriptionCharge, SubscriptionEvent
 from ..notifications import renewal_failed_email_send
 from ..periods import period_bounds
 from ..tax import tax_for
@@ -43,6 +47,72 @@ BillingType = Subscription.BillingType
 
 # NumberBlock price-plan names → (unit, count).
 BLOCK_PERIODS = {"monthly": ("month", 1), "weekly": ("week", 1), "daily": ("day", 1)}
+
+
+# --- Status ---------------------------------------------------------------------------------
+
+ALLOWED_TRANSITIONS = {
+    # Renewal unpaid; cancelled (runs to the period end); ended (number released, or a
+    # one-time rental cancelled).
+    Status.ACTIVE: {Status.HOLD, Status.CANCELLED, Status.ENDED},
+    # Resumed after a top-up; ended (cancelled on hold, hold expired, number released).
+    Status.HOLD: {Status.ACTIVE, Status.ENDED},
+    # Kept before the period end ("Keep this number"); ended at the period end.
+    Status.CANCELLED: {Status.ACTIVE, Status.ENDED},
+    Status.ENDED: set(),
+}
+
+
+class InvalidTransition(ValidationError):
+    pass
+
+
+@transaction.atomic
+def subscription_transition(*, subscription, to_status, reason, actor=None, job="", now=None):
+    """Move a subscription (its row locked by the caller) to ``to_status`` and record who,
+    when and why. Sets what goes with the new status: the renewal date (only an active
+    recurring subscription renews, at its period end), the failed renewal, the
+    cancellation or the end. Raises ``InvalidTransition`` for a move the table refuses."""
+    from_status = subscription.status
+    if to_status not in ALLOWED_TRANSITIONS.get(from_status, set()):
+        raise InvalidTransition(
+            f"{subscription} cannot go from {Status(from_status).label.lower()} to "
+            f"{Status(to_status).label.lower()}."
+        )
+    if actor is None and not job:
+        raise ValueError("A status change needs an actor (a user) or a job name.")
+    now = now or timezone.now()
+    subscription.next_renewal_at = None
+    if to_status == Status.ACTIVE:
+        subscription.renewal_failed_at = subscription.cancelled_at = None
+        if subscription.is_recurring:
+            subscription.next_renewal_at = subscription.current_period_end
+    elif to_status == Status.HOLD:
+        subscription.renewal_failed_at = now
+    elif to_status == Status.CANCELLED:
+        subscription.cancelled_at = now
+    else:
+        subscription.ended_at = now
+        subscription.end_reason = reason[:255]
+    subscription.status = to_status
+    subscription.save()
+    event_record(
+        subscription, from_status=from_status, actor=actor, job=job, reason=reason, now=now
+    )
+    return subscription
+
+
+def event_record(subscription, *, from_status, actor, job, reason, now):
+    """The history row of a status change; ``from_status`` blank: the subscription started."""
+    SubscriptionEvent.objects.create(
+        subscription=subscription,
+        from_status=from_status,
+        to_status=subscription.status,
+        actor=actor,
+        job=job or "",
+        reason=reason[:255],
+        created_at=now,
+    )
 
 
 # --- Prices ---------------------------------------------------------------------------------
@@ -81,8 +151,10 @@ def block_price_snapshot(*, block, period, channels=None, account=None):
 
 
 def period_bounds_of(subscription, index):
+    """``(start, end)`` of period ``index``, counted from the anchor (re-set by a resume)."""
     anchor = timezone.localtime(subscription.anchor_at)
-    return period_bounds(anchor, subscription.period_unit, subscription.period_count, index)
+    offset = index - subscription.anchor_index
+    return period_bounds(anchor, subscription.period_unit, subscription.period_count, offset)
 
 
 def _charge_key(subscription, index):
@@ -250,6 +322,8 @@ def subscription_start(
         if existing is not None and existing.account_id == account.pk:
             return existing
         raise ValidationError(f"The number {did} already has a live subscription.") from exc
+    job = job or ("" if actor else "subscription_start")
+    event_record(subscription, from_status="", actor=actor, job=job, reason="started", now=now)
     record_charge(
         subscription,
         index=0,
@@ -258,7 +332,7 @@ def subscription_start(
         recurring=recurring_price,
         setup=setup_fee,
         created_by=actor,
-        job=job or ("" if actor else "subscription_start"),
+        job=job,
     )
     return subscription
 
@@ -285,34 +359,26 @@ def period_advance(subscription, index, start, end):
     subscription.current_period_start, subscription.current_period_end = start, end
 
 
-def period_charge_next(subscription, *, job):
-    """Charge the period after the current one and advance to it; raises InsufficientBalance."""
-    index, start, end = period_next(subscription)
-    record_charge(
-        subscription,
-        index=index,
-        start=start,
-        end=end,
-        recurring=subscription.recurring_price,
-        job=job,
+def mark_ended(subscription, *, now, reason, actor=None, job=""):
+    return subscription_transition(
+        subscription=subscription,
+        to_status=Status.ENDED,
+        reason=reason,
+        actor=actor,
+        job=job or ("" if actor else "end_subscriptions"),
+        now=now,
     )
-    period_advance(subscription, index, start, end)
 
 
-def mark_ended(subscription, *, now, reason):
-    subscription.status = Status.ENDED
-    subscription.next_renewal_at = None
-    subscription.ended_at = now
-    subscription.end_reason = reason[:255]
-    subscription.save()
-
-
-def mark_held(subscription, *, now, job, notify=True):
+def mark_held(subscription, *, now, job, notify=True, reason=None):
     """A renewal failed: the subscription and its number go on hold; the customer is told."""
-    subscription.status = Status.HOLD
-    subscription.next_renewal_at = None
-    subscription.renewal_failed_at = now
-    subscription.save()
+    subscription_transition(
+        subscription=subscription,
+        to_status=Status.HOLD,
+        reason=reason or "renewal unpaid: insufficient balance",
+        job=job,
+        now=now,
+    )
     if subscription.kind == Subscription.Kind.NUMBER:
         did_hold_unpaid(
             did=subscription.did,
@@ -346,31 +412,61 @@ def _release_did(subscription, *, job, actor=None, reason):
     )
 
 
-@transaction.atomic
-def subscription_cancel(*, subscription, actor, now=None):
-    """Stop renewing. A paid period runs to its end (``subscriptions_end_due`` ends it then);
-    a held or one-time subscription ends now and its number is released."""
-    now = now or timezone.now()
+def _lock_for(actor, subscription, *, doing):
+    """The subscription, locked, when ``actor`` may manage its account's numbers."""
     subscription = (
         Subscription.objects.select_for_update(of=("self",))
         .select_related("account")
         .get(pk=subscription.pk)
     )
     if not may_manage_numbers_of(actor, subscription.account):
-        raise PermissionDenied("You may not cancel this subscription.")
+        raise PermissionDenied(f"You may not {doing} this subscription.")
+    return subscription
+
+
+@transaction.atomic
+def subscription_cancel(*, subscription, actor, now=None):
+    """Stop renewing. A paid period runs to its end (``subscriptions_end_due`` ends it then,
+    and ``subscription_keep`` undoes the cancellation until then); a held or one-time
+    subscription ends now and its number is released."""
+    now = now or timezone.now()
+    subscription = _lock_for(actor, subscription, doing="cancel")
     if subscription.status not in Subscription.LIVE_STATUSES:
         return subscription
-    subscription.cancelled_at = now
     if subscription.status == Status.ACTIVE and subscription.is_recurring:
-        subscription.status = Status.CANCELLED
-        subscription.next_renewal_at = None
-        subscription.save()
-        return subscription
-    mark_ended(subscription, now=now, reason="cancelled")
+        return subscription_transition(
+            subscription=subscription,
+            to_status=Status.CANCELLED,
+            reason="cancelled: runs to the end of the paid period",
+            actor=actor,
+            now=now,
+        )
+    subscription.cancelled_at = now
+    mark_ended(subscription, now=now, reason="cancelled", actor=actor)
     _release_did(
         subscription, actor=actor, job=None, reason=f"subscription {subscription.pk} cancelled"
     )
     return subscription
+
+
+@transaction.atomic
+def subscription_keep(*, subscription, actor, now=None):
+    """Undo a cancellation before the paid period ends: the subscription is active again
+    and renews at the period end as if never cancelled. Refuses once the period is over
+    (the number is being released). Keeping an active subscription changes nothing."""
+    now = now or timezone.now()
+    subscription = _lock_for(actor, subscription, doing="keep")
+    if subscription.status == Status.ACTIVE:
+        return subscription
+    if subscription.status != Status.CANCELLED or subscription.current_period_end <= now:
+        raise InvalidTransition(f"{subscription} can no longer be kept: its paid period is over.")
+    return subscription_transition(
+        subscription=subscription,
+        to_status=Status.ACTIVE,
+        reason="kept: the cancellation is undone",
+        actor=actor,
+        now=now,
+    )
 
 
 def subscriptions_end_due(*, now=None, job="end_subscriptions", batch_size=500):
@@ -395,7 +491,7 @@ def _end_due_batch(*, now, job, batch_size):
         pk__in=[subscription.pk for subscription in due], status=Status.CANCELLED
     )
     for subscription in still_cancelled.order_by("pk"):
-        mark_ended(subscription, now=now, reason=reason)
+        mark_ended(subscription, now=now, reason=reason, job=job)
     return len(due)
 
 
@@ -419,5 +515,5 @@ def _end_released_batch(*, now, job, batch_size):
     )
     for subscription in stale:
         reason = "the hold expired" if subscription.status == Status.HOLD else "number released"
-        mark_ended(subscription, now=now, reason=f"{job}: {reason}")
+        mark_ended(subscription, now=now, reason=reason, job=job)
     return len(stale)

@@ -527,8 +527,8 @@ def test_capacity_of_an_unpaid_number_waits_on_hold_and_resumes_after_it(
     that takes no calls), waits on hold without a second e-mail, and resumes after it."""
     import billing.services.renewals as renewals
 
-    if not together:  # force the one-by-one path the batch falls back to
-        monkeypatch.setattr(renewals, "_renew_together", _fail)
+    if not together:  # force the one-by-one path (batches of one) the batch falls back to
+        monkeypatch.setattr(renewals, "renew_locked", _fail_together(renewals.renew_locked))
     with time_machine.travel(APRIL, tick=False) as clock:
         fund(us_customer, "11.00")
         number = start(us_customer, unit="month", price="5.00")
@@ -561,5 +561,10 @@ def test_capacity_of_an_unpaid_number_waits_on_hold_and_resumes_after_it(
     assert list(balance_mismatches()) == []
 
 
-def _fail(*args, **kwargs):
-    raise RuntimeError("batch path disabled for this test")
+def _fail_together(renew_locked):
+    def renew(subscriptions, **kwargs):
+        if len(subscriptions) > 1:
+            raise RuntimeError("renewing together disabled for this test")
+        return renew_locked(subscriptions, **kwargs)
+
+    return renew

@@ -12,11 +12,8 @@ from billing.models import Subscription
 from billing.periods import period_start
 from billing.selectors import balance_for, balance_mismatches
 from billing.services import topup_record
-from billing.services.renewals import (
-    subscriptions_renew_due,
-    subscriptions_resume_after_topup,
-)
-from billing.tasks import end_subscriptions, renew_subscriptions
+from billing.services.renewals import subscriptions_renew_due
+from billing.tasks import end_subscriptions, renew_subscriptions, resume_subscriptions
 from inventory.choices import DIDStatus
 from inventory.tasks import release_holds
 from tests.billing.factories import fund
@@ -93,51 +90,63 @@ def test_a_beat_outage_is_caught_up_without_skipping(customer):
 
 
 def test_hold_topup_reactivate_then_hold_expiry(customer, finance_user, settings):
+    """Jumps from event to event: two renewals, a failed one, a top-up ten days into the
+    hold (a new month from then: the ten days are not charged), three renewals on the new
+    anchor, a failed one, and the hold's expiry."""
     settings.DID_HOLD_DAYS = 30
     with time_machine.travel(JAN31, tick=False) as clock:
         fund(customer, "15.00")  # three months
         did = held_did(customer, after_hold_status=DIDStatus.ARCHIVE)
         sub = start(customer, did=did, unit="month", price="5.00")
 
-        def tick(days):
-            for _ in range(days):
-                clock.shift(timedelta(days=1))
-                release_holds()
-                end_subscriptions()
-                renew_subscriptions()
+        def jobs_at(day):
+            clock.move_to(datetime.fromisoformat(f"{day}T10:01:00+00:00"))
+            release_holds()
+            end_subscriptions()
+            renew_subscriptions()
             sub.refresh_from_db()
             did.refresh_from_db()
 
-        tick(59)  # 31 March: February and March paid, the balance is empty
+        jobs_at("2025-02-28")
+        jobs_at("2025-03-31")  # February and March paid, the balance is empty
         assert (sub.status, sub.current_period_index) == (S.ACTIVE, 2)
         assert balance_for(customer) == Decimal("0.00")
-        tick(29)
+        jobs_at("2025-04-29")
         assert sub.status == S.ACTIVE
-        tick(1)  # 30 April: the renewal fails
+        jobs_at("2025-04-30")  # the renewal fails
         assert (sub.status, did.status) == (S.HOLD, DIDStatus.HOLD)
 
-        tick(10)
+        jobs_at("2025-05-10")
         topup_record(account=customer, amount="20.00", external_reference="T1", actor=finance_user)
-        subscriptions_resume_after_topup(account=customer)  # the on-commit call, run here
+        resume_subscriptions.apply(args=[customer.pk])  # the task the top-up enqueues
         sub.refresh_from_db()
         did.refresh_from_db()
         assert (sub.status, did.status) == (S.ACTIVE, DIDStatus.ACTIVE)
-        assert timezone.localtime(sub.current_period_start).date().isoformat() == "2025-04-30"
+        assert timezone.localtime(sub.current_period_start).date().isoformat() == "2025-05-10"
         assert balance_for(customer) == Decimal("15.00")
 
-        tick(112)  # May 31, June 30, July 31 paid from the 15.00
-        assert sub.status == S.ACTIVE
-        tick(1)  # 31 August: the renewal fails
-        assert sub.status == S.HOLD
+        for day in ("2025-06-10", "2025-07-10", "2025-08-10"):  # paid from the 15.00
+            jobs_at(day)
+            assert sub.status == S.ACTIVE
+        jobs_at("2025-09-10")  # the renewal fails
+        assert (sub.status, did.status) == (S.HOLD, DIDStatus.HOLD)
+        jobs_at("2025-10-09")
         assert did.status == DIDStatus.HOLD
-        tick(29)
-        assert did.status == DIDStatus.HOLD
-        tick(2)  # past DID_HOLD_DAYS: released to its after-hold status, subscription ended
+        jobs_at("2025-10-11")  # past DID_HOLD_DAYS: released to its after-hold status, ended
         assert (did.status, did.owner) == (DIDStatus.ARCHIVE, None)
         assert sub.status == S.ENDED
-        assert_periods_contiguous(sub)
         fund(customer, "50.00")
-        tick(40)
-        assert sub.charges.count() == 7  # January to July, nothing after the end
+        jobs_at("2025-11-20")
         assert subscriptions_renew_due()["renewed"] == 0
+    starts = [timezone.localtime(c.period_start).date().isoformat() for c in sub.charges.all()]
+    # January to April 30 on the first anchor; from the resume on, the 10th of each month.
+    assert starts == [
+        "2025-01-31",
+        "2025-02-28",
+        "2025-03-31",
+        "2025-05-10",
+        "2025-06-10",
+        "2025-07-10",
+        "2025-08-10",
+    ]
     call_command("check_balances")

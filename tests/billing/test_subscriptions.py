@@ -24,6 +24,7 @@ from billing.services.subscriptions import (
     subscriptions_end_due,
     subscriptions_end_released,
 )
+from billing.tasks import resume_subscriptions
 from inventory.choices import DIDStatus
 from inventory.services import (
     client_package_deactivate,
@@ -195,9 +196,7 @@ def test_insufficient_balance_holds_number_and_mails(
     assert len(charges(sub)) == 1
 
 
-def test_topup_resumes_held_subscriptions_oldest_first(
-    customer, finance_user, django_capture_on_commit_callbacks
-):
+def test_topup_resumes_held_subscriptions_oldest_first(customer, finance_user):
     fund(customer, "10.00")
     older, newer = start(customer, price="5.00"), start(customer, price="5.00")
     subscriptions_renew_due(now=newer.next_renewal_at)
@@ -206,8 +205,8 @@ def test_topup_resumes_held_subscriptions_oldest_first(
     assert (older.status, newer.status) == (S.HOLD, S.HOLD)
     assert older.renewal_failed_at <= newer.renewal_failed_at
 
-    with django_capture_on_commit_callbacks(execute=True):
-        topup_record(account=customer, amount="7.00", external_reference="T1", actor=finance_user)
+    topup_record(account=customer, amount="7.00", external_reference="T1", actor=finance_user)
+    resume_subscriptions.apply(args=[customer.pk])  # the task the top-up enqueues
     older.refresh_from_db()
     newer.refresh_from_db()
     assert (older.status, newer.status) == (S.ACTIVE, S.HOLD)
@@ -216,8 +215,8 @@ def test_topup_resumes_held_subscriptions_oldest_first(
     assert older.next_renewal_at > timezone.now()
     assert balance_for(customer) == Decimal("2.00")
 
-    with django_capture_on_commit_callbacks(execute=True):
-        topup_record(account=customer, amount="3.00", external_reference="T2", actor=finance_user)
+    topup_record(account=customer, amount="3.00", external_reference="T2", actor=finance_user)
+    resume_subscriptions.apply(args=[customer.pk])
     newer.refresh_from_db()
     assert newer.status == S.ACTIVE
     assert balance_for(customer) == Decimal("0.00")

@@ -456,7 +456,60 @@ def test_cancel_asks_first_with_the_paid_period_then_cancels(admin_client, funde
     capacity.refresh_from_db()
     assert (rental.status, capacity.status) == (S.CANCELLED, S.CANCELLED)
     assert DID.objects.get(pk=rental.did_id).status == DIDStatus.ACTIVE
-    assert "keeps working until" in page_text(admin_client.get(response.url))
+    text = page_text(admin_client.get(response.url))
+    assert text.count("keeps working until") == 1  # one banner, no second message
+    assert text.count('role="status"') + text.count('role="alert"') == 1
+    assert "Keep this number" in text
+
+
+def test_keep_this_number_undoes_the_cancellation(admin_client, funded, customer_admin):
+    rental = rent(funded, "+31205550001")
+    capacity = capacity_add(
+        number_subscription=rental,
+        extra_channels=1,
+        actor=customer_admin,
+        idempotency_key="capacity:one",
+    )
+    admin_client.post(url("my_number_cancel", rental))
+
+    response = admin_client.post(url("my_number_keep", rental))
+
+    assert response.status_code == 302 and response.url == url("my_number", rental)
+    rental.refresh_from_db()
+    capacity.refresh_from_db()
+    assert (rental.status, capacity.status) == (S.ACTIVE, S.ACTIVE)
+    assert rental.next_renewal_at == rental.current_period_end
+    text = page_text(admin_client.get(response.url))
+    assert "is kept: it renews on" in text
+    assert 'id="cancelled-banner"' not in text and "Keep this number" not in text
+    again = admin_client.post(url("my_number_keep", rental))
+    assert "is not cancelled" in page_text(admin_client.get(again.url))
+
+
+def test_a_cancelled_number_cannot_be_kept_after_its_period(admin_client, funded, customer_admin):
+    rental = rent(funded, "+31205550001")
+    subscription_cancel(subscription=rental, actor=customer_admin)
+    now = timezone.now()  # the paid period is over; the end job has not run yet
+    Subscription.objects.filter(pk=rental.pk).update(
+        current_period_start=now - timedelta(days=30), current_period_end=now
+    )
+    response = admin_client.post(url("my_number_keep", rental))
+    assert "can no longer be kept" in page_text(admin_client.get(response.url))
+    rental.refresh_from_db()
+    assert rental.status == S.CANCELLED
+
+
+def test_only_the_accounts_admins_may_keep_a_number(
+    client, member_client, funded, customer_admin, stranger
+):
+    rental = rent(funded, "+31205550001")
+    subscription_cancel(subscription=rental, actor=customer_admin)
+    assert member_client.post(url("my_number_keep", rental)).status_code == 403
+    assert "Keep this number" not in page_text(member_client.get(url("my_number", rental)))
+    client.force_login(stranger)
+    assert client.post(url("my_number_keep", rental)).status_code == 404
+    rental.refresh_from_db()
+    assert rental.status == S.CANCELLED
 
 
 def test_cancelling_a_held_number_releases_it_now(admin_client, funded):

@@ -1,5 +1,5 @@
 """A customer admin manages a rented number in the browser: search, destination, more
-channels (confirmed with the pro-rata price), cancel behind a confirmation."""
+channels (confirmed with the pro-rata price), cancel behind a confirmation, then keep it."""
 
 import re
 from decimal import Decimal
@@ -56,9 +56,21 @@ def test_admin_searches_forwards_adds_channels_and_cancels(page, customer, custo
     page.get_by_role("link", name="Cancel number…").click()
     expect(page.locator("#cancel-effect")).to_contain_text("The paid period runs to")
     page.get_by_role("button", name="Cancel number").click()
-    expect(page.locator(".alert-success")).to_contain_text("keeps working until")
+    banner = page.locator("#cancelled-banner")
+    expect(banner).to_contain_text("keeps working until")
+    expect(page.locator(".alert")).to_have_count(1)  # one clear banner, no second message
     rental.refresh_from_db()
     assert rental.status == Subscription.Status.CANCELLED
+
+    page.set_viewport_size({"width": 390, "height": 844})  # on a phone
+    page.screenshot(path="test-artifacts/my_number_cancelled_390.png", full_page=True)
+    banner.get_by_role("button", name="Keep this number").click()
+    expect(page.locator(".alert-success")).to_contain_text("is kept: it renews on")
+    expect(page.locator("#cancelled-banner")).to_have_count(0)
+    expect(page.get_by_role("link", name="Cancel number…")).to_be_visible()
+    rental.refresh_from_db()
+    assert rental.status == Subscription.Status.ACTIVE
+    assert number_channels(rental).total == 4  # the channels cancelled with it are back
 
 
 def test_member_forwards_a_number_assigned_to_them_on_a_phone(page, customer, customer_admin):
