@@ -111,19 +111,46 @@ def confirmation_code_send(*, user, purpose) -> None:
 def confirmation_code_check(*, user, purpose, code) -> None:
     """Accept ``code`` once for ``user`` and ``purpose``, or raise ``ValidationError``.
 
-    Call it outside the caller's transaction (before it, as checkout does): a wrong attempt
-    is counted in a transaction of its own, and a caller's rollback would otherwise undo
-    the count and allow unlimited guesses. Two concurrent checks of the right code: one
-    succeeds, the other is told the code was already used.
+    Call it outside the caller's transaction: a wrong attempt is counted in a transaction of
+    its own, and a caller's rollback would otherwise undo the count and allow unlimited
+    guesses. Two concurrent checks of the right code: one succeeds, the other is told the
+    code was already used. A caller that may still refuse after the check (checkout) uses
+    ``confirmation_code_verify`` now and ``confirmation_code_spend`` in its own transaction.
     """
-    error = _check(user=user, purpose=_purpose(purpose), code=code)
+    error = _check(user=user, purpose=_purpose(purpose), code=code, spend=True)
+    if error is not None:
+        raise error
+
+
+def confirmation_code_verify(*, user, purpose, code) -> None:
+    """Check ``code`` without spending it, or raise ``ValidationError``.
+
+    Call it outside the caller's transaction: a wrong attempt is counted and committed on
+    its own (a rollback must not hand out more guesses). The code stays usable until
+    ``confirmation_code_spend``.
+    """
+    error = _check(user=user, purpose=_purpose(purpose), code=code, spend=False)
+    if error is not None:
+        raise error
+
+
+def confirmation_code_spend(*, user, purpose, code) -> None:
+    """Mark the verified ``code`` used inside the caller's transaction, or raise
+    ``ValidationError`` (used, replaced or expired meanwhile).
+
+    The code row is locked until the caller commits; if the caller rolls back (it refused
+    after all), the code is not spent and works again. Wrong guesses are not counted here:
+    call ``confirmation_code_verify`` first, outside the transaction.
+    """
+    error = _check(user=user, purpose=_purpose(purpose), code=code, spend=True, count=False)
     if error is not None:
         raise error
 
 
 @transaction.atomic
-def _check(*, user, purpose, code):
-    """Returns the error to raise once the attempt is committed, or None on success."""
+def _check(*, user, purpose, code, spend, count=True):
+    """Returns the error to raise once the attempt is committed, or None on success.
+    ``spend`` marks the code used; ``count`` counts a wrong attempt."""
     entered = "".join(str(code or "").split())  # "123 456" is fine
     row = (
         ConfirmationCode.objects.select_for_update()
@@ -152,6 +179,8 @@ def _check(*, user, purpose, code):
         )
     expected = _hash(user_id=user.pk, purpose=purpose, code=entered)
     if not constant_time_compare(expected, row.code_hash):
+        if not count:
+            return ValidationError("Wrong code.", code="wrong_code")
         row.attempts += 1
         row.save(update_fields=["attempts"])
         left = max_attempts - row.attempts
@@ -162,6 +191,7 @@ def _check(*, user, purpose, code):
         return ValidationError(
             "Wrong code. That was the last attempt: ask for a new code.", code="wrong_code"
         )
-    row.used_at = now
-    row.save(update_fields=["used_at"])
+    if spend:
+        row.used_at = now
+        row.save(update_fields=["used_at"])
     return None

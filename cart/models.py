@@ -53,6 +53,8 @@ class CartItem(models.Model):
     quantity = models.PositiveIntegerField(default=1)
     channels = models.PositiveIntegerField()
     billing_period = models.CharField(max_length=16)
+    # Times the number was held again (renewed) for this line: limited while unfunded.
+    hold_renewals = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
     tenant_field = "cart__account"

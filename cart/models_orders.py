@@ -2,6 +2,8 @@
 
 An order is written once by ``cart.orders.order_place`` and never recomputed: each item
 keeps the price and VAT it was charged with, or the reason it failed (nothing charged).
+Its status moves only through ``cart.order_status.order_transition`` (the table
+``ORDER_TRANSITIONS``), which writes an ``OrderStatusChange`` row: who, when and why.
 """
 
 from django.conf import settings
@@ -15,6 +17,7 @@ MONEY = {"max_digits": 14, "decimal_places": 2}
 
 class Order(models.Model):
     class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
         COMPLETED = "completed", "Completed"
         PARTIAL = "partial", "Partly completed"
         FAILED = "failed", "Failed"
@@ -47,7 +50,7 @@ class Order(models.Model):
         indexes = [models.Index(fields=["account", "-created_at"], name="order_account_recent")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["completed", "partial", "failed"]),
+                condition=Q(status__in=["pending", "completed", "partial", "failed"]),
                 name="order_status_valid",
             ),
             models.CheckConstraint(
@@ -65,6 +68,34 @@ class Order(models.Model):
     @property
     def reference(self):
         return f"ORD-{self.pk:06d}"
+
+
+class OrderStatusChange(models.Model):
+    """One move of an order's status (the first row: "" → pending, when it was placed)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, choices=Order.Status.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    job = models.CharField(max_length=64, blank=True)
+    reason = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    tenant_field = "order__account"
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(actor__isnull=False) | ~Q(job=""), name="order_status_change_by_someone"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="order_status_change_has_reason"),
+        ]
+
+    def __str__(self):
+        return f"{self.order}: {self.from_status or 'new'} → {self.to_status}"
 
 
 class OrderItem(models.Model):

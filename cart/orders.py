@@ -3,12 +3,19 @@
 The order of work inside the transaction is the lock order everywhere:
 1. the buyer's balance row (``billing.services.balance_lock``): an account's checkouts and
    charges go one at a time, and a second request with the same token waits here, then
-   finds the first one's order;
-2. the buyer's client packages (``sale_packages_lock``), before any number, as
+   finds the first one's order. The cart is re-read and re-quoted under this lock, and
+   everything decided from the total (the balance rule, whether the e-mailed transaction
+   code is needed) is decided on that quote;
+2. the transaction code is spent (marked used) here, so a later refusal rolls it back;
+3. the buyer's client packages (``sale_packages_lock``), before any number, as
    ``did_assign`` takes them (package, then number): the other order deadlocks;
-3. the specific numbers, in primary-key order; then "any N" numbers with ``skip_locked``;
-   then each number's sale, subscription and first charge;
-4. the invoice number (``billing.services.invoices``), last, so the sequence lock is held briefly.
+4. the specific numbers, in primary-key order; then "any N" numbers with ``skip_locked``;
+   then each number's sale, subscription and first charge, each in a savepoint: a number
+   that cannot be sold (gone, a constraint) fails its item, not the order;
+5. the order's totals and status, the agreements, the cart lines and the confirmation
+   e-mail's text;
+6. the invoice number (``billing.services.invoices``), last, so the sequence lock, which
+   every order and daily invoice waits for, is held only for the invoice's own rows.
 E-mails are queued in the outbox inside the transaction and sent after commit.
 """
 
@@ -21,7 +28,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.codes import confirmation_code_check
+from accounts.codes import confirmation_code_spend, confirmation_code_verify
 from accounts.permissions import require_may_buy
 from billing.models import Invoice
 from billing.services import balance_lock
@@ -45,12 +52,19 @@ from outbox.services import email_queue
 
 from .models import CartItem
 from .models_orders import Order, OrderItem
+from .order_status import order_transition
 from .pricing import items_quote
 
 logger = logging.getLogger(__name__)
 
 ZERO = Decimal("0.00")
 GONE = "This number is no longer available: someone else bought or reserved it."
+NOT_SOLD = "This number could not be sold just now (nothing was charged for it): try again later."
+INVOICE_NUMBER_SLOT = "[[invoice-number]]"
+STILL_IN_SERVICE = (
+    "The previous service on this number is still being ended (nothing was charged for it): "
+    "try again in a few minutes."
+)
 
 
 class CheckoutRefused(ValidationError):
@@ -101,10 +115,11 @@ def order_place(*, user, token, agreed=None, ip_address=None, code=None, now=Non
     ``token``).
 
     ``agreed`` maps requirement ids to the version the buyer was shown and agreed to.
-    ``code`` is the e-mailed transaction code when ``code_required``. Raises
-    ``ValidationError`` (nothing saved, nothing charged) for an empty cart, a missing
-    agreement, a wrong code, or ``CheckoutRefused`` when the balance is short. Items whose
-    number was taken meanwhile fail on the order, uncharged.
+    ``code`` is the e-mailed transaction code when ``code_required`` (decided on the total
+    quoted under the balance lock). Raises ``ValidationError`` (nothing saved, nothing
+    charged, the code not spent) for an empty cart, a missing agreement, a missing or wrong
+    code, or ``CheckoutRefused`` when the balance is short. Items whose number was taken
+    meanwhile, or could not be sold, fail on the order, uncharged.
     """
     if not token or len(token) > 64:
         raise ValidationError("This checkout form is not valid: reload the cart.")
@@ -114,15 +129,20 @@ def order_place(*, user, token, agreed=None, ip_address=None, code=None, now=Non
     require_may_buy(user)
     if not user.account.is_active:
         raise ValidationError("Your account is suspended: buying is not possible.")
-    items = _cart_items(user)
-    if not items:
-        raise ValidationError("Your cart is empty.")
-    if code_required(items_quote(items, user.account).gross):
-        if not code:
-            raise ValidationError("Enter the code we e-mailed you to complete this order.")
-        confirmation_code_check(user=user, purpose=checkout_purpose(token), code=code)
+    if code:
+        # Checked before the order's transaction, so a wrong guess is counted even though
+        # the order is refused; the code is spent only inside that transaction.
+        try:
+            confirmation_code_verify(user=user, purpose=checkout_purpose(token), code=code)
+        except ValidationError:
+            existing = _existing_order(token, user)  # a twin request spent it on the order
+            if existing is not None:
+                return existing
+            raise
     try:
-        return _place(user=user, token=token, agreed=agreed or {}, ip_address=ip_address, now=now)
+        return _place(
+            user=user, token=token, agreed=agreed or {}, ip_address=ip_address, code=code, now=now
+        )
     except IntegrityError:
         # A twin request with the same token committed first.
         existing = _existing_order(token, user)
@@ -132,7 +152,7 @@ def order_place(*, user, token, agreed=None, ip_address=None, code=None, now=Non
 
 
 @transaction.atomic
-def _place(*, user, token, agreed, ip_address, now):
+def _place(*, user, token, agreed, ip_address, code, now):
     now = now or timezone.now()
     account = user.account
     balance = balance_lock(account)
@@ -150,26 +170,62 @@ def _place(*, user, token, agreed, ip_address, now):
         raise CheckoutRefused(
             balance=balance.amount, total=quote.gross, minimum=minimum, currency=account.currency
         )
+    if code_required(quote.gross):
+        if not code:
+            raise ValidationError(
+                f"This order comes to {quote.gross} {account.currency}: enter the code we "
+                "e-mailed you to complete it.",
+                code="code_required",
+            )
+        # Spent in this transaction: any refusal below rolls it back and the code still works.
+        confirmation_code_spend(user=user, purpose=checkout_purpose(token), code=code)
 
-    order = Order.objects.create(
-        account=account,
-        placed_by=user,
-        token=token,
-        status=Order.Status.FAILED,
-        currency=account.currency,
-        net=ZERO,
-        vat=ZERO,
-        gross=ZERO,
-        vat_rate=decision.rate,
-        reverse_charge=decision.reverse_charge,
-        tax_note=decision.note,
-        ip_address=ip_address,
-        created_at=now,
+    order = order_transition(
+        order=Order(
+            account=account,
+            placed_by=user,
+            token=token,
+            status="",
+            currency=account.currency,
+            net=ZERO,
+            vat=ZERO,
+            gross=ZERO,
+            vat_rate=decision.rate,
+            reverse_charge=decision.reverse_charge,
+            tax_note=decision.note,
+            ip_address=ip_address,
+            created_at=now,
+        ),
+        to_status=Order.Status.PENDING,
+        actor=user,
+        reason="placed at checkout",
+        now=now,
     )
     sold = _sell(order, quote, user=user, now=now)
-    _finish(order, sold, user=user, requirements=requirements, ip_address=ip_address)
+    _finish(order, sold, user=user, now=now)
+    if requirements:
+        agreements_record(
+            user=user,
+            account=account,
+            requirements=requirements,
+            order_id=order.pk,
+            ip_address=ip_address,
+        )
     CartItem.objects.filter(pk__in=[item.pk for item in items]).delete()
-    _queue_confirmation(order)
+    text, html = _render_confirmation(order)
+    # Last: the invoice number's row lock is held from here to commit.
+    if sold:
+        order.invoice = invoice_for_charges(
+            account=account,
+            charges=[item.subscription.charges.get(period_index=0) for item in sold],
+            source=Invoice.Source.ORDER,
+            idempotency_key=f"order:{order.pk}",
+            reference=("order", order.pk),
+            actor=user,
+        )
+        if order.invoice is not None:
+            order.save(update_fields=["invoice"])
+    _queue_confirmation(order, text, html)
     return order
 
 
@@ -206,19 +262,37 @@ def _sell(order, quote, *, user, now):
     package = sale_package(packages=packages, adding=sum(1 for c in claims if c[2]))
     sold = []
     for position, (item, line, did, reason) in enumerate(claims, start=1):
-        if did is None:
-            _write_item(order, position, item, line, did=item.did, reason=reason)
-            continue
-        did_sell(
-            did=did,
-            account=order.account,
-            client_package=package,
-            actor=user,
-            reason=f"sold in order {order.pk}",
-        )
-        subscription = _subscribe(order, position, did, item, line, user=user, now=now)
-        sold.append(_write_item(order, position, item, line, did=did, subscription=subscription))
+        if did is not None:
+            try:
+                with transaction.atomic():  # a savepoint: this number fails, not the order
+                    sold.append(_sell_one(order, position, did, item, line, package, user, now))
+                continue
+            except (IntegrityError, ValidationError) as exc:
+                logger.warning("order %s: number %s not sold: %r", order.pk, did.number, exc)
+                reason = _failure_reason(exc)
+        _write_item(order, position, item, line, did=did or item.did, reason=reason)
     return sold
+
+
+def _sell_one(order, position, did, item, line, package, user, now):
+    did_sell(
+        did=did,
+        account=order.account,
+        client_package=package,
+        actor=user,
+        reason=f"sold in order {order.pk}",
+    )
+    subscription = _subscribe(order, position, did, item, line, user=user, now=now)
+    return _write_item(order, position, item, line, did=did, subscription=subscription)
+
+
+def _failure_reason(exc):
+    """What the buyer reads on a failed item: no constraint names, no SQL."""
+    if "subscription_one_live_per_did" in f"{exc} {exc.__cause__}":
+        return STILL_IN_SERVICE
+    if isinstance(exc, ValidationError) and exc.messages:
+        return " ".join(exc.messages)[:255]
+    return NOT_SOLD
 
 
 def _subscribe(order, position, did, item, line, *, user, now):
@@ -269,44 +343,46 @@ def _write_item(order, position, item, line, *, did, reason="", subscription=Non
     )
 
 
-def _finish(order, sold, *, user, requirements, ip_address):
-    failed = order.items.filter(status=OrderItem.Status.FAILED).exists()
+def _finish(order, sold, *, user, now):
+    """The order's totals (what was charged) and its final status."""
+    failed = order.items.filter(status=OrderItem.Status.FAILED).count()
     if sold:
-        order.status = Order.Status.PARTIAL if failed else Order.Status.COMPLETED
         order.net = sum((item.net for item in sold), ZERO)
         order.vat = sum((item.vat for item in sold), ZERO)
         order.gross = sum((item.gross for item in sold), ZERO)
-        order.invoice = invoice_for_charges(
-            account=order.account,
-            charges=[item.subscription.charges.get(period_index=0) for item in sold],
-            source=Invoice.Source.ORDER,
-            idempotency_key=f"order:{order.pk}",
-            reference=("order", order.pk),
-            actor=user,
-        )
-    order.save()
-    if requirements:
-        agreements_record(
-            user=user,
-            account=order.account,
-            requirements=requirements,
-            order_id=order.pk,
-            ip_address=ip_address,
-        )
+        order.save(update_fields=["net", "vat", "gross"])
+    if not sold:
+        status, reason = Order.Status.FAILED, "no number could be sold"
+    elif failed:
+        status, reason = Order.Status.PARTIAL, f"{failed} of {failed + len(sold)} items failed"
+    else:
+        status, reason = Order.Status.COMPLETED, "every number sold"
+    order_transition(order=order, to_status=status, actor=user, reason=reason, now=now)
 
 
-def _queue_confirmation(order):
+def _render_confirmation(order):
+    """The confirmation e-mail's text and HTML, rendered before the invoice is numbered (no
+    template is rendered while the sequence is locked): ``INVOICE_NUMBER_SLOT`` stands where
+    the number goes."""
     context = {
         "order": order,
         "items": list(order.items.select_related("did", "block").order_by("position")),
+        "invoice_number": INVOICE_NUMBER_SLOT if order.gross > 0 else "",
         "portal_name": settings.SITE_NAME,
         "site_url": settings.SITE_URL,
     }
+    text = render_to_string("cart/email/order_confirmation.txt", context)
+    html = render_to_string("cart/email/order_confirmation.html", context)
+    return text, html
+
+
+def _queue_confirmation(order, text, html):
+    number = order.invoice.number if order.invoice else ""
     email_queue(
         to=[order.placed_by.email],
         subject=f"{settings.SITE_NAME}: order {order.reference} "
         f"{order.get_status_display().lower()}",
-        text=render_to_string("cart/email/order_confirmation.txt", context),
-        html=render_to_string("cart/email/order_confirmation.html", context),
+        text=text.replace(INVOICE_NUMBER_SLOT, number),
+        html=html.replace(INVOICE_NUMBER_SLOT, number),
         key=f"order-confirmation:{order.pk}",
     )

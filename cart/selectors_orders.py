@@ -75,4 +75,5 @@ def order_for(user, pk):
         Order.objects.select_related("account", "placed_by", "invoice"), user, pk=pk
     )
     order.item_list = list(order.items.select_related("did", "block").order_by("position"))
+    order.history = list(order.status_changes.select_related("actor"))
     return order

@@ -5,6 +5,13 @@ Specific numbers are held for the cart on the DID row through inventory's cart-h
 are checked against the stock when added, changed and at checkout. The user's cart row is
 locked first in every write, so two tabs of one customer apply their changes one at a time.
 Bad input raises ``ValidationError`` with a message per field, and nothing is saved.
+
+Holds are bounded by the account's funding (``hold_limits``), so a free sign-up cannot keep
+stock away from buyers: an unfunded account holds ``CART_HOLDS_UNFUNDED`` numbers at a time
+and holds each again ``CART_HOLD_RENEWALS_UNFUNDED`` times; a funded one (balance at least
+``MIN_PURCHASE_BALANCE``) up to ``CART_HOLDS_FUNDED`` numbers, held again as often as it
+likes. Services that take holds lock the account's balance row first (the lock order:
+balances, then the cart), so two tabs or two users of one account cannot pass the limit.
 """
 
 from dataclasses import dataclass, field
@@ -13,10 +20,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from accounts.permissions import is_customer, require_may_shop
+from billing.services import balance_lock
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from inventory.models import DID
@@ -35,6 +43,32 @@ class AddResult:
     items: list = field(default_factory=list)  # the lines added or refreshed
     unavailable: list = field(default_factory=list)  # numbers not added: gone or held
     available: int | None = None  # "any N": how many the block had
+    limits: list = field(default_factory=list)  # why numbers were not held (hold limits)
+
+
+@dataclass
+class RenewResult:
+    lost: list = field(default_factory=list)  # numbers sold, withdrawn or in another cart
+    limits: list = field(default_factory=list)  # why numbers were not held again
+
+
+@dataclass(frozen=True)
+class HoldLimits:
+    funded: bool
+    numbers: int  # numbers the account may hold at a time
+    renewals: int | None  # times a number may be held again; None: no limit
+
+
+def hold_limits(balance) -> HoldLimits:
+    """What an account with ``balance`` (its Balance row) may hold in carts."""
+    funded = balance.amount > 0 and balance.amount >= settings.MIN_PURCHASE_BALANCE
+    if funded:
+        return HoldLimits(funded=True, numbers=settings.CART_HOLDS_FUNDED, renewals=None)
+    return HoldLimits(
+        funded=False,
+        numbers=settings.CART_HOLDS_UNFUNDED,
+        renewals=settings.CART_HOLD_RENEWALS_UNFUNDED,
+    )
 
 
 def hold_until(now=None):
@@ -128,6 +162,67 @@ def _place(block):
     return block.city or block.region or block.get_number_type_display()
 
 
+def _plural(count, word):
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _held_by_account(account, now):
+    """Ids of the numbers the account's users hold in their carts right now."""
+    return set(
+        DID.objects.filter(
+            status=DID.Status.IN_STOCK, cart_held_by__account=account, cart_held_until__gte=now
+        ).values_list("pk", flat=True)
+    )
+
+
+def _holdable(did, user, now):
+    held_by_another = (
+        did.cart_held_by_id not in (None, user.pk)
+        and did.cart_held_until is not None
+        and did.cart_held_until >= now
+    )
+    return did.status == DID.Status.IN_STOCK and not held_by_another
+
+
+def _within_hold_limits(*, user, balance, cart, dids, now):
+    """Which of ``dids`` (DIDs, in the order asked) ``user`` may hold now, the numbers of the
+    others and why. A number with a line in the cart is held *again* (a renewal)."""
+    limits = hold_limits(balance)
+    lines = {item.did_id: item for item in cart.items.filter(did__isnull=False)}
+    held = _held_by_account(user.account, now)
+    allowed, over_count, over_renewals = [], [], []
+    for did in dids:
+        renewals = lines[did.pk].hold_renewals if did.pk in lines else None
+        if not _holdable(did, user, now):
+            allowed.append(did)  # the hold will fail: unavailable, and it takes no room
+        elif renewals is not None and limits.renewals is not None and renewals >= limits.renewals:
+            over_renewals.append(did.number)
+        elif did.pk not in held and len(held) >= limits.numbers:
+            over_count.append(did.number)
+        else:
+            allowed.append(did)
+            held.add(did.pk)
+    messages = []
+    top_up = "Top up your balance to hold more." if not limits.funded else ""
+    if over_count:
+        who = "Until your account is topped up it" if not limits.funded else "Your account"
+        messages.append(
+            f"Not held: {', '.join(over_count)}. {who} can hold "
+            f"{_plural(limits.numbers, 'number')} at a time in carts. {top_up}".strip()
+        )
+    if over_renewals:
+        messages.append(
+            f"Not held again: {', '.join(over_renewals)}. Until your account is topped up a "
+            f"number can be held again {_plural(limits.renewals, 'time')}: top up your "
+            "balance to keep holding it, or buy it now."
+        )
+    return allowed, set(over_count + over_renewals), messages
+
+
+def _count_renewals(cart, held_ids):
+    cart.items.filter(did_id__in=held_ids).update(hold_renewals=F("hold_renewals") + 1)
+
+
 @transaction.atomic
 def cart_add_numbers(*, user, numbers, channels=None, billing_period=None, now=None):
     """Put specific numbers (E.164 strings) in the user's cart and hold them until
@@ -146,6 +241,7 @@ def cart_add_numbers(*, user, numbers, channels=None, billing_period=None, now=N
     if len(wanted) > MAX_NUMBERS_PER_ADD:
         raise ValidationError({"numbers": f"Add at most {MAX_NUMBERS_PER_ADD} numbers at a time."})
     now = now or timezone.now()
+    balance = balance_lock(user.account)
     cart = _locked_cart(user)
     dids = {
         did.number: did for did in DID.objects.filter(number__in=wanted).select_related("block")
@@ -154,10 +250,14 @@ def cart_add_numbers(*, user, numbers, channels=None, billing_period=None, now=N
     settings_by_block = {
         did.block_id: _line_defaults(did.block, channels, billing_period) for did in dids.values()
     }
+    allowed, refused, limits = _within_hold_limits(
+        user=user, balance=balance, cart=cart, dids=[dids[n] for n in wanted if n in dids], now=now
+    )
     held = inventory_services.dids_cart_hold(
-        dids=[did.pk for did in dids.values()], user=user, until=hold_until(now), now=now
+        dids=[did.pk for did in allowed], user=user, until=hold_until(now), now=now
     )
     existing = {item.did_id: item for item in cart.items.filter(did_id__in=held)}
+    _count_renewals(cart, existing)
     new = [
         dids[n] for n in wanted if n in dids and dids[n].pk in held and dids[n].pk not in existing
     ]
@@ -177,7 +277,10 @@ def cart_add_numbers(*, user, numbers, channels=None, billing_period=None, now=N
     Cart.objects.filter(pk=cart.pk).update(updated_at=now)
     return AddResult(
         items=[existing[dids[n].pk] for n in wanted if n in dids and dids[n].pk in held],
-        unavailable=[n for n in wanted if n not in dids or dids[n].pk not in held],
+        unavailable=[
+            n for n in wanted if (n not in dids or dids[n].pk not in held) and n not in refused
+        ],
+        limits=limits,
     )
 
 
@@ -308,15 +411,23 @@ def cart_clear(*, user):
 
 
 @transaction.atomic
-def cart_holds_renew(*, user, now=None):
-    """Hold every number of the user's cart again for ``CART_HOLD_MINUTES`` ("Hold again").
-    Returns the numbers that could not be held: sold, withdrawn or in another cart now."""
+def cart_holds_renew(*, user, now=None) -> RenewResult:
+    """Hold every number of the user's cart again for ``CART_HOLD_MINUTES`` ("Hold again"),
+    within the account's hold limits. Returns the numbers lost (sold, withdrawn or in
+    another cart now) and, for those the limits kept from being held, why."""
     require_may_shop(user)
     _check_customer(user)
     now = now or timezone.now()
+    balance = balance_lock(user.account)
     cart = _locked_cart(user)
-    items = list(cart.items.filter(did__isnull=False).select_related("did"))
-    held = inventory_services.dids_cart_hold(
-        dids=[item.did_id for item in items], user=user, until=hold_until(now), now=now
+    items = list(cart.items.filter(did__isnull=False).select_related("did").order_by("pk"))
+    allowed, _, limits = _within_hold_limits(
+        user=user, balance=balance, cart=cart, dids=[item.did for item in items], now=now
     )
-    return sorted(item.did.number for item in items if item.did_id not in held)
+    held = inventory_services.dids_cart_hold(
+        dids=[did.pk for did in allowed], user=user, until=hold_until(now), now=now
+    )
+    _count_renewals(cart, held)
+    tried = {did.pk for did in allowed}
+    lost = sorted(item.did.number for item in items if item.did_id in tried - held)
+    return RenewResult(lost=lost, limits=limits)

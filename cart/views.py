@@ -68,13 +68,14 @@ def _with_forms(view, override=None):
 # --- the panel -------------------------------------------------------------------------------
 
 
-def _panel_context(request, item_ids, *, back, errors=(), unavailable=(), override=None):
+def _panel_context(request, item_ids, *, back, errors=(), unavailable=(), limits=(), override=None):
     return {
         "view": _with_forms(selectors.cart_view(request.user, item_ids=item_ids), override),
         "item_ids": ",".join(str(pk) for pk in item_ids),
         "back": back,
         "errors": errors,
         "unavailable": unavailable,
+        "limits": limits,
     }
 
 
@@ -88,12 +89,20 @@ def _panel_url(item_ids, back):
     return f"{reverse('cart:added')}?{query}"
 
 
-def _panel_response(request, item_ids, *, back, errors=(), unavailable=(), override=None):
+def _panel_response(
+    request, item_ids, *, back, errors=(), unavailable=(), limits=(), override=None
+):
     """The panel: swapped into the modal for htmx, else the panel page (after a redirect,
     carrying the warnings as messages)."""
     if request.htmx:
         context = _panel_context(
-            request, item_ids, back=back, errors=errors, unavailable=unavailable, override=override
+            request,
+            item_ids,
+            back=back,
+            errors=errors,
+            unavailable=unavailable,
+            limits=limits,
+            override=override,
         )
         in_modal = not _current_path(request).startswith(reverse("cart:added"))
         return render(request, "cart/_panel.html", {**context, "in_modal": in_modal})
@@ -104,6 +113,8 @@ def _panel_response(request, item_ids, *, back, errors=(), unavailable=(), overr
         messages.error(request, error)
     if unavailable:
         messages.warning(request, f"No longer available: {', '.join(unavailable)}.")
+    for limit in limits:
+        messages.warning(request, limit)
     return redirect(_panel_url(item_ids, back))
 
 
@@ -151,7 +162,9 @@ def _add_for_customer(request, picks, *, back):
     except PermissionDenied as exc:  # a member whose admin has not allowed buying, say
         return _panel_response(request, [], back=back, errors=[str(exc)])
     item_ids = [item.pk for item in result.items]
-    return _panel_response(request, item_ids, back=back, unavailable=result.unavailable)
+    return _panel_response(
+        request, item_ids, back=back, unavailable=result.unavailable, limits=result.limits
+    )
 
 
 @allow(is_customer)
@@ -265,10 +278,13 @@ def clear(request):
 @allow(is_customer)
 @require_POST
 def hold_again(request):
-    """Hold every number of the cart again for CART_HOLD_MINUTES."""
-    lost = services.cart_holds_renew(user=request.user)
-    if lost:
-        messages.warning(request, f"No longer available: {', '.join(lost)}. Remove them to go on.")
-    else:
+    """Hold every number of the cart again for CART_HOLD_MINUTES (within the hold limits)."""
+    result = services.cart_holds_renew(user=request.user)
+    if result.lost:
+        lost = ", ".join(result.lost)
+        messages.warning(request, f"No longer available: {lost}. Remove them to go on.")
+    for limit in result.limits:
+        messages.warning(request, limit)
+    if not (result.lost or result.limits):
         messages.success(request, "Your numbers are held for you again.")
     return redirect("cart:cart")

@@ -312,6 +312,11 @@ IMPORT_XLSX_MAX_ROWS = env.int("IMPORT_XLSX_MAX_ROWS", default=1_048_576)
 IMPORT_XLSX_MAX_CELLS = env.int("IMPORT_XLSX_MAX_CELLS", default=20_000_000)
 # Minutes a number put in a cart stays held for that cart (released by a minute job after).
 CART_HOLD_MINUTES = env.int("CART_HOLD_MINUTES", default=15)
+# Cart holds per account: unfunded (balance below MIN_PURCHASE_BALANCE) hold a few numbers and
+# hold each again a limited number of times; funded accounts hold up to CART_HOLDS_FUNDED.
+CART_HOLDS_UNFUNDED = env.int("CART_HOLDS_UNFUNDED", default=3)
+CART_HOLD_RENEWALS_UNFUNDED = env.int("CART_HOLD_RENEWALS_UNFUNDED", default=1)
+CART_HOLDS_FUNDED = env.int("CART_HOLDS_FUNDED", default=50)
 # One-time confirmation codes e-mailed to users (checkout's transaction code): lifetime,
 # wrong attempts allowed, the least time between two sends, and most sends per hour.
 CONFIRMATION_CODE_MINUTES = env.int("CONFIRMATION_CODE_MINUTES", default=10)

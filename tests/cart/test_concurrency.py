@@ -7,6 +7,7 @@ from cart.models import CartItem
 from catalog.selectors import buyable_blocks
 from inventory import services as inventory_services
 from inventory.models import DID
+from tests.billing.factories import fund
 from tests.concurrency import THREADS, run_in_threads
 from tests.factories import UserFactory
 from tests.inventory.factories import NumberBlockFactory
@@ -39,6 +40,8 @@ def test_twenty_buyers_add_the_same_number_one_holds_it(stocked):
 
 def test_carts_claiming_numbers_in_opposite_orders_do_not_deadlock(stocked):
     buyers = [UserFactory(role="customer_admin") for _ in range(THREADS)]
+    for buyer in buyers:  # funded: an unfunded account holds 3 numbers at most
+        fund(buyer.account, "100.00")
     numbers = [f"+3120555000{i}" for i in range(10)]
 
     def add(i):

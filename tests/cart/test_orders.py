@@ -1,9 +1,13 @@
 """order_place: one transaction that sells, charges, subscribes, invoices and records."""
 
+import re
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.signals import template_rendered
+from django.urls import reverse
 
 from accounts.codes import confirmation_code_send
 from billing.models import Invoice, LedgerEntry, Subscription
@@ -11,6 +15,7 @@ from billing.selectors import balance_for, balance_mismatches
 from cart import services as cart_services
 from cart.models import CartItem
 from cart.models_orders import Order
+from cart.order_status import InvalidOrderTransition, order_transition
 from cart.orders import CheckoutRefused, checkout_purpose, order_place
 from compliance.models import RequirementAgreement
 from compliance.services import requirement_save
@@ -195,6 +200,120 @@ def test_empty_cart_and_other_roles(buyer, platform_admin, blocks):
     with pytest.raises(Exception):  # noqa: B017 (PermissionDenied)
         order_place(user=platform_admin, token="t2")
     assert not Invoice.objects.exists()
+
+
+@pytest.mark.postgres
+def test_a_number_still_in_service_fails_its_item_not_the_order(client, buyer, blocks, stranger):
+    """Issue 10 #1: an item that hits a constraint (here ``subscription_one_live_per_did``)
+    fails with its reason; the rest of the order is sold. The release service no longer
+    leaves a live subscription on a number in stock, so the row is moved back to stock
+    with a raw UPDATE, standing for any constraint one item can hit."""
+    fund(stranger.account, "100.00")
+    add(stranger, MUNICH_2)
+    order_place(user=stranger, token="first-buyer")
+    DID.objects.filter(number=MUNICH_2).update(status="in_stock", owner=None)
+    released = DID.objects.get(number=MUNICH_2)
+    assert Subscription.objects.filter(did=released, status="active").exists()
+
+    add(buyer, MUNICH_1, MUNICH_2)
+    order = order_place(user=buyer, token="t")
+
+    assert order.status == "partial"
+    sold, failed = order.items.order_by("position")
+    assert (sold.status, sold.did.number) == ("completed", MUNICH_1)
+    assert (failed.status, failed.did, failed.gross) == ("failed", released, Decimal("0.00"))
+    assert "still being ended" in failed.failure_reason
+    client.force_login(buyer)
+    page = client.get(reverse("cart:order_complete", args=[order.pk])).content.decode()
+    assert "+49 89 555001" in page and failed.failure_reason in page
+    released.refresh_from_db()
+    assert (released.status, released.owner) == (DIDStatus.IN_STOCK, None)
+    assert order.gross == sold.gross and order.invoice.gross == sold.gross
+    assert balance_for(buyer.account) == Decimal("100.00") - sold.gross
+    assert list(balance_mismatches()) == []
+
+
+@pytest.mark.postgres
+def test_the_invoice_number_is_taken_last(buyer, blocks, platform_admin):
+    """Issue 10 #6: after the invoice sequence is locked, only the invoice's own rows, the
+    order's link to it and the queued e-mail are written; nothing is rendered."""
+    requirement = requirement_save(
+        actor=platform_admin, country="DE", number_type="local", title="Local address", text="..."
+    )
+    blocks["munich"].requirement = requirement
+    blocks["munich"].save()
+    add(buyer, MUNICH_1)
+    events = []
+
+    def record_sql(execute, sql, params, many, context):
+        events.append(("sql", sql))
+        return execute(sql, params, many, context)
+
+    def record_render(sender, template, **kwargs):
+        events.append(("render", template.name))
+
+    template_rendered.connect(record_render)
+    try:
+        with connection.execute_wrapper(record_sql):
+            order = order_place(user=buyer, token="t", agreed={requirement.pk: requirement.version})
+    finally:
+        template_rendered.disconnect(record_render)
+
+    first = next(i for i, (kind, sql) in enumerate(events) if "billing_invoicesequence" in sql)
+    after = events[first:]
+    assert [name for kind, name in after if kind == "render"] == []
+    tables = {
+        table
+        for kind, sql in after
+        if kind == "sql"
+        for table in re.findall(r'(?:FROM|INTO|UPDATE|JOIN)\s+"(\w+)"', sql)
+    }
+    assert tables <= {
+        "billing_invoicesequence",
+        "billing_invoice",
+        "billing_invoiceline",
+        "cart_order",
+        "outbox_outgoingemail",
+    }, tables
+    assert RequirementAgreement.objects.filter(order_id=order.pk).exists()
+    mail = OutgoingEmail.objects.get(key=f"order-confirmation:{order.pk}")
+    assert f"Invoice: {order.invoice.number}" in mail.text
+    assert f"Invoice {order.invoice.number} is in your portal" in mail.html
+
+
+def test_order_statuses_move_through_the_table_with_history(client, buyer, blocks, stranger):
+    """Issue 10 #7: placed (pending), then completed / partial / failed, each move a row."""
+    add(buyer, MUNICH_1, MUNICH_2)
+    taken = DID.objects.get(number=MUNICH_2)
+    did_transition(did=taken, to_status="active", owner=stranger.account, job="t", reason="sold")
+    order = order_place(user=buyer, token="t")
+
+    history = list(order.status_changes.values_list("from_status", "to_status", "actor", "reason"))
+    assert history == [
+        ("", "pending", buyer.pk, "placed at checkout"),
+        ("pending", "partial", buyer.pk, "1 of 2 items failed"),
+    ]
+    with pytest.raises(InvalidOrderTransition, match="from partial to completed"):
+        order_transition(order=order, to_status="completed", job="t", reason="retry")
+    assert Order.objects.get(pk=order.pk).status == "partial"
+    assert order.status_changes.count() == 2
+    client.force_login(buyer)
+    page = client.get(reverse("cart:order", args=[order.pk])).content.decode()
+    assert "1 of 2 items failed" in page and "placed at checkout" in page
+
+
+def test_an_order_where_nothing_could_be_sold_is_failed_in_its_history(buyer, blocks, stranger):
+    add(buyer, MUNICH_1)
+    taken = DID.objects.get(number=MUNICH_1)
+    did_transition(did=taken, to_status="active", owner=stranger.account, job="t", reason="sold")
+    order = order_place(user=buyer, token="t")
+    assert (order.status, order.gross, order.invoice) == ("failed", Decimal("0.00"), None)
+    assert list(order.status_changes.values_list("to_status", "reason")) == [
+        ("pending", "placed at checkout"),
+        ("failed", "no number could be sold"),
+    ]
+    mail = OutgoingEmail.objects.get(key=f"order-confirmation:{order.pk}")
+    assert "Invoice" not in mail.text and "[[" not in mail.text + mail.html
 
 
 def test_the_invoice_names_its_order_by_reference_with_a_link(client, buyer, blocks, finance_user):

@@ -77,7 +77,7 @@ def test_an_expired_hold_is_claimable_by_another_and_the_first_cart_sees_it_gone
     assert [item.did.number for item in result.items] == [A0]
     item = CartItem.objects.select_related("did", "cart").get(cart__user=customer_admin)
     assert item.hold_state() == "gone"
-    assert services.cart_holds_renew(user=customer_admin) == [A0]
+    assert services.cart_holds_renew(user=customer_admin).lost == [A0]
     retry = services.cart_add_numbers(user=customer_admin, numbers=[A0])
     assert retry.unavailable == [A0]
 
@@ -87,7 +87,7 @@ def test_hold_again_re_holds_expired_numbers(blocks, customer_admin):
     services.cart_add_numbers(user=customer_admin, numbers=[A0, A1], now=past)
     item = CartItem.objects.select_related("did", "cart").filter(cart__user=customer_admin).first()
     assert item.hold_state() == "expired"
-    assert services.cart_holds_renew(user=customer_admin) == []
+    assert services.cart_holds_renew(user=customer_admin) == services.RenewResult()
     item.did.refresh_from_db()
     assert item.hold_state() == "held"
 
