@@ -6,11 +6,12 @@ boundaries come from ``billing.periods``; ``SubscriptionCharge`` is the one row 
 constraints make a second charge for a period impossible.
 """
 
-from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Round
 from django.utils import timezone
+
+from didportal.status_history import StatusChange
 
 from .models import MONEY
 from .periods import UNITS
@@ -241,31 +242,18 @@ class SubscriptionCharge(models.Model):
 SubscriptionCharge.tenant_field = "subscription__account"
 
 
-class SubscriptionEvent(models.Model):
-    """One status change of a subscription: from what to what, who (a user or a job), when
-    and why. Written by ``billing.services.subscriptions.subscription_transition`` only;
-    ``from_status`` is blank for the start."""
+class SubscriptionEvent(StatusChange):
+    """One status change of a subscription. Written by
+    ``billing.services.subscriptions.subscription_transition`` only; ``from_status`` is blank
+    for the start."""
 
     subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="events")
-    from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16, choices=Subscription.Status.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    job = models.CharField(max_length=100, blank=True)
-    reason = models.CharField(max_length=255)
-    created_at = models.DateTimeField(default=timezone.now)
 
     tenant_field = "subscription__account"
 
-    class Meta:
+    class Meta(StatusChange.Meta):
         ordering = ["subscription", "pk"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(actor__isnull=False) | ~Q(job=""), name="subscription_event_has_author"
-            ),
-            models.CheckConstraint(condition=~Q(reason=""), name="subscription_event_has_reason"),
-        ]
 
     def __str__(self):
         return f"{self.subscription_id}: {self.from_status or 'start'} → {self.to_status}"

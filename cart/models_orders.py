@@ -12,6 +12,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Round
 from django.utils import timezone
 
+from didportal.status_history import StatusChange
+
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
@@ -70,29 +72,16 @@ class Order(models.Model):
         return f"ORD-{self.pk:06d}"
 
 
-class OrderStatusChange(models.Model):
+class OrderStatusChange(StatusChange):
     """One move of an order's status (the first row: "" → pending, when it was placed)."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="status_changes")
-    from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16, choices=Order.Status.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    job = models.CharField(max_length=64, blank=True)
-    reason = models.CharField(max_length=255)
-    created_at = models.DateTimeField(default=timezone.now)
 
     tenant_field = "order__account"
 
-    class Meta:
+    class Meta(StatusChange.Meta):
         ordering = ["created_at", "pk"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(actor__isnull=False) | ~Q(job=""), name="order_status_change_by_someone"
-            ),
-            models.CheckConstraint(condition=~Q(reason=""), name="order_status_change_has_reason"),
-        ]
 
     def __str__(self):
         return f"{self.order}: {self.from_status or 'new'} → {self.to_status}"

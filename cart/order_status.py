@@ -9,6 +9,8 @@ included, writes an ``OrderStatusChange`` row with who (a user or a job), when a
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from didportal.status_history import require_author
+
 from .models_orders import Order, OrderStatusChange
 
 S = Order.Status
@@ -32,8 +34,7 @@ def order_transition(*, order, to_status, reason, actor=None, job="", now=None) 
     Call it inside the transaction that changes the order (checkout's own); raises
     ``InvalidOrderTransition`` for a move the table does not allow.
     """
-    if actor is None and not job:
-        raise ValueError("An order's status change needs an actor (a user) or a job name.")
+    require_author(actor, job)
     from_status = order.status or ""
     if to_status not in ORDER_TRANSITIONS.get(from_status, set()):
         raise InvalidOrderTransition(

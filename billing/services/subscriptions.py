@@ -30,6 +30,7 @@ from django.utils import timezone
 from accounts.permissions import may_manage_numbers_of
 from catalog.pricing import block_prices
 from didportal.batches import drain
+from didportal.status_history import require_author
 from inventory.choices import OWNED_STATUSES, DIDStatus
 from inventory.models import DID
 from inventory.services import did_hold_unpaid, did_release
@@ -79,8 +80,7 @@ def subscription_transition(*, subscription, to_status, reason, actor=None, job=
             f"{subscription} cannot go from {Status(from_status).label.lower()} to "
             f"{Status(to_status).label.lower()}."
         )
-    if actor is None and not job:
-        raise ValueError("A status change needs an actor (a user) or a job name.")
+    require_author(actor, job)
     now = now or timezone.now()
     subscription.next_renewal_at = None
     if to_status == Status.ACTIVE:

@@ -20,6 +20,13 @@ from tests.inventory.factories import NumberBlockFactory, OperatorFactory
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
+def htmx_settled(page):
+    """Wait until htmx has swapped and settled: new content listens for changes only then."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
+
+
 @pytest.fixture
 def lyon(platform_admin):
     block = NumberBlockFactory(
@@ -66,6 +73,7 @@ def test_customer_buys_two_extra_channels_then_goes_down_to_the_plan(
     panel.get_by_label("Channels").fill("4")
     panel.get_by_label("Billing period").select_option("weekly")  # a change updates the panel
     expect(panel).to_contain_text("(2 × 0.34615 per week)")  # 1.50 × 12 / 52
+    htmx_settled(page)  # a person does not change the next field within htmx's settle delay
     panel.get_by_label("Billing period").select_option("monthly")
     expect(panel).to_contain_text("(2 × 1.50 per month)")
     expect(panel.locator("#panel-total")).to_have_text("7.00")  # 1.00 + 3.00 + 2 × 1.50
