@@ -10,7 +10,8 @@ from tests.browser import ARTIFACTS
 from tests.cart.test_browser import sign_in
 from tests.inventory.factories import ClientPackageFactory, PackageFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# Ledger rows (the top-up) outlive a transactional test on SQLite: PostgreSQL only.
+pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.mark.parametrize("width", [1280, 390])
