@@ -413,7 +413,12 @@ def _release_did(subscription, *, job, actor=None, reason):
 
 
 def _lock_for(actor, subscription, *, doing):
-    """The subscription, locked, when ``actor`` may manage its account's numbers."""
+    """The subscription, locked, when ``actor`` may manage its account's numbers. Its number
+    is locked first, as the release does (numbers before subscriptions), so a cancel racing
+    the hold-expiry job waits for it instead of deadlocking."""
+    did_id = Subscription.objects.values_list("did_id", flat=True).get(pk=subscription.pk)
+    if did_id is not None:
+        list(DID.objects.select_for_update().filter(pk=did_id).values_list("pk"))
     subscription = (
         Subscription.objects.select_for_update(of=("self",))
         .select_related("account")

@@ -15,16 +15,33 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from billing.services.subscriptions import subscription_cancel
 from cart.models import Cart, CartItem
 from cart.orders import order_place
 from inventory.models import DID
-from inventory.services import did_assign, dids_add
+from inventory.services import did_assign, did_release, dids_add
 from tests.billing.factories import fund
+from tests.billing.test_subscriptions_helpers import start
 from tests.factories import AccountFactory, UserFactory
 from tests.inventory.factories import ClientPackageFactory, NumberBlockFactory, PackageFactory
 
 pytestmark = [pytest.mark.postgres]
 LOCK_TABLES = ("inventory_clientpackage", "inventory_did")
+
+
+def locked_tables(work, tables):
+    """The tables among ``tables`` that ``work()`` locks (SELECT … FOR UPDATE), in the order
+    it first locks each."""
+    with CaptureQueriesContext(connection) as captured:
+        work()
+    order = []
+    for query in captured.captured_queries:
+        sql = query["sql"]
+        if "FOR UPDATE" in sql:
+            table = sql.split(" FROM ", 1)[1].split()[0].strip('"')
+            if table in tables and table not in order:
+                order.append(table)
+    return order
 
 
 def wait_for_lock_waiters(count, timeout=10):
@@ -126,16 +143,7 @@ def test_checkout_and_assignment_take_their_locks_in_the_one_order(platform_admi
     )
 
     def lock_order(work):
-        with CaptureQueriesContext(connection) as captured:
-            work()
-        order = []
-        for query in captured.captured_queries:
-            sql = query["sql"]
-            if "FOR UPDATE" in sql:
-                table = sql.split(" FROM ", 1)[1].split()[0].strip('"')
-                if table not in order:
-                    order.append(table)
-        return [t for t in order if t in ("billing_balance", *LOCK_TABLES)]
+        return locked_tables(work, ("billing_balance", *LOCK_TABLES))
 
     expected = ["billing_balance", "inventory_clientpackage", "inventory_did"]
     assert lock_order(lambda: order_place(user=buyer, token="t")) == expected
@@ -147,3 +155,23 @@ def test_checkout_and_assignment_take_their_locks_in_the_one_order(platform_admi
         )
         == expected
     )
+
+
+@pytest.mark.django_db
+def test_cancel_and_release_lock_the_number_before_its_subscription(customer, customer_admin):
+    """A customer cancelling while the hold-expiry job releases the same number: both lock
+    the number first, so one waits for the other instead of deadlocking."""
+    fund(customer, "100.00")
+    subscription = start(customer, price="5.00")
+    tables = ("inventory_did", "billing_subscription")
+    cancel = locked_tables(
+        lambda: subscription_cancel(subscription=subscription, actor=customer_admin), tables
+    )
+    assert cancel == ["inventory_did", "billing_subscription"]
+    release = locked_tables(
+        lambda: did_release(
+            did=subscription.did, owner=customer, job="tests", reason="hold expired"
+        ),
+        tables,
+    )
+    assert release == ["inventory_did", "billing_subscription"]
