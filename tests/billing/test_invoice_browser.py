@@ -105,3 +105,8 @@ def test_finance_reenters_a_bank_reference_and_is_led_to_the_original(page, cust
     expect(page).to_have_url(re.compile(rf"#entry-{original.pk}$"))
     expect(page.locator(f"#entry-{original.pk}")).to_contain_text("BANK-2026-0042")
     assert balance_for(customer) == Decimal("120.00")
+    # The statement fits the phone: its rows stack, the balance is on screen, no sideways scroll.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    balance_cell = page.locator(f"#entry-{original.pk} td[data-label=Balance]")
+    box = balance_cell.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
