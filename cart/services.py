@@ -175,25 +175,21 @@ def _held_by_account(account, now):
     )
 
 
-def _holdable(did, user, now):
-    held_by_another = (
-        did.cart_held_by_id not in (None, user.pk)
-        and did.cart_held_until is not None
-        and did.cart_held_until >= now
-    )
-    return did.status == DID.Status.IN_STOCK and not held_by_another
-
-
 def _within_hold_limits(*, user, balance, cart, dids, now):
     """Which of ``dids`` (DIDs, in the order asked) ``user`` may hold now, the numbers of the
     others and why. A number with a line in the cart is held *again* (a renewal)."""
     limits = hold_limits(balance)
     lines = {item.did_id: item for item in cart.items.filter(did__isnull=False)}
     held = _held_by_account(user.account, now)
+    holdable = set(
+        DID.objects.filter(
+            inventory_services.cart_holdable(now=now, user=user), pk__in=[did.pk for did in dids]
+        ).values_list("pk", flat=True)
+    )
     allowed, over_count, over_renewals = [], [], []
     for did in dids:
         renewals = lines[did.pk].hold_renewals if did.pk in lines else None
-        if not _holdable(did, user, now):
+        if did.pk not in holdable:
             allowed.append(did)  # the hold will fail: unavailable, and it takes no room
         elif renewals is not None and limits.renewals is not None and renewals >= limits.renewals:
             over_renewals.append(did.number)
@@ -234,7 +230,6 @@ def cart_add_numbers(*, user, numbers, channels=None, billing_period=None, now=N
     channels and first offered period.
     """
     require_may_shop(user)
-    _check_customer(user)
     wanted = list(dict.fromkeys(n.strip() for n in numbers if n and n.strip()))
     if not wanted:
         raise ValidationError({"numbers": "Tick the numbers you want first."})
@@ -292,7 +287,6 @@ def cart_add_any(*, user, block, quantity, channels=None, billing_period=None, n
     line. Refused, with how many there are, when the block has fewer free numbers now.
     """
     require_may_shop(user)
-    _check_customer(user)
     quantity = _checked_quantity(quantity)
     now = now or timezone.now()
     cart = _locked_cart(user)
@@ -334,7 +328,7 @@ def cart_add_any(*, user, block, quantity, channels=None, billing_period=None, n
 def cart_item_update(*, user, item_id, channels=None, quantity=None, billing_period=None):
     """Change a line's channels, quantity ("any N" only) or billing period; ``None`` keeps
     a value. All or nothing: any bad field raises ValidationError naming every bad field."""
-    _check_customer(user)
+    require_may_shop(user)  # more numbers or channels is buying more
     _locked_cart(user)
     item = _locked_item(user, item_id)
     errors, changes = {}, {}
@@ -416,7 +410,6 @@ def cart_holds_renew(*, user, now=None) -> RenewResult:
     within the account's hold limits. Returns the numbers lost (sold, withdrawn or in
     another cart now) and, for those the limits kept from being held, why."""
     require_may_shop(user)
-    _check_customer(user)
     now = now or timezone.now()
     balance = balance_lock(user.account)
     cart = _locked_cart(user)

@@ -47,10 +47,6 @@ def in_stock_numbers(block, *, limit):
     )
 
 
-def held_count(client_package):
-    return DID.objects.filter(client_package=client_package, status__in=OWNED_STATUSES).count()
-
-
 # --- Packages and self-service buying ----------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ from .console import (
     package_update,
 )
 from .holds import (
+    cart_holdable,
     cart_holds_release_expired,
     dids_cart_hold,
     dids_cart_release,
@@ -59,6 +60,7 @@ __all__ = [
     "InvalidTransition",
     "block_create",
     "block_update",
+    "cart_holdable",
     "cart_holds_release_expired",
     "client_package_assign",
     "client_package_deactivate",

@@ -9,7 +9,7 @@ from .. import bulk
 from ..choices import AFTER_HOLD_STATUSES, OWNED_STATUSES, DIDStatus
 from ..models import DID, NumberBlock, Operator, Package
 from ..numbers import parse_number_spec
-from .transitions import reason_text
+from .transitions import lock_in_pk_order, reason_text
 
 S = DIDStatus
 
@@ -172,7 +172,7 @@ def dids_bulk_edit(
         raise ValidationError("Nothing to change.")
     if "tag" in changes:
         DID._meta.get_field("tag").run_validators(tag)
-    ids = _lock_ids_in_pk_order(dids_queryset_or_ids)
+    ids = lock_in_pk_order(dids_queryset_or_ids, ids_only=True)
     if block is not None:
         _check_same_country(ids, block)
     now = timezone.now()
@@ -195,15 +195,6 @@ def _describe_change(name, value):
         return f"moved to block {value.pk} ({value})"
     label = name.replace("_", " ")
     return f"{label} set to “{value}”" if value != "" else f"{label} cleared"
-
-
-def _lock_ids_in_pk_order(dids_queryset_or_ids):
-    """Lock the DIDs in primary-key order (as ``lock_in_pk_order``) and return their ids."""
-    locking = DID.objects.select_for_update().order_by("pk").values_list("pk", flat=True)
-    if hasattr(dids_queryset_or_ids, "values"):
-        return list(locking.filter(pk__in=dids_queryset_or_ids.values("pk")))
-    ids = sorted(set(dids_queryset_or_ids))
-    return [pk for chunk in bulk.chunks(ids) for pk in locking.filter(pk__in=chunk)]
 
 
 def _check_same_country(ids, block):
@@ -229,7 +220,7 @@ def dids_delete_unsold(*, dids_queryset_or_ids, actor, reason=""):
     A number that was ever sold (or is held by a customer) stays: archive it instead, so its
     history and invoices still point at it. Returns the number deleted.
     """
-    ids = _lock_ids_in_pk_order(dids_queryset_or_ids)
+    ids = lock_in_pk_order(dids_queryset_or_ids, ids_only=True)
     for chunk in bulk.chunks(ids):
         refused = list(
             DID.objects.filter(pk__in=chunk)

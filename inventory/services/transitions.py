@@ -199,9 +199,12 @@ def dids_transition(
     )
 
 
-def lock_in_pk_order(dids_queryset_or_ids):
-    """Lock the DIDs in primary-key order, so two bulk moves cannot deadlock."""
+def lock_in_pk_order(dids_queryset_or_ids, *, ids_only=False):
+    """Lock the DIDs in primary-key order, so two bulk moves cannot deadlock; returns them,
+    or only their ids."""
     locking = DID.objects.select_for_update().order_by("pk")
+    if ids_only:
+        locking = locking.values_list("pk", flat=True)
     if hasattr(dids_queryset_or_ids, "values"):
         return list(locking.filter(pk__in=dids_queryset_or_ids.values("pk")))
     ids = sorted(set(dids_queryset_or_ids))
