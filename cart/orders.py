@@ -61,10 +61,6 @@ ZERO = Decimal("0.00")
 GONE = "This number is no longer available: someone else bought or reserved it."
 NOT_SOLD = "This number could not be sold just now (nothing was charged for it): try again later."
 INVOICE_NUMBER_SLOT = "[[invoice-number]]"
-STILL_IN_SERVICE = (
-    "The previous service on this number is still being ended (nothing was charged for it): "
-    "try again in a few minutes."
-)
 
 
 class CheckoutRefused(ValidationError):
@@ -288,8 +284,6 @@ def _sell_one(order, position, did, item, line, package, user, now):
 
 def _failure_reason(exc):
     """What the buyer reads on a failed item: no constraint names, no SQL."""
-    if "subscription_one_live_per_did" in f"{exc} {exc.__cause__}":
-        return STILL_IN_SERVICE
     if isinstance(exc, ValidationError) and exc.messages:
         return " ".join(exc.messages)[:255]
     return NOT_SOLD

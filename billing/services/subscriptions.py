@@ -287,6 +287,13 @@ def subscription_start(
     if did is not None:
         did = DID.objects.select_for_update().get(pk=did.pk)
         _check_did_held_by(did, account)
+        running = did.subscriptions.filter(kind=kind).exclude(status=Status.ENDED)
+        if kind == Subscription.Kind.NUMBER and running.exists():
+            # The one-running-subscription-per-number constraint, said in words.
+            raise ValidationError(
+                f"The previous service on {did.number} is still being ended: try again in a "
+                "few minutes."
+            )
     elif kind == Subscription.Kind.NUMBER:
         raise ValidationError("A number subscription needs its number.")
 
