@@ -16,7 +16,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.codes import confirmation_code_send
 from accounts.permissions import allow, is_customer, is_platform_staff
-from compliance.selectors import client_ip
+from accounts.throttles import client_ip
+from didportal.forms import parse_id
 
 from . import orders
 from . import selectors_orders as selectors
@@ -38,8 +39,9 @@ def _agreed(post):
     agreed = {}
     for name, value in post.items():
         suffix = name.removeprefix("agree_")
-        if suffix != name and suffix.isdigit() and value.isdigit():
-            agreed[int(suffix)] = int(value)
+        requirement_id, version = parse_id(suffix), parse_id(value)
+        if suffix != name and requirement_id is not None and version is not None:
+            agreed[requirement_id] = version
     return agreed
 
 

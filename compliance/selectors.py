@@ -8,7 +8,6 @@ filter read the block's link), and would give an admin no way to exempt one bloc
 one explicit link keeps catalog, checkout and the console telling the same story.
 """
 
-from axes.helpers import get_client_ip_address
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
@@ -97,8 +96,3 @@ def agreed_text(agreement):
     return RequirementVersion.objects.filter(
         requirement_id=agreement.requirement_id, version=agreement.requirement_version
     ).first()
-
-
-def client_ip(request):
-    """The buyer's IP address as sign-in throttling (django-axes) reads it, for agreements."""
-    return get_client_ip_address(request)

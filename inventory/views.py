@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import allow, is_finance, is_platform_admin
 from didportal.csv_export import csv_download
-from didportal.forms import add_service_errors
+from didportal.forms import add_service_errors, parse_id
 from didportal.htmx import render_page_or_results
 
 from . import selectors, services
@@ -260,7 +260,8 @@ def _bulk_selection(post):
     if post.get("select_all"):
         query = QueryDict(post.get("query", ""))
         return selectors.dids_filtered(**DIDFilterForm(query).filters())
-    return selectors.dids_by_ids([v for v in post.getlist("ids") if v.isdigit()])
+    ids = (parse_id(value) for value in post.getlist("ids"))
+    return selectors.dids_by_ids([pk for pk in ids if pk is not None])
 
 
 @require_POST

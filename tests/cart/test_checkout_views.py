@@ -134,3 +134,12 @@ def test_order_list_query_count_is_flat(client, shopper, django_assert_max_num_q
         response = client.get(reverse("cart:orders"))
     assert len(response.context["page"].object_list) >= 3
     assert Decimal(0) < Order.objects.first().gross
+
+
+def test_agreement_fields_with_non_ascii_digits_are_ignored_not_a_500(client, shopper):
+    """ "²".isdigit() is true but int("²") fails: such a box is not an agreement."""
+    token = client.get(reverse("cart:checkout")).context["token"]
+    response = client.post(
+        reverse("cart:checkout"), {"token": token, "agree_²": "1", "agree_1": "²"}
+    )
+    assert response.status_code == 302 and Order.objects.count() == 1

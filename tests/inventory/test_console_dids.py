@@ -169,6 +169,15 @@ def test_bulk_without_selection_goes_back(admin_client):
     assert response.status_code == 302 and response.url == f"{LIST}?tag=x"
 
 
+def test_bulk_ignores_ids_that_are_not_ascii_digits(admin_client, make_did):
+    did = make_did()
+    response = admin_client.post(
+        BULK, {"action": "status", "ids": [did.pk, "²", "٣"], "query": "tag=x"}
+    )
+    assert response.status_code == 200
+    assert ">1</strong> number" in response.content.decode()
+
+
 def test_bulk_status_change(admin_client, make_did, platform_admin):
     dids = [make_did(), make_did()]
     response = admin_client.post(
