@@ -261,7 +261,9 @@ def _sell(order, quote, *, user, now):
         if did is not None:
             try:
                 with transaction.atomic():  # a savepoint: this number fails, not the order
-                    sold.append(_sell_one(order, position, did, item, line, package, user, now))
+                    sold.append(
+                        _sell_one(order, position, did, item, line, package, user, now, quote)
+                    )
                 continue
             except (IntegrityError, ValidationError) as exc:
                 logger.warning("order %s: number %s not sold: %r", order.pk, did.number, exc)
@@ -270,7 +272,7 @@ def _sell(order, quote, *, user, now):
     return sold
 
 
-def _sell_one(order, position, did, item, line, package, user, now):
+def _sell_one(order, position, did, item, line, package, user, now, quote):
     did_sell(
         did=did,
         account=order.account,
@@ -278,7 +280,9 @@ def _sell_one(order, position, did, item, line, package, user, now):
         actor=user,
         reason=f"sold in order {order.pk}",
     )
-    subscription = _subscribe(order, position, did, item, line, user=user, now=now)
+    subscription = _subscribe(
+        order, position, did, item, line, user=user, now=now, decision=quote.decision
+    )
     return _write_item(order, position, item, line, did=did, subscription=subscription)
 
 
@@ -289,7 +293,7 @@ def _failure_reason(exc):
     return NOT_SOLD
 
 
-def _subscribe(order, position, did, item, line, *, user, now):
+def _subscribe(order, position, did, item, line, *, user, now, decision):
     if item.billing_period == "one_time":
         billing = {"billing_type": "one_time"}
     else:
@@ -307,6 +311,7 @@ def _subscribe(order, position, did, item, line, *, user, now):
         description=_describe(did),
         actor=user,
         now=now,
+        tax_decision=decision,  # the quote's: its order's rate and its charges agree
         **billing,
     )
 

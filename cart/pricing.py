@@ -86,6 +86,7 @@ class CartQuote:
     vat_rate: Decimal = ZERO
     reverse_charge: bool = False
     note: str = ""
+    decision: TaxDecision | None = None  # what the lines were taxed by; charges reuse it
 
     @property
     def count(self):
@@ -163,6 +164,7 @@ def items_quote(items, account, *, decision: TaxDecision | None = None) -> CartQ
         vat_rate=decision.rate,
         reverse_charge=decision.reverse_charge,
         note=decision.note,
+        decision=decision,
     )
 
 

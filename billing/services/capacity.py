@@ -41,7 +41,7 @@ from didportal.templatetags.portal import money as money_text
 from inventory.choices import DIDStatus
 
 from ..models import Subscription
-from ..tax import tax_for
+from ..tax import TaxDecision, tax_for
 from .ledger import CENT, money
 from .subscriptions import event_record, record_charge, subscription_cancel, subscription_keep
 
@@ -138,6 +138,7 @@ class CapacityQuote:
     vat_rate: Decimal
     starts_at: datetime
     period_end: datetime
+    decision: TaxDecision | None = None  # the VAT decision the quote was taxed by
 
 
 def _checked_extra_channels(extra_channels):
@@ -223,6 +224,7 @@ def capacity_quote(*, number_subscription, extra_channels, now=None):
         vat_rate=decision.rate,
         starts_at=now,
         period_end=number_subscription.current_period_end,
+        decision=decision,
     )
 
 
@@ -324,6 +326,7 @@ def capacity_add(*, number_subscription, extra_channels, actor, idempotency_key,
         recurring=quote.net,
         created_by=actor,
         job=job,
+        decision=quote.decision,
     )
     return capacity
 

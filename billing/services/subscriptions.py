@@ -193,16 +193,26 @@ def debit_fields(subscription, *, index, start, end):
 
 
 def record_charge(
-    subscription, *, index, start, end, recurring, setup=Decimal("0.00"), created_by=None, job=""
+    subscription,
+    *,
+    index,
+    start,
+    end,
+    recurring,
+    setup=Decimal("0.00"),
+    created_by=None,
+    job="",
+    decision=None,
 ):
     """Debit period ``index`` (plus ``setup`` on the first) with VAT and record it.
 
-    VAT is decided for the buyer now, at the time of supply, by ``billing.tax``; raises
+    VAT is decided for the buyer now, at the time of supply, by ``billing.tax`` (or is the
+    ``decision`` the caller's quote already made, so a quote and its charges agree); raises
     InsufficientBalance when the balance does not cover the gross amount.
     """
     row = charge_row(
         subscription,
-        decision=tax_for(subscription.account),
+        decision=decision or tax_for(subscription.account),
         index=index,
         start=start,
         end=end,
@@ -257,6 +267,7 @@ def subscription_start(
     actor=None,
     job="",
     now=None,
+    tax_decision=None,
 ):
     """Start a subscription and charge its first period (plus the setup fee) in advance.
 
@@ -340,6 +351,7 @@ def subscription_start(
         setup=setup_fee,
         created_by=actor,
         job=job,
+        decision=tax_decision,
     )
     return subscription
 
