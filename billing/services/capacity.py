@@ -43,7 +43,13 @@ from inventory.choices import DIDStatus
 from ..models import Subscription
 from ..tax import TaxDecision, tax_for
 from .ledger import CENT, money
-from .subscriptions import event_record, record_charge, subscription_cancel, subscription_keep
+from .subscriptions import (
+    event_record,
+    lock_after_number,
+    record_charge,
+    subscription_cancel,
+    subscription_keep,
+)
 
 Kind = Subscription.Kind
 Status = Subscription.Status
@@ -229,10 +235,9 @@ def capacity_quote(*, number_subscription, extra_channels, now=None):
 
 
 def _lock_number_subscription(number_subscription):
-    return (
-        Subscription.objects.select_for_update(of=("self",))
-        .select_related("account", "did")
-        .get(pk=number_subscription.pk, kind=Kind.NUMBER)
+    return lock_after_number(
+        Subscription.objects.select_related("account", "did").filter(kind=Kind.NUMBER),
+        pk=number_subscription.pk,
     )
 
 

@@ -431,17 +431,21 @@ def _release_did(subscription, *, job, actor=None, reason):
     )
 
 
-def _lock_for(actor, subscription, *, doing):
-    """The subscription, locked, when ``actor`` may manage its account's numbers. Its number
-    is locked first, as the release does (numbers before subscriptions), so a cancel racing
-    the hold-expiry job waits for it instead of deadlocking."""
-    did_id = Subscription.objects.values_list("did_id", flat=True).get(pk=subscription.pk)
+def lock_after_number(subscriptions, *, pk):
+    """``subscriptions.get(pk=pk)``, locked after its number: numbers before subscriptions,
+    as the release locks them, so a cancel or a change racing the hold-expiry job waits for
+    it instead of deadlocking."""
+    did_id = Subscription.objects.values_list("did_id", flat=True).get(pk=pk)
     if did_id is not None:
         list(DID.objects.select_for_update().filter(pk=did_id).values_list("pk"))
-    subscription = (
-        Subscription.objects.select_for_update(of=("self",))
-        .select_related("account")
-        .get(pk=subscription.pk)
+    return subscriptions.select_for_update(of=("self",)).get(pk=pk)
+
+
+def _lock_for(actor, subscription, *, doing):
+    """The subscription, locked (after its number), when ``actor`` may manage its account's
+    numbers."""
+    subscription = lock_after_number(
+        Subscription.objects.select_related("account"), pk=subscription.pk
     )
     if not may_manage_numbers_of(actor, subscription.account):
         raise PermissionDenied(f"You may not {doing} this subscription.")

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from billing.services.capacity import number_rental_cancel
 from billing.services.subscriptions import subscription_cancel
 from cart.models import Cart, CartItem
 from cart.orders import order_place
@@ -168,6 +169,12 @@ def test_cancel_and_release_lock_the_number_before_its_subscription(customer, cu
         lambda: subscription_cancel(subscription=subscription, actor=customer_admin), tables
     )
     assert cancel == ["inventory_did", "billing_subscription"]
+    # The page's way to cancel: the rental with its channels.
+    kept = start(customer, price="5.00")
+    rental = locked_tables(
+        lambda: number_rental_cancel(number_subscription=kept, actor=customer_admin), tables
+    )
+    assert rental == ["inventory_did", "billing_subscription"]
     release = locked_tables(
         lambda: did_release(
             did=subscription.did, owner=customer, job="tests", reason="hold expired"
