@@ -38,6 +38,8 @@ class Subscription(models.Model):
         ENDED = "ended", "Ended"
 
     LIVE_STATUSES = (Status.ACTIVE, Status.HOLD)
+    # Not ended yet: a cancelled subscription runs to the end of its paid period.
+    RUNNING_STATUSES = (Status.ACTIVE, Status.HOLD, Status.CANCELLED)
 
     account = models.ForeignKey(
         "accounts.Account", on_delete=models.PROTECT, related_name="subscriptions"

@@ -26,7 +26,7 @@ from inventory.models import DID
 PAGE_SIZE = 25
 Kind = Subscription.Kind
 SubStatus = Subscription.Status
-SHOWN_STATUSES = (SubStatus.ACTIVE, SubStatus.HOLD, SubStatus.CANCELLED)
+SHOWN_STATUSES = Subscription.RUNNING_STATUSES
 PERIOD_NOUNS = {"day": "day", "week": "week", "month": "month"}
 
 

@@ -122,9 +122,7 @@ def capacity_subscriptions(number_subscription, *, statuses=(Status.ACTIVE,)):
 
 def number_channels(number_subscription) -> ChannelTotals:
     """The selector: a number's channels (own + active capacity; held and cancelled apart)."""
-    subs = capacity_subscriptions(
-        number_subscription, statuses=(Status.ACTIVE, Status.HOLD, Status.CANCELLED)
-    )
+    subs = capacity_subscriptions(number_subscription, statuses=Subscription.RUNNING_STATUSES)
     return channel_totals(number_subscription, subs)
 
 

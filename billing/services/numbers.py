@@ -23,16 +23,13 @@ from ..models import Subscription
 from .ledger import InsufficientBalance, balance_lock, money
 from .subscriptions import block_price_snapshot, mark_ended, subscription_start
 
-# Live for the number: renewing, on hold, or cancelled but still in its paid period.
-NOT_ENDED = (Subscription.Status.ACTIVE, Subscription.Status.HOLD, Subscription.Status.CANCELLED)
-
 
 def subscriptions_end_for_numbers(*, did_ids, reason, now):
     """End every subscription still running on the numbers ``did_ids`` (locked by the
     caller: numbers before subscriptions). Returns how many ended."""
     running = (
         Subscription.objects.select_for_update()
-        .filter(did_id__in=did_ids, status__in=NOT_ENDED)
+        .filter(did_id__in=did_ids, status__in=Subscription.RUNNING_STATUSES)
         .order_by("pk")
     )
     ended = 0

@@ -281,7 +281,7 @@ def _number_locked(subscription):
     return (
         Subscription.objects.select_for_update(of=("self",))
         .select_related("did")
-        .filter(kind=Kind.NUMBER, status__in=[Status.ACTIVE, Status.HOLD, Status.CANCELLED])
+        .filter(kind=Kind.NUMBER, status__in=Subscription.RUNNING_STATUSES)
         .filter(**row)
         .first()
     )

@@ -298,7 +298,7 @@ def subscription_start(
     if did is not None:
         did = DID.objects.select_for_update().get(pk=did.pk)
         _check_did_held_by(did, account)
-        running = did.subscriptions.filter(kind=kind).exclude(status=Status.ENDED)
+        running = did.subscriptions.filter(kind=kind, status__in=Subscription.RUNNING_STATUSES)
         if kind == Subscription.Kind.NUMBER and running.exists():
             # The one-running-subscription-per-number constraint, said in words.
             raise ValidationError(
@@ -537,7 +537,7 @@ def _end_released_batch(*, now, job, batch_size):
     expired = Q(did__isnull=True, status=Status.HOLD, renewal_failed_at__lte=cutoff)
     stale = list(
         Subscription.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(status__in=[Status.ACTIVE, Status.HOLD, Status.CANCELLED])
+        .filter(status__in=Subscription.RUNNING_STATUSES)
         .filter(released | expired)
         .order_by("pk")[:batch_size]
     )
