@@ -239,12 +239,7 @@ def charge_lines(charges) -> list[LineDraft]:
     for charge in charges:
         subscription = charge.subscription
         decision = TaxDecision(rate=charge.vat_rate, country=charge.vat_country)
-        regime = {
-            "tax_country": charge.vat_country,
-            "reverse_charge": charge.reverse_charge,
-            "buyer_country": charge.buyer_country,
-            "buyer_vat_number": charge.buyer_vat_number,
-        }
+        regime = _charge_regime(charge)
         setup_vat = decision.vat_on(charge.setup_net) if charge.setup_net else ZERO
         if charge.setup_net:
             lines.append(
@@ -343,7 +338,7 @@ def _invoice_daily_for(account_id, *, cutoff, job) -> int:
     # changed during the day gets one invoice per identity, each printing the one it used.
     by_regime = {}
     for charge in charges:
-        by_regime.setdefault(_charge_regime(charge), []).append(charge)
+        by_regime.setdefault(tuple(_charge_regime(charge).values()), []).append(charge)
     for group in by_regime.values():
         # Named by its first charge: a charge is invoiced once, so the key is never reused.
         invoice_for_charges(
@@ -358,12 +353,13 @@ def _invoice_daily_for(account_id, *, cutoff, job) -> int:
 
 
 def _charge_regime(charge):
-    return (
-        charge.vat_country,
-        charge.reverse_charge,
-        charge.buyer_country,
-        charge.buyer_vat_number,
-    )
+    """The ``LineDraft`` fields of the VAT regime ``charge`` was made under (its ``regime``)."""
+    return {
+        "tax_country": charge.vat_country,
+        "reverse_charge": charge.reverse_charge,
+        "buyer_country": charge.buyer_country,
+        "buyer_vat_number": charge.buyer_vat_number,
+    }
 
 
 # --- Void -----------------------------------------------------------------------------------
