@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-# pytest-xdist workers for `make test` (one per core; `make test PYTEST_WORKERS=0` runs serially)
-PYTEST_WORKERS ?= auto
+# pytest-xdist workers for `make test`: one per core on PostgreSQL (DATABASE_URL set); serial on
+# the embedded SQLite, where a live-server browser test under xdist was seen to hang.
+PYTEST_WORKERS ?= $(if $(DATABASE_URL),auto,0)
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
