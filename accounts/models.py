@@ -47,6 +47,11 @@ class Account(models.Model):
     # Resellers share a sign-up link carrying this code; customers who sign up through it
     # are created under the reseller.
     signup_code = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    # Resellers only: the percent off the platform's list price the reseller pays
+    # (its wholesale price; ``catalog.pricing``).
+    wholesale_discount = models.DecimalField(
+        "wholesale discount (%)", max_digits=5, decimal_places=2, default=0
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     history = HistoricalRecords()
@@ -65,6 +70,11 @@ class Account(models.Model):
             models.CheckConstraint(condition=Q(currency="USD"), name="account_currency_supported"),
             models.CheckConstraint(
                 condition=Q(status__in=["active", "suspended"]), name="account_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(wholesale_discount__gte=0, wholesale_discount__lt=100)
+                & (Q(kind="reseller") | Q(wholesale_discount=0)),
+                name="account_wholesale_discount_resellers_only",
             ),
         ]
 
@@ -93,6 +103,14 @@ class Account(models.Model):
         return self.kind == self.Kind.CUSTOMER
 
     @property
+    def reseller(self):
+        """The reseller that sells to this customer, or None (a direct customer, a
+        reseller or the platform: they buy from the platform)."""
+        if self.kind != self.Kind.CUSTOMER or self.parent_id is None:
+            return None
+        return self.parent if self.parent.is_reseller else None
+
+    @property
     def is_active(self):
         return self.status == self.Status.ACTIVE
 
@@ -101,6 +119,8 @@ class Role(models.TextChoices):
     PLATFORM_ADMIN = "platform_admin", "Platform admin"
     PLATFORM_FINANCE = "platform_finance", "Finance"
     RESELLER_ADMIN = "reseller_admin", "Reseller admin"
+    RESELLER_SUPPORT = "reseller_support", "Reseller support"
+    RESELLER_FINANCE = "reseller_finance", "Reseller finance"
     CUSTOMER_ADMIN = "customer_admin", "Customer admin"
     CUSTOMER_MEMBER = "customer_member", "Customer member"
     CUSTOMER_BILLING = "customer_billing", "Billing (accountant)"
@@ -108,7 +128,7 @@ class Role(models.TextChoices):
 
 ROLES_BY_ACCOUNT_KIND = {
     Account.Kind.PLATFORM: (Role.PLATFORM_ADMIN, Role.PLATFORM_FINANCE),
-    Account.Kind.RESELLER: (Role.RESELLER_ADMIN,),
+    Account.Kind.RESELLER: (Role.RESELLER_ADMIN, Role.RESELLER_SUPPORT, Role.RESELLER_FINANCE),
     Account.Kind.CUSTOMER: (Role.CUSTOMER_ADMIN, Role.CUSTOMER_MEMBER, Role.CUSTOMER_BILLING),
 }
 
@@ -196,6 +216,70 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 Account.tenant_field = "pk"
 User.tenant_field = "account"
+
+
+class Brand(models.Model):
+    """How a reseller appears to its customers: name, logo, colour, contacts, and what its
+    invoices print (bank details, footer). Shown on its customers' pages, e-mails and
+    invoice PDFs, and to anyone visiting one of its ``BrandHost`` names."""
+
+    account = models.OneToOneField(
+        Account, on_delete=models.PROTECT, primary_key=True, related_name="brand"
+    )
+    display_name = models.CharField(max_length=100)
+    # Small (size-capped, PNG or JPEG checked from the content): kept in the database so
+    # every web replica and the PDF renderer read the same bytes.
+    logo = models.BinaryField(null=True, blank=True, editable=False)
+    logo_content_type = models.CharField(max_length=20, blank=True, editable=False)
+    primary_colour = models.CharField(max_length=7, default="#0d6efd")
+    support_email = models.EmailField(blank=True)
+    support_phone = models.CharField(max_length=32, blank=True)
+    invoice_footer = models.TextField(blank=True)
+    bank_details = models.TextField(blank=True, help_text="Printed on invoices: where to pay.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["logo"])
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(primary_colour__regex=r"^#[0-9a-f]{6}$"),
+                name="brand_primary_colour_hex",
+            ),
+            models.CheckConstraint(
+                condition=Q(logo__isnull=True, logo_content_type="")
+                | Q(logo__isnull=False, logo_content_type__in=["image/png", "image/jpeg"]),
+                name="brand_logo_png_or_jpeg",
+            ),
+        ]
+
+    def __str__(self):
+        return self.display_name
+
+
+class BrandHost(models.Model):
+    """A host name (``voice.voxel.example``) that serves a reseller's brand and prices.
+    Stored lower-case, without port; the host middleware refuses hosts it does not know."""
+
+    host = models.CharField(max_length=253, unique=True)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="brand_hosts")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["host"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(host__regex=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$"),
+                name="brand_host_lowercase_name",
+            )
+        ]
+
+    def __str__(self):
+        return self.host
+
+
+Brand.tenant_field = "account"
+BrandHost.tenant_field = "account"
 
 
 class ConfirmationCode(models.Model):

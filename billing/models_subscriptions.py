@@ -72,6 +72,20 @@ class Subscription(models.Model):
     # The part of ``recurring_price`` that pays for the channels above ``included_channels``.
     extra_channels_price = models.DecimalField(**MONEY, default=0)
     setup_fee = models.DecimalField(**MONEY, default=0)
+    # A reseller's customer: the reseller, who pays the platform the wholesale price of
+    # every period (its own charge, in the same transaction as the customer's). Wholesale
+    # prices are a snapshot too, taken with the retail ones. Blank: the buyer pays the
+    # platform directly (a direct customer, or a reseller buying for itself).
+    reseller = models.ForeignKey(
+        "accounts.Account",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="resold_subscriptions",
+    )
+    wholesale_recurring_price = models.DecimalField(**MONEY, default=0)
+    wholesale_extra_channels_price = models.DecimalField(**MONEY, default=0)
+    wholesale_setup_fee = models.DecimalField(**MONEY, default=0)
     currency = models.CharField(max_length=3)
     # The last period charged: its index and bounds (end blank for one-time).
     current_period_index = models.PositiveIntegerField(default=0)
@@ -140,6 +154,25 @@ class Subscription(models.Model):
                 condition=Q(recurring_price__gte=0, setup_fee__gte=0),
                 name="subscription_prices_not_negative",
             ),
+            # Wholesale prices only with a reseller, never negative, the extra channels'
+            # part within the period price.
+            models.CheckConstraint(
+                condition=Q(
+                    wholesale_recurring_price__gte=0,
+                    wholesale_setup_fee__gte=0,
+                    wholesale_extra_channels_price__gte=0,
+                    wholesale_extra_channels_price__lte=F("wholesale_recurring_price"),
+                )
+                & (
+                    Q(reseller__isnull=False)
+                    | Q(
+                        wholesale_recurring_price=0,
+                        wholesale_setup_fee=0,
+                        wholesale_extra_channels_price=0,
+                    )
+                ),
+                name="subscription_wholesale_prices_with_reseller",
+            ),
             models.CheckConstraint(
                 condition=Q(
                     included_channels__lte=F("channels"),
@@ -181,7 +214,18 @@ class Subscription(models.Model):
 class SubscriptionCharge(models.Model):
     """One charged period of a subscription; written with its ledger debit, never twice."""
 
+    class Side(models.TextChoices):
+        # The buyer pays its seller: the platform, or the reseller it buys from.
+        SALE = "sale", "Sale"
+        # The reseller pays the platform for a period it sold to its customer.
+        WHOLESALE = "wholesale", "Wholesale"
+
     subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="charges")
+    # Who is charged: the subscription's account (sale) or its reseller (wholesale).
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, related_name="subscription_charges"
+    )
+    side = models.CharField(max_length=16, choices=Side.choices, default=Side.SALE)
     period_index = models.PositiveIntegerField()
     period_start = models.DateTimeField()
     period_end = models.DateTimeField(null=True, blank=True)  # blank: one-time
@@ -214,10 +258,15 @@ class SubscriptionCharge(models.Model):
         ordering = ["subscription", "period_index"]
         constraints = [
             models.UniqueConstraint(
-                fields=["subscription", "period_start"], name="subscription_charge_once_per_period"
+                fields=["subscription", "period_start", "side"],
+                name="subscription_charge_once_per_period",
             ),
             models.UniqueConstraint(
-                fields=["subscription", "period_index"], name="subscription_charge_index_once"
+                fields=["subscription", "period_index", "side"],
+                name="subscription_charge_index_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(side__in=["sale", "wholesale"]), name="subscription_charge_side_valid"
             ),
             models.CheckConstraint(
                 condition=Q(period_end__isnull=True) | Q(period_end__gt=F("period_start")),
@@ -241,7 +290,8 @@ class SubscriptionCharge(models.Model):
         return f"{self.subscription_id} period {self.period_index}: {self.amount}"
 
 
-SubscriptionCharge.tenant_field = "subscription__account"
+# The account charged: a reseller's customer never sees the wholesale side.
+SubscriptionCharge.tenant_field = "account"
 
 
 class SubscriptionEvent(StatusChange):

@@ -213,7 +213,7 @@ def _place(*, user, token, agreed, ip_address, code, now):
     if sold:
         order.invoice = invoice_for_charges(
             account=account,
-            charges=[item.subscription.charges.get(period_index=0) for item in sold],
+            charges=[item.subscription.charges.get(period_index=0, side="sale") for item in sold],
             source=Invoice.Source.ORDER,
             idempotency_key=f"order:{order.pk}",
             reference=("order", order.pk),
@@ -321,7 +321,7 @@ def _describe(did):
 
 
 def _write_item(order, position, item, line, *, did, reason="", subscription=None):
-    charge = subscription.charges.get(period_index=0) if subscription else None
+    charge = subscription.charges.get(period_index=0, side="sale") if subscription else None
     return OrderItem.objects.create(
         order=order,
         position=position,

@@ -18,7 +18,7 @@ def cart_items(user):
     """The user's cart lines with what the page shows (block, number), oldest first."""
     return (
         scoped(CartItem.objects.filter(cart__user=user), user)
-        .select_related("cart__account", "block", "block__requirement", "did")
+        .select_related("cart__account__parent", "block", "block__requirement", "did")
         .order_by("created_at", "pk")
     )
 

@@ -1,9 +1,15 @@
 """What a viewer pays: the one place prices for buyers are computed.
 
-Every page and service that shows or charges a buyer's price asks here. Today everybody
-pays the platform's list price; reseller price lists will plug in by looking at the
-viewer's account (its parent reseller) in ``block_prices`` and ``from_price``. The
-platform's buy cost never leaves this module's inputs.
+Every page and service that shows or charges a buyer's price asks here. The chain is
+platform → reseller → customer:
+- the platform's list price is what direct customers (and anonymous visitors of the
+  platform's own host) pay;
+- a reseller pays the **wholesale** price: the list price less its ``wholesale_discount``
+  (``wholesale_prices``), for its customers' numbers and for the ones it buys for itself;
+- a reseller's customer (and an anonymous visitor of the reseller's host) pays the
+  reseller's **retail** price: wholesale with the reseller's price list applied, never
+  below wholesale (``retail_prices``).
+The platform's buy cost never leaves this module's inputs.
 
 Extra channels (above the plan's ``channels_included``) are priced per channel **per
 month**; a weekly or daily plan pays that monthly price spread over the year:
@@ -13,7 +19,7 @@ here only (``BlockPrices.extra_channel_price`` / ``extra_channels_price``): the 
 checkout's subscription snapshot and added capacity all ask it.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 PRICE_PLACES = Decimal("0.00001")
@@ -74,8 +80,53 @@ class BlockPrices:
         return self.extra_channels(channels) * self.extra_channel_price(period)
 
 
-def block_prices(block, viewer_account=None) -> BlockPrices:
-    """The prices ``viewer_account`` (None for an anonymous visitor) sees for ``block``."""
+def block_prices(block, viewer_account=None, *, host_reseller=None) -> BlockPrices:
+    """The prices ``viewer_account`` sees for ``block``. An anonymous visitor
+    (``viewer_account`` None) sees the list price, or ``host_reseller``'s retail price on
+    that reseller's host."""
+    if viewer_account is None:
+        reseller = host_reseller
+    elif viewer_account.is_reseller:
+        return wholesale_prices(block, viewer_account)
+    else:
+        reseller = viewer_account.reseller
+    if reseller is None:
+        return list_prices(block)
+    return retail_prices(block, reseller)
+
+
+def wholesale_prices(block, reseller) -> BlockPrices:
+    """What ``reseller`` pays the platform for ``block``: the list price less its
+    ``wholesale_discount`` percent, each part rounded half-up to 5 decimals."""
+    prices = list_prices(block)
+    discount = Decimal(reseller.wholesale_discount or 0)
+    if not discount:
+        return prices
+    factor = (100 - discount) / 100
+
+    def off(value):
+        return None if value is None else (value * factor).quantize(PRICE_PLACES, ROUND_HALF_UP)
+
+    return replace(
+        prices,
+        setup_fee=off(prices.setup_fee),
+        monthly=off(prices.monthly),
+        weekly=off(prices.weekly),
+        daily=off(prices.daily),
+        extra_channel_monthly=off(prices.extra_channel_monthly),
+        connection_fee=off(prices.connection_fee),
+        rate_per_minute=off(prices.rate_per_minute),
+    )
+
+
+def retail_prices(block, reseller) -> BlockPrices:
+    """What ``reseller``'s customers pay for ``block``: its wholesale price with the
+    reseller's price list applied (never below wholesale)."""
+    return wholesale_prices(block, reseller)
+
+
+def list_prices(block) -> BlockPrices:
+    """The platform's list price of ``block``."""
     return BlockPrices(
         setup_fee=block.setup_fee,
         monthly=block.monthly_price,

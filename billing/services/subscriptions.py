@@ -166,6 +166,7 @@ def charge_row(subscription, *, decision, index, start, end, recurring, setup, j
     taxed = decision.amounts(setup, recurring)
     return SubscriptionCharge(
         subscription=subscription,
+        account=subscription.account,
         period_index=index,
         period_start=start,
         period_end=end,
