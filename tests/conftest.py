@@ -34,7 +34,10 @@ def pytest_configure(config):
     settings.PRIVATE_STORAGE_ROOT = settings.MEDIA_ROOT = private
     cache = settings.CACHES["default"]
     if "redis" in cache["BACKEND"]:
-        cache["LOCATION"] = _redis_db(cache["LOCATION"], 1 + index)
+        # Counted from the database REDIS_URL names (at least 1), so parallel runs given
+        # different bases (REDIS_URL=…/4, …/8) keep apart too.
+        base = int(urlsplit(cache["LOCATION"]).path.strip("/") or 0)
+        cache["LOCATION"] = _redis_db(cache["LOCATION"], max(base, 1) + index)
 
 
 def _redis_db(url, db):
