@@ -38,6 +38,7 @@ NAVIGATION = [
             NavItem("Inventory", "inventory:dids"),
             NavItem("Pricing", "inventory:blocks"),
             NavItem("Customers", "accounts:customers"),
+            NavItem("Resellers", "accounts:resellers"),
             NavItem("Orders", "cart:orders_admin"),
             NavItem("Invoices", "billing:invoice_list"),
             NavItem("Compliance", "compliance:requirements"),
@@ -50,6 +51,7 @@ NAVIGATION = [
             NavItem("Invoices", "billing:invoice_list"),
             NavItem("Reports", "billing:reports"),
             NavItem("Customers", "accounts:customers"),
+            NavItem("Resellers", "accounts:resellers"),
         ],
     ),
     (

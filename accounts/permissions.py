@@ -84,6 +84,18 @@ def require_may_shop(user) -> None:
             "Your account's admin has not allowed you to buy numbers. Ask them to switch on "
             "“May buy numbers” for you on the Team page."
         )
+    if seller_suspended(user.account):
+        raise PermissionDenied(
+            "Buying numbers is paused for your account: your provider's account is "
+            "suspended. Your numbers keep working; please contact your provider."
+        )
+
+
+def seller_suspended(account) -> bool:
+    """``account`` buys from a reseller that the platform suspended: it may not buy new
+    numbers (what it has keeps working)."""
+    reseller = account.reseller
+    return reseller is not None and not reseller.is_active
 
 
 def require_may_buy(user) -> None:
