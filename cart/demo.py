@@ -32,6 +32,13 @@ DEMO_ORDERS = [
     ("customer@didportal.test", "demo-order-2", [("GB", "20", "monthly")]),
     # Bäckerei Schmidt (DE, no VAT number: German VAT), a Chicago number, 1.19 USD.
     ("resold@didportal.test", "demo-order-resold-1", [("US", "312", "monthly")]),
+    # Studio Lumen (GB, Voxel's second customer): a Manchester number and a Miami one, at
+    # Voxel's retail prices; Voxel pays the platform wholesale for both.
+    (
+        "studio@didportal.test",
+        "demo-order-resold-2",
+        [("GB", "161", "monthly"), ("US", "305", "monthly")],
+    ),
 ]
 
 
