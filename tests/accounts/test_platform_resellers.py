@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts import selectors, services
 from accounts.models import Account, User
 from billing.models import SubscriptionCharge
+from billing.selectors import balance_for
 from tests.billing.factories import fund, spend
 from tests.billing.test_subscriptions_helpers import held_did, start
 from tests.factories import AccountFactory, UserFactory, platform
@@ -353,3 +354,23 @@ def test_a_reseller_shows_on_the_finance_balances_and_takes_a_top_up(client, fin
     assert response.status_code == 302
     row = selectors.resellers_for(finance).get(pk=voxel.pk)
     assert row.balance_amount == Decimal("250.00")
+
+
+def test_checkout_of_a_suspended_resellers_customer_charges_nothing(client, admin):
+    from cart.services import cart_add_any
+    from tests.inventory.factories import DIDFactory
+
+    voxel = AccountFactory(kind="reseller")
+    fund(voxel, "100.00")
+    buyer = UserFactory(account=AccountFactory(parent=voxel), role="customer_admin")
+    fund(buyer.account, "100.00")
+    cart_add_any(user=buyer, block=DIDFactory().block, quantity=1)  # before the suspension
+    services.reseller_status_set(actor=admin, reseller=voxel, status="suspended")
+    client.force_login(buyer)
+    token = "suspended-checkout"
+    response = client.post(reverse("cart:checkout"), {"token": token})
+    assert response.status_code == 403
+    assert "provider" in response.content.decode()
+    assert not buyer.account.orders.exists()
+    assert balance_for(buyer.account) == Decimal("100.00")
+    assert selectors.resellers_for(admin).get(pk=voxel.pk).balance_amount == Decimal("100.00")
