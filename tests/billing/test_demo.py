@@ -16,6 +16,8 @@ def test_seed_balances_is_idempotent():
     seed_balances(accounts)
     assert balance_for(accounts["direct"]) == Decimal("100.00")
     assert balance_for(accounts["resold"]) == Decimal("75.00")
+    assert balance_for(accounts["resold2"]) == Decimal("60.00")
+    assert balance_for(accounts["reseller"]) == Decimal("500.00")  # Voxel pays wholesale
     entries = LedgerEntry.objects.all()
-    assert entries.count() == 2
+    assert entries.count() == 4
     assert {e.created_by.email for e in entries} == {"finance@didportal.test"}
