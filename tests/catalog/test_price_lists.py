@@ -144,7 +144,10 @@ def test_retail_is_never_below_wholesale(reseller, block):
 
 def test_a_one_time_block_has_no_period_price_to_mark_up(reseller):
     once = NumberBlockFactory(
-        billing_type="one_time", monthly_price=None, setup_fee=D("20"), extra_channel_monthly_price=1
+        billing_type="one_time",
+        monthly_price=None,
+        setup_fee=D("20"),
+        extra_channel_monthly_price=1,
     )
     MarkupRuleFactory(reseller=reseller, recurring_percent=D("50"), setup_percent=D("50"))
     retail = retail_prices(once, reseller)
