@@ -1,10 +1,13 @@
 """A reseller's price list: its rules, adding or changing one with a preview first, its
 history, and its scheduled renewal price changes. Admins edit; finance members read."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import allow, may_edit_price_list, may_view_price_list
@@ -16,6 +19,7 @@ from .forms import MarkupRuleForm, PreviewPage
 from .models import MarkupRule, RenewalPriceChange
 
 PREVIEW_PAGE_SIZE = 25
+RENEWAL_NOTICE_DAYS = 30  # billing.services.repricing.NOTICE_DAYS checks it
 
 
 @allow(may_view_price_list)
@@ -27,6 +31,7 @@ def price_list(request):
         "changes": selectors_prices.renewal_price_changes(reseller),
         "may_edit": may_edit_price_list(request.user),
         "discount": reseller.wholesale_discount,
+        "earliest": timezone.localdate() + timedelta(days=RENEWAL_NOTICE_DAYS),
     }
     return render(request, "catalog/price_list.html", context)
 
