@@ -260,3 +260,10 @@ def test_customers_and_other_resellers_cannot_schedule_or_cancel(client, voxel, 
     assert client.post(cancel).status_code == 404
     change.refresh_from_db()
     assert change.status == "scheduled"
+
+
+def test_the_page_and_the_service_agree_on_the_notice():
+    from billing.services.repricing import NOTICE_DAYS
+    from catalog.views_prices import RENEWAL_NOTICE_DAYS
+
+    assert NOTICE_DAYS == RENEWAL_NOTICE_DAYS == 30
