@@ -9,9 +9,11 @@ renewal run before it renews) writes the new retail prices into the subscription
 (``recurring_price`` and ``extra_channels_price``; the setup fee is past), so every renewal
 from then on charges them. The wholesale snapshot is the platform's, and stays.
 
-What changes is fixed when the change is scheduled (``RenewalPriceChangeLine``: the new
-period price and extra-channel price per unit, as the customer was told); channels added or
-given up meanwhile are priced at the announced channel price on the date.
+A new retail price is never below the subscription's wholesale snapshot (what the reseller
+pays the platform for the period). What changes is fixed when the change is scheduled
+(``RenewalPriceChangeLine``: the new period price and extra-channel price per unit, as the
+customer was told); channels added or given up meanwhile are priced at the announced channel
+price on the date.
 
 Subscriptions in scope: the reseller's customers' recurring number and capacity
 subscriptions that are running (active, on hold or cancelled to the end of their period are
@@ -81,9 +83,12 @@ def renewal_price_change_plan(*, reseller):
     for subscription in _in_scope(reseller):
         retail = retail_prices(subscription.did.block, reseller, price_list=price_list)
         prices = _new_prices(subscription, retail)
-        if prices is None or prices[2] == subscription.recurring_price:
+        if prices is None:
             continue
         period_price, channel_price, recurring = prices
+        recurring = max(recurring, subscription.wholesale_recurring_price)
+        if recurring == subscription.recurring_price:
+            continue
         lines.append(
             RenewalPriceChangeLine(
                 subscription_id=subscription.pk,
@@ -215,6 +220,8 @@ def renewal_price_change_apply(*, change, now=None):
             extra_raw = (subscription.channels - subscription.included_channels) * channel_price
             recurring = money(line.new_period_price + extra_raw)
             extra = money(extra_raw)
+        # Never below what the reseller pays the platform for the period (its snapshot).
+        recurring = max(recurring, subscription.wholesale_recurring_price)
         subscription.recurring_price, subscription.extra_channels_price = recurring, extra
         repriced.append(subscription)
         line.applied_at = now

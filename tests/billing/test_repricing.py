@@ -267,3 +267,17 @@ def test_the_page_and_the_service_agree_on_the_notice():
     from catalog.views_prices import RENEWAL_NOTICE_DAYS
 
     assert NOTICE_DAYS == RENEWAL_NOTICE_DAYS == 30
+
+
+def test_a_new_price_is_never_below_the_wholesale_snapshot(voxel, voxel_admin, book):
+    """The platform lowered its price since the sale: the reseller's list would now sell
+    below what it pays for this subscription; the renewal price stops at its wholesale."""
+    Subscription.objects.filter(pk=book["bolt"].pk).update(
+        recurring_price=D("5.00"), wholesale_recurring_price=D("4.00")
+    )
+    change = schedule(voxel, voxel_admin)
+    line = change.lines.get(subscription_id=book["bolt"].pk)
+    assert line.new_recurring == D("4.00")
+    renewal_price_changes_apply_due(now=NOW + timedelta(days=31))
+    book["bolt"].refresh_from_db()
+    assert book["bolt"].recurring_price == D("4.00")
