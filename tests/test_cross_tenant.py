@@ -339,6 +339,8 @@ KIND_BY_SEGMENT = {
     "dids": "did",
     "items": "cart_item",
     "agreements": "agreement",
+    "rules": "price_rule",
+    "renewal-changes": "renewal_price_change",
 }
 KIND_BY_URL_NAME = {}  # where the path does not say: {"app:name": "kind"}
 
@@ -506,6 +508,33 @@ def make_agreement(tenant):
     return agreement.pk
 
 
+def _resellers_only(make):
+    def maker(tenant):
+        return make(tenant) if tenant.account.is_reseller else None
+
+    return maker
+
+
+@_resellers_only
+def make_price_rule(tenant):
+    from tests.factories import MarkupRuleFactory
+
+    return MarkupRuleFactory(reseller=tenant.account).pk
+
+
+@_resellers_only
+def make_renewal_price_change(tenant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from catalog.models import RenewalPriceChange
+
+    return RenewalPriceChange.objects.create(
+        reseller=tenant.account, effective_on=timezone.localdate() + timedelta(days=40)
+    ).pk
+
+
 MAKERS = {
     "account": make_account,
     "user": make_user,
@@ -515,6 +544,8 @@ MAKERS = {
     "order": make_order,
     "cart_item": make_cart_item,
     "agreement": make_agreement,
+    "price_rule": make_price_rule,
+    "renewal_price_change": make_renewal_price_change,
 }
 
 

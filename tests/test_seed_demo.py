@@ -67,6 +67,12 @@ def test_seed_demo_gives_voxel_a_business():
     team = dict(voxel.users.values_list("email", "role"))
     assert set(team.values()) == {"reseller_admin", "reseller_support", "reseller_finance"}
 
+    rules = {(r.scope, r.country.code or "") for r in voxel.markup_rules.all()}
+    assert rules == {("default", ""), ("country", "DE")}
+    resold_order = Order.objects.get(token="demo-order-resold-1")  # a 1.00 a month number
+    # Wholesale 0.90 (list 1.00 less 10 %), +30 % = 1.17, up to .x9 = 1.19 (net of VAT).
+    assert resold_order.net == Decimal("1.19")
+
     customers = voxel.children.order_by("name")
     assert [c.name for c in customers] == ["Bäckerei Schmidt", "Studio Lumen"]
     for customer in customers:
