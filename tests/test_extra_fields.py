@@ -189,3 +189,19 @@ def test_cart_add_and_checkout_ignore_price_owner_and_account(client, world):
     assert balance_for(world["b_customer"]) == bystander_balance
     numbers = buyer.account.dids.all()
     assert numbers.count() == 1 and world["b"].dids.count() == 0
+
+
+def test_price_rule_lands_in_the_own_price_list_whatever_is_posted(client, world):
+    from catalog.models import MarkupRule
+
+    client.force_login(world["a_admin"])
+    form = {"scope": "default", "recurring_percent": "20", "rounding": "none", "action": "save"}
+    for part in ("setup", "recurring", "extra_channel", "rate", "connection"):
+        form.setdefault(f"{part}_percent", "0")
+        form.setdefault(f"{part}_fixed", "0")
+    response = client.post(reverse("catalog:price_rule_new"), extras(world, **form))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    (rule,) = MarkupRule.objects.all()
+    assert rule.reseller == world["a"] and rule.recurring_percent == 20
+    world["a"].refresh_from_db()
+    assert world["a"].wholesale_discount == 0  # "discount"/"wholesale_discount" ignored
