@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, DecimalField, F, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Round, TruncMonth
@@ -471,6 +471,7 @@ def margin_rows(reseller, *, date_from, date_to):
                 "customer_id": row["account_id"],
                 "customer": row["account__name"],
                 "country": row["subscription__did__block__country"] or "",
+                "country_name": countries.name(row["subscription__did__block__country"] or ""),
                 "count": row["count"],
                 "retail": row["retail"],
                 "wholesale": row["wholesale"],
@@ -482,7 +483,9 @@ def margin_rows(reseller, *, date_from, date_to):
 
 def _with_margin(row):
     margin = row["retail"] - row["wholesale"]
-    percent = (margin * 100 / row["retail"]).quantize(Decimal("0.1")) if row["retail"] else None
+    percent = None
+    if row["retail"]:
+        percent = (margin * 100 / row["retail"]).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     return {**row, "margin": margin, "margin_percent": percent}
 
 
@@ -496,6 +499,7 @@ def margin_summary(rows, key):
                 key: row[key],
                 "customer": row["customer"],
                 "country": row["country"],
+                "country_name": row["country_name"],
                 "month": row["month"],
                 "count": 0,
                 "retail": ZERO,

@@ -254,6 +254,7 @@ def reports(request):
     year = form.cleaned_data.get("year") if form.is_valid() else None
     date_from, date_to = _report_range(year, today)
     months = selectors.revenue_by_month(request.user, date_from=date_from, date_to=date_to)
+    wholesale = selectors.wholesale_revenue(request.user, date_from=date_from, date_to=date_to)
     context = {
         "form": form,
         "year": year,
@@ -263,5 +264,15 @@ def reports(request):
         "bars": month_bars(months),
         "countries": selectors.vat_by_country(request.user, date_from=date_from, date_to=date_to),
         "totals": selectors.revenue_totals(request.user, date_from=date_from, date_to=date_to),
+        "wholesale": wholesale,
+        "wholesale_resellers": selectors.wholesale_totals_by_reseller(wholesale),
     }
     return render(request, "billing/reports.html", context)
+
+
+def report_period(request):
+    """The finance reports' range from the query string (``?year=``), for the CSV exports."""
+    today = timezone.localdate()
+    years = sorted({*selectors.invoice_years(request.user), today.year}, reverse=True)
+    form = ReportForm(request.GET, years=years)
+    return _report_range(form.cleaned_data.get("year") if form.is_valid() else None, today)
