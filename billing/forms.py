@@ -114,6 +114,10 @@ class InvoiceFilterForm(forms.Form):
     source = forms.ChoiceField(
         required=False, choices=[("", "Any source"), *Invoice.Source.choices]
     )
+    seller = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any seller"), ("platform", "The platform"), ("resellers", "Resellers")],
+    )
 
     def __init__(self, query, *, today):
         data = query.copy()

@@ -228,6 +228,7 @@ def invoice_export_rows(invoices):
         yield [
             invoice.number,
             invoice.issue_date.isoformat(),
+            invoice.seller_name,
             invoice.account_id,
             invoice.buyer_name,
             invoice.buyer_country.code or "",
@@ -248,6 +249,7 @@ def invoice_export_rows(invoices):
 INVOICE_EXPORT_HEADER = [
     "number",
     "date",
+    "seller",
     "account_id",
     "account",
     "country",

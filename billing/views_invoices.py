@@ -175,6 +175,7 @@ def invoice_list(request):
         "totals": selectors.invoice_totals(invoices, include_void=filters.status == "void"),
         "page": Paginator(invoices, PAGE_SIZE).get_page(request.GET.get("page")),
         "account_names": selectors.invoice_accounts(request.user),
+        "platform_id": request.user.account_id,  # platform staff: the platform's own
         "quick_periods": [
             {"key": key, "label": label, "active": period_bounds(key, today) == _range(filters)}
             for key, label in QUICK_PERIODS
