@@ -66,6 +66,10 @@ def _round_up(value):
     return 10 * magnitude
 
 
+def _tick(value):
+    return f"{value:,.0f}" if value == value.to_integral_value() else f"{value.normalize():,f}"
+
+
 def _amount(value):
     return f"{value.quantize(Decimal('0.01')):,.2f}"
 
@@ -112,9 +116,8 @@ def margin_chart(months, *, currency="USD", width=720, height=240) -> Chart:
                 )
             )
         bars.append(bar)
-    gridlines = [
-        {"y": y(top * share / 4), "label": f"{top * share / 4:,.0f}"} for share in range(5)
-    ]
+    # Five steps: a top of 1, 2, 5 or 10 (times a power of ten) divides into tidy labels.
+    gridlines = [{"y": y(top * step / 5), "label": _tick(top * step / 5)} for step in range(6)]
     legend = [
         {"x": left, "fill": WHOLESALE_FILL, "label": "Wholesale cost"},
         {"x": left + 130, "fill": MARGIN_FILL, "label": "Margin"},

@@ -430,3 +430,29 @@ def test_platform_revenue_leaves_out_resellers_invoices(client, sales):
     client.force_login(user_of(platform(), "platform_finance"))
     response = client.get(reverse("billing:reports") + "?year=2026")
     assert response.context["totals"]["count"] == 0  # Voxel's invoices are Voxel's revenue
+
+
+def test_finance_lists_every_invoice_and_tells_the_sellers_apart(client, world):
+    client.force_login(world.users["finance"])
+    url = reverse("billing:invoice_list")
+    everything = body(client.get(url))
+    assert all(invoice.number in everything for invoice in world.invoices().values())
+    assert "invoiced by Voxel" in everything
+    resellers = body(client.get(url + "?seller=resellers"))
+    assert world.inv_a1.number in resellers and world.inv_b1.number in resellers
+    assert world.inv_direct.number not in resellers and world.inv_to_a.number not in resellers
+    own = body(client.get(url + "?seller=platform"))
+    assert world.inv_to_a.number in own and world.inv_a1.number not in own
+    rows = list(csv.reader(io.StringIO(body(client.get(reverse("billing:invoice_export"))))))
+    sellers = {row[0]: row[2] for row in rows[1:]}
+    assert sellers[world.inv_a1.number] == "Voxel"
+    assert sellers[world.inv_to_a.number] == platform().name
+
+
+def test_an_empty_margin_chart_draws_no_bars():
+    from datetime import date  # noqa: PLC0415
+
+    from billing.charts import margin_chart  # noqa: PLC0415
+
+    chart = margin_chart([{"month": date(2026, 1, 1), "retail": D("0"), "wholesale": D("0")}])
+    assert chart.bars[0].segments == [] and chart.gridlines[-1]["label"] == "1"
