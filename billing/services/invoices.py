@@ -91,8 +91,14 @@ class LineDraft:
 
 
 def invoice_issuer_for(account) -> Account:
-    """Who invoices ``account``: its reseller (a reseller's customer), else the platform."""
-    return account.reseller or platform_account()
+    """Who invoices ``account``: its seller — the reseller a customer buys from, else the
+    platform (direct customers, and resellers for their wholesale charges and own numbers).
+    The seller is the account's parent (nested resellers are out of scope); no extra query
+    when the parent is already loaded."""
+    parent = account.parent if account.parent_id else None
+    if parent is not None and (parent.is_platform or (parent.is_reseller and account.is_customer)):
+        return parent
+    return platform_account()
 
 
 def _series_prefix(issuer):

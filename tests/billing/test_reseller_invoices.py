@@ -349,3 +349,17 @@ def test_concurrent_daily_runs_give_each_reseller_one_invoice():
             .order_by("sequence")
             .values_list("sequence", flat=True)
         ) == [1, 2, 3]
+
+
+def test_the_fetcher_serves_the_documents_own_logo_and_no_other_data_uri():
+    import base64  # noqa: PLC0415
+
+    from billing.pdf import RefusedURL, StaticOnlyFetcher  # noqa: PLC0415
+
+    own = f"data:image/png;base64,{base64.b64encode(PNG).decode()}"
+    other = f"data:image/png;base64,{base64.b64encode(PNG + b'x').decode()}"
+    fetcher = StaticOnlyFetcher(inline=[own])
+    assert fetcher.fetch(own).read() == PNG
+    for refused in (other, "data:text/html,<script>x</script>", "file:///etc/passwd"):
+        with pytest.raises(RefusedURL):
+            fetcher.fetch(refused)
