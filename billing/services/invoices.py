@@ -346,11 +346,10 @@ def charge_lines(charges) -> list[LineDraft]:
 def invoice_for_charges(
     *, account, charges, source, idempotency_key, reference=None, actor=None, job=""
 ):
-    """Invoice ``charges`` (SubscriptionCharge rows charged to ``account``, either side);
-    None when all are free. The issuer is ``account``'s seller (``invoice_issue``)."""
+    """Invoice ``charges`` (SubscriptionCharge rows of ``account``); None when all are free."""
     charges = [c for c in charges if c.amount > 0]
     if any(c.account_id != account.pk for c in charges):
-        raise ValidationError("Every charge on an invoice must be charged to its account.")
+        raise ValidationError("Every charge on an invoice must belong to its account.")
     if not charges:
         return None
     return invoice_issue(

@@ -125,7 +125,7 @@ def test_a_charge_is_invoiced_only_to_the_account_charged(voxel):
     buyer = customer_of(voxel)
     subscription = resold(buyer)
     wholesale = subscription.charges.get(side="wholesale")
-    with pytest.raises(ValidationError, match="charged to its account"):
+    with pytest.raises(ValidationError, match="belong to its account"):
         invoice_for_charges(
             account=buyer, charges=[wholesale], source="order", idempotency_key="x", job="t"
         )
