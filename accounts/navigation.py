@@ -58,8 +58,6 @@ NAVIGATION = [
             NavItem("Customers", "accounts:customers"),
             NavItem("Pricing", "catalog:reseller_pricing"),
             NavItem("Numbers", "inventory:reseller_numbers"),
-            NavItem("Invoices", "billing:invoices"),
-            NavItem("Margin", "billing:margin_report"),
         ],
     ),
 ]

@@ -54,8 +54,9 @@ def test_customer_gets_the_resellers_pdf_and_the_reseller_sees_its_margin(page, 
     assert "PLAT" not in text and platform().name not in text and "6.17" not in text
 
     sign_in(page, user_of(voxel, "reseller_admin"))
-    page.goto("/")
-    page.get_by_role("link", name="Margin").first.click()
+    page.goto("/billing/invoices/")
+    expect(page.get_by_role("link", name=invoice.number, exact=True)).to_be_visible()
+    page.get_by_role("link", name="Margin report").click()
     page.get_by_label("From", exact=True).fill("2026-01-01")
     page.get_by_label("To", exact=True).fill("2026-01-31")
     page.get_by_role("button", name="Show").click()
