@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_invoices, views_reports
+from . import views, views_invoices, views_reports, views_repricing
 
 app_name = "billing"
 
@@ -23,4 +23,9 @@ urlpatterns = [
     path("reports/wholesale.csv", views_reports.wholesale_export, name="wholesale_export"),
     path("margin/", views_reports.margin_report, name="margin_report"),
     path("margin/export.csv", views_reports.margin_export, name="margin_export"),
+    path(
+        "renewal-price-changes/",
+        views_repricing.renewal_price_change_schedule_view,
+        name="renewal_price_change_schedule",
+    ),
 ]
