@@ -31,9 +31,6 @@ is_platform_admin = _role_in(Role.PLATFORM_ADMIN)
 is_finance = _role_in(Role.PLATFORM_FINANCE, Role.PLATFORM_ADMIN)
 is_platform_staff = _role_in(Role.PLATFORM_ADMIN, Role.PLATFORM_FINANCE)
 is_reseller_admin = _role_in(Role.RESELLER_ADMIN)
-# A reseller's money: the invoices it issues to its customers and receives from the
-# platform, its margin. Its admins and finance members (support does not see money).
-is_reseller_billing = _role_in(Role.RESELLER_ADMIN, Role.RESELLER_FINANCE)
 # Any user of a customer account: admins (the owner: money, team, everything), members
 # (look after the numbers assigned to them; buy only when allowed) and billing users
 # (accountants: balance, invoices, top-up details; no number changes, no buying).
@@ -109,6 +106,11 @@ def require_may_manage_number(user, did) -> None:
             "Only your account's admins, or the members it is assigned to, may change "
             f"{did.number}."
         )
+
+
+# A reseller's money: the invoices it issues to its customers and receives from the
+# platform, its margin. Its admins and finance members (support does not see money).
+is_reseller_billing = _role_in(Role.RESELLER_ADMIN, Role.RESELLER_FINANCE)
 
 
 def may_void_invoice(user, invoice) -> bool:
