@@ -5,7 +5,7 @@ from django.core.management import call_command
 
 from accounts.demo import DEMO_PASSWORD, DEMO_USERS
 from accounts.models import Account, Brand, User
-from billing.models import Invoice, LedgerEntry
+from billing.models import Invoice, LedgerEntry, SubscriptionCharge
 from billing.selectors import balance_for
 from cart.models import Order
 from inventory.models import DID, NumberBlock
@@ -78,7 +78,23 @@ def test_seed_demo_gives_voxel_a_business():
     for customer in customers:
         assert customer.orders.filter(status="completed").exists(), customer
         assert customer.dids.exists(), customer
-        assert customer.invoices.exists(), customer
+        invoices = customer.invoices.all()
+        assert invoices and all(i.issuer_id == voxel.pk for i in invoices), customer
+        assert {i.seller_display_name for i in invoices} == {"Voxel Voice"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="LEAD: the wholesale charges come with lane money; drop this mark when it merges",
+)
+def test_seed_demo_invoices_voxel_from_the_platform():
+    call_command("seed_demo")
+    voxel = Account.objects.get(name="Voxel Telecom", kind="reseller")
+    (invoice,) = Invoice.objects.filter(account=voxel, source="daily")
+    assert invoice.issuer.kind == "platform" and invoice.gross > 0
+    assert SubscriptionCharge.objects.filter(account=voxel, side="wholesale").count() == 3
+    call_command("seed_demo")
+    assert Invoice.objects.filter(account=voxel).count() == 1
 
 
 def test_seeded_logo_is_a_png_an_imaging_library_reads():
