@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
 from accounts.models import Account
-from accounts.permissions import allow, is_customer, is_finance
+from accounts.permissions import allow, holds_numbers, is_finance, may_see_invoices_of
 from accounts.scoping import get_scoped_or_404, scoped
 from didportal.csv_export import csv_download
 
@@ -35,20 +35,20 @@ ZERO = Decimal("0")
 # --- Customers ------------------------------------------------------------------------------
 
 
-@allow(is_customer, is_finance)
+@allow(holds_numbers, is_finance)
 def invoices(request):
     """A customer's own invoices; platform staff are sent to the full list."""
-    if not is_customer(request.user):
+    if not holds_numbers(request.user):
         return redirect("billing:invoice_list")
-    page = Paginator(selectors.invoices_for(request.user), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    own = selectors.invoices_for(request.user, account=request.user.account)
+    page = Paginator(own, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "billing/invoices.html", {"page": page})
 
 
-@allow(is_customer, is_finance)
+@allow(holds_numbers, is_finance)
 def invoice(request, pk):
     invoice = selectors.invoice_detail(request.user, pk)
+    _require_may_see(request.user, invoice)
     context = {
         "invoice": invoice,
         "lines": invoice.lines.all(),
@@ -56,6 +56,12 @@ def invoice(request, pk):
         "pdf_stale": _pdf_needs_render(invoice),
     }
     return render(request, "billing/invoice_detail.html", context)
+
+
+def _require_may_see(user, document):
+    """Within the user's scope, a reseller's support sees no money of its customers."""
+    if not may_see_invoices_of(user, document.account):
+        raise PermissionDenied("Your role does not give access to invoices.")
 
 
 # --- The PDF --------------------------------------------------------------------------------
@@ -79,10 +85,11 @@ def _private_file(relative):
     return path if path.is_file() else None
 
 
-@allow(is_customer, is_finance)
+@allow(holds_numbers, is_finance)
 def invoice_pdf(request, pk):
     """The invoice's PDF as an attachment: rendered now if the task has not run yet."""
-    invoice = get_scoped_or_404(Invoice.objects.all(), request.user, pk=pk)
+    invoice = get_scoped_or_404(Invoice.objects.select_related("account"), request.user, pk=pk)
+    _require_may_see(request.user, invoice)
     return _pdf_download(
         request,
         invoice,
@@ -92,10 +99,13 @@ def invoice_pdf(request, pk):
     )
 
 
-@allow(is_customer, is_finance)
+@allow(holds_numbers, is_finance)
 def credit_note_pdf(request, pk):
     """A credit note's PDF, for the same people as its invoice's."""
-    credit_note = get_scoped_or_404(CreditNote.objects.all(), request.user, pk=pk)
+    credit_note = get_scoped_or_404(
+        CreditNote.objects.select_related("account"), request.user, pk=pk
+    )
+    _require_may_see(request.user, credit_note)
     return _pdf_download(
         request,
         credit_note,
@@ -177,6 +187,7 @@ def invoice_export(request):
 @allow(is_finance)
 def invoice_void(request, pk):
     invoice = selectors.invoice_detail(request.user, pk)
+    _require_may_see(request.user, invoice)
     if invoice.status == Invoice.Status.VOID:
         messages.info(request, f"{invoice.number} is already void.")
         return redirect("billing:invoice", pk=invoice.pk)

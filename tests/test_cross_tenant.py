@@ -201,7 +201,23 @@ def my_number_cancel():
     return (*_my_number("customer_admin"), "get")
 
 
+def _reseller_customer(method):
+    """A customer of reseller A: A's admin opens its console pages; B's admin gets 404."""
+
+    def scenario():
+        reseller, owner, stranger = _reseller_pair()
+        customer = AccountFactory(parent=reseller)
+        return owner, stranger, {"pk": customer.pk}, method
+
+    return scenario
+
+
 SCENARIOS = {
+    **{
+        f"resellers:{name}": _reseller_customer("get")
+        for name in ("statement", "statement_export", "numbers", "orders", "invoices", "buy")
+    },
+    "resellers:topup": _reseller_customer("post"),
     "accounts:customer_detail": customer_detail,
     "accounts:customer_set_status": customer_set_status,
     "accounts:team_edit": team_edit,

@@ -12,7 +12,7 @@ from django.urls import reverse
 from billing.models import Invoice
 from billing.services import invoices as invoice_services
 from tests.billing.test_invoice_selectors import make_invoice, void
-from tests.factories import AccountFactory, platform
+from tests.factories import AccountFactory, UserFactory, platform
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +63,7 @@ def url_for(name, invoice):
         ("customer_admin", 200, 403),
         ("customer_member", 200, 403),
         ("stranger", 404, 403),
-        ("reseller_admin", 403, 403),
+        ("reseller_admin", 404, 403),  # a direct customer's invoice: not in its scope
         ("finance_user", 200, 200),
         ("platform_admin", 200, 200),
     ],
@@ -73,7 +73,7 @@ def test_who_may_open_each_page(
 ):
     client.force_login(request.getfixturevalue(role))
     expected = customer_pages if name in CUSTOMER_PAGES else finance_pages
-    if role == "stranger" and name == "billing:invoices":
+    if role in {"stranger", "reseller_admin"} and name == "billing:invoices":
         expected = 200  # their own (empty) list
     response = client.get(url_for(name, invoice))
     if name == "billing:invoices" and role in {"finance_user", "platform_admin"}:
@@ -83,10 +83,19 @@ def test_who_may_open_each_page(
         assert response.status_code == expected
 
 
-def test_the_reseller_of_a_customer_cannot_open_its_invoices(client, reseller, reseller_admin):
+def test_the_reseller_of_a_customer_opens_its_invoices_but_its_support_does_not(
+    client, reseller, reseller_admin
+):
+    """A reseller's admins and finance see their customers' invoices (its support, no
+    money); the customer's invoices stay off the reseller's own list."""
+
     resold = AccountFactory(parent=reseller)
     invoice = make_invoice(resold, date(2026, 3, 2))
     client.force_login(reseller_admin)
+    assert client.get(url_for("billing:invoice", invoice)).status_code == 200
+    own_list = client.get(url_for("billing:invoices", invoice))
+    assert invoice not in own_list.context["page"].object_list
+    client.force_login(UserFactory(account=reseller, role="reseller_support"))
     for name in CUSTOMER_PAGES[1:]:
         assert client.get(url_for(name, invoice)).status_code == 403
 
