@@ -15,7 +15,7 @@ class NavItem:
 
 NAVIGATION = [
     (
-        permissions.may_buy,
+        lambda u: permissions.is_customer(u) and permissions.may_buy(u),
         [
             NavItem("Buy numbers", "catalog:coverage"),
             NavItem("My numbers", "cart:my_numbers"),

@@ -85,7 +85,11 @@ def reseller_figures(user, *, now=None) -> ResellerFigures:
     since = month_start(now)
     balance = Balance.objects.filter(account=reseller).first()
     charges = SubscriptionCharge.objects.filter(created_at__gte=since).aggregate(
-        revenue=Sum("net", filter=Q(side="sale", subscription__reseller=reseller)),
+        # Its customers' charges (their sale side), whoever placed the order.
+        revenue=Sum(
+            "net",
+            filter=Q(side="sale", account__parent=reseller, account__kind=Account.Kind.CUSTOMER),
+        ),
         wholesale=Sum("net", filter=Q(side="wholesale", account=reseller)),
     )
     held = _reseller_held(reseller)
@@ -144,7 +148,8 @@ def customer_orders(user, customer):
 
 
 def customer_invoices(user, customer):
-    return scoped(Invoice.objects.filter(account=customer), user).order_by(
+    invoices = Invoice.objects.filter(account=customer)
+    return scoped(invoices.select_related("account", "credit_note", "order"), user).order_by(
         "-issue_date", "-sequence", "-pk"
     )
 

@@ -182,7 +182,7 @@ def buy(request, pk):
     posted = request.method == "POST"
     data = request.POST if posted else (request.GET if "quantity" in request.GET else None)
     form = BuyForm(data, block=block)
-    context = {"block": block, "form": form, "errors": []}
+    context = {"area": block, "form": form, "errors": []}
     if form.is_valid():
         values = form.cleaned_data
         item = CartItem(
