@@ -414,6 +414,8 @@ def test_dashboard_warns_of_a_low_balance_and_lists_held_numbers(client, world):
     text = response.content.decode()
     assert 'id="low-balance"' in text
     assert response.context["figures"].held_count == 1
+    client.force_login(world.support_a)  # no money: no balance shown
+    assert 'id="low-balance"' not in client.get(reverse("dashboard")).content.decode()
 
 
 def test_dashboard_query_count_is_flat(client, world, block, django_assert_max_num_queries):
@@ -512,3 +514,28 @@ def test_navigation_for_each_reseller_role(world, role, shown, hidden):
     labels = [entry["label"] for entry in navigation_for(getattr(world, role))]
     assert all(label in labels for label in shown)
     assert not any(label in labels for label in hidden)
+
+
+def test_only_the_admin_creates_customers_under_its_own_account(
+    client, world, django_capture_on_commit_callbacks
+):
+    from django.core import mail  # noqa: PLC0415
+
+    data = {
+        "company_name": "New Co",
+        "country": "ES",
+        "admin_name": "Nia",
+        "admin_email": "nia@example.test",
+        "parent": world.b.pk,  # not a field of the form: ignored
+        "kind": "reseller",
+    }
+    for user in (world.support_a, world.finance_a):
+        client.force_login(user)
+        assert client.post(reverse("accounts:customer_create"), data).status_code == 403
+    client.force_login(world.admin_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("accounts:customer_create"), data)
+    assert response.status_code == 302
+    created = world.a.children.get(name="New Co")
+    assert created.kind == "customer" and created.parent == world.a
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["nia@example.test"]
