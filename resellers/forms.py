@@ -51,7 +51,7 @@ class BuyForm(forms.Form):
         self.fields["channels"].initial = max(1, block.channels_included)
         self.helper = FormHelper()
         self.helper.form_tag = False
-        self.helper.add_input(Submit("review", "Review the price", css_class="btn-outline-primary"))
+        self.helper.add_input(Submit("review", "Review the price"))
 
 
 def new_token():

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from billing.selectors import balance_for
 from cart.models_orders import Order
 from tests.billing.factories import fund
+from tests.browser import ARTIFACTS
 from tests.factories import TEST_PASSWORD
 
 # Ledger rows outlive a transactional test on SQLite: PostgreSQL only.
@@ -54,6 +55,8 @@ def test_reseller_admin_tops_up_and_buys_for_a_customer_on_a_phone(
         page.get_by_role("button", name="Review the price").click()
         expect(page.locator("#buy-balance")).to_contain_text("80.00")
         total = page.locator("#buy-total").inner_text()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "reseller_buys_on_behalf_phone.png"), full_page=True)
         page.get_by_role("button", name=re.compile("Place order for")).click()
         expect(page.locator(".alert-success")).to_contain_text("charged to its balance")
         expect(page.get_by_role("heading", name=re.compile("Orders of"))).to_be_visible()
