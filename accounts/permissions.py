@@ -73,6 +73,9 @@ serves_customers = _role_in(Role.RESELLER_ADMIN, Role.RESELLER_SUPPORT)
 handles_customer_money = _role_in(Role.RESELLER_ADMIN, Role.RESELLER_FINANCE)
 # Manages the users of their own account.
 manages_team = _role_in(Role.PLATFORM_ADMIN, Role.RESELLER_ADMIN, Role.CUSTOMER_ADMIN)
+# A reseller's price list: its admins change it; its finance members read it.
+may_edit_price_list = _role_in(Role.RESELLER_ADMIN)
+may_view_price_list = _role_in(Role.RESELLER_ADMIN, Role.RESELLER_FINANCE)
 # Any signed-in portal user of an active account.
 is_portal_user = _role_in(*Role.values)
 

@@ -212,12 +212,36 @@ def _reseller_customer(method):
     return scenario
 
 
+def price_rule():
+    from tests.factories import MarkupRuleFactory
+
+    reseller, owner, stranger = _reseller_pair()
+    return owner, stranger, {"pk": MarkupRuleFactory(reseller=reseller).pk}, "get"
+
+
+def renewal_price_change_cancel():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from catalog.models import RenewalPriceChange
+
+    reseller, owner, stranger = _reseller_pair()
+    change = RenewalPriceChange.objects.create(
+        reseller=reseller, effective_on=timezone.localdate() + timedelta(days=40)
+    )
+    return owner, stranger, {"pk": change.pk}, "post"
+
+
 SCENARIOS = {
     **{
         f"resellers:{name}": _reseller_customer("get")
         for name in ("statement", "statement_export", "numbers", "orders", "invoices", "buy")
     },
     "resellers:topup": _reseller_customer("post"),
+    "catalog:price_rule_edit": price_rule,
+    "catalog:price_rule_delete": price_rule,
+    "catalog:renewal_price_change_cancel": renewal_price_change_cancel,
     "accounts:customer_detail": customer_detail,
     "accounts:customer_set_status": customer_set_status,
     "accounts:team_edit": team_edit,
