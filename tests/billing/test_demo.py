@@ -20,4 +20,10 @@ def test_seed_balances_is_idempotent():
     assert balance_for(accounts["reseller"]) == Decimal("500.00")  # Voxel pays wholesale
     entries = LedgerEntry.objects.all()
     assert entries.count() == 4
-    assert {e.created_by.email for e in entries} == {"finance@didportal.test"}
+    # Whoever collects the money records it: the reseller for its customers, the platform's
+    # finance for direct customers and for the reseller.
+    by = {e.account_id: e.created_by.email for e in entries}
+    assert by[accounts["direct"].pk] == "finance@didportal.test"
+    assert by[accounts["resold"].pk] == "reseller@didportal.test"
+    assert by[accounts["resold2"].pk] == "reseller@didportal.test"
+    assert by[accounts["reseller"].pk] == "finance@didportal.test"
