@@ -18,6 +18,8 @@ DEMO_TOPUPS = [
     # (account key, amount, bank transfer reference)
     ("direct", Decimal("100.00"), "DEMO-DIRECT-0001"),
     ("resold", Decimal("75.00"), "DEMO-RESOLD-0001"),
+    # The reseller pays the platform the wholesale side of its customers' numbers.
+    ("reseller", Decimal("200.00"), "DEMO-RESELLER-0001"),
 ]
 
 

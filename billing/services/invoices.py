@@ -276,7 +276,7 @@ def invoice_for_charges(
 ):
     """Invoice ``charges`` (SubscriptionCharge rows of ``account``); None when all are free."""
     charges = [c for c in charges if c.amount > 0]
-    if any(c.subscription.account_id != account.pk for c in charges):
+    if any(c.account_id != account.pk for c in charges):
         raise ValidationError("Every charge on an invoice must belong to its account.")
     if not charges:
         return None
@@ -311,7 +311,7 @@ def invoices_issue_daily(*, now=None, job="issue_daily_invoices") -> int:
     accounts = (
         _uninvoiced_charges()
         .filter(created_at__lt=cutoff)
-        .values_list("subscription__account_id", flat=True)
+        .values_list("account_id", flat=True)
         .distinct()
     )
     issued = 0
@@ -330,7 +330,7 @@ def _invoice_daily_for(account_id, *, cutoff, job) -> int:
     account = Account.objects.select_for_update().get(pk=account_id)
     charges = list(
         _uninvoiced_charges()
-        .filter(subscription__account_id=account_id, created_at__lt=cutoff)
+        .filter(account_id=account_id, created_at__lt=cutoff)
         .select_related("subscription")
         .order_by("created_at", "pk")
     )
