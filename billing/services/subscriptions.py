@@ -62,6 +62,12 @@ HOLD_REASONS = {
     HoldCause.RESELLER_UNPAID: "reseller unpaid: the reseller's balance does not cover it",
     HoldCause.ACCOUNT_SUSPENDED: "account suspended: not renewed at the period end",
 }
+# …and the number's history (short: its reason field holds 100 characters with the job).
+DID_HOLD_REASONS = {
+    HoldCause.CUSTOMER_UNPAID: "renewal of subscription {pk} failed: insufficient balance",
+    HoldCause.RESELLER_UNPAID: "renewal of subscription {pk} not made: reseller unpaid",
+    HoldCause.ACCOUNT_SUSPENDED: "renewal of subscription {pk} not made: account suspended",
+}
 
 # NumberBlock price-plan names → (unit, count).
 BLOCK_PERIODS = {"monthly": ("month", 1), "weekly": ("week", 1), "daily": ("day", 1)}
@@ -613,7 +619,7 @@ def mark_held(subscription, *, now, job, notify=True, reason=None, cause=HoldCau
         did_hold_unpaid(
             did=subscription.did,
             job=job,
-            reason=f"renewal of subscription {subscription.pk} not made: {HOLD_REASONS[cause]}",
+            reason=DID_HOLD_REASONS[cause].format(pk=subscription.pk),
         )
     if notify and cause == HoldCause.CUSTOMER_UNPAID:
         renewal_failed_email_send(subscription_id=subscription.pk)  # queued in the outbox
