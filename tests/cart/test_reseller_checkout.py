@@ -213,3 +213,43 @@ def test_checkouts_and_a_renewal_run_on_one_reseller_do_not_deadlock(platform_ad
     assert sales.count() == wholesales.count() == 30 * 2 + 8
     assert not Balance.objects.filter(amount__lt=0).exists()
     assert not list(balance_mismatches())
+
+
+# --- What the customer reads about a hold that is not its balance ---------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("cause", "label", "banner"),
+    [
+        ("reseller_unpaid", "On hold — your provider is sorting it out", "Nothing was charged"),
+        ("account_suspended", "On hold — account suspended", "Your account is suspended"),
+        ("customer_unpaid", "On hold — renewal unpaid", "Top up your balance"),
+    ],
+)
+def test_my_numbers_says_why_without_asking_for_a_top_up_it_does_not_need(
+    client, cause, label, banner
+):
+    import re
+
+    from django.urls import reverse
+
+    from billing.services.subscriptions import mark_held
+
+    reseller = reseller_account()
+    fund(reseller, "10.00")
+    user = customer_admin_of(reseller)
+    sub = start(user.account, did=held_did(user.account), price="2.00")
+    mark_held(sub, now=timezone.now(), job="tests", cause=cause)
+    client.force_login(user)
+
+    listing = re.sub(r"\s+", " ", client.get(reverse("cart:my_numbers")).content.decode())
+    detail = client.get(reverse("cart:my_number", args=[sub.did_id])).content.decode()
+    detail = re.sub(r"\s+", " ", detail)
+
+    assert label in listing
+    assert banner in detail
+    assert ("Top up your balance" in detail) == (cause == "customer_unpaid")
+    balance_page = re.sub(r"\s+", " ", client.get(reverse("billing:balance")).content.decode())
+    # The balance page lists only what a top-up brings back.
+    assert ("unpaid since" in balance_page) == (cause == "customer_unpaid")
