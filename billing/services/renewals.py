@@ -35,7 +35,7 @@ from accounts.models import Account
 from inventory.services import did_paid
 
 from ..models import Subscription, SubscriptionCharge
-from ..notifications import reseller_unpaid_renewals_email_send
+from ..notifications import renewal_failed_email_send, reseller_unpaid_renewals_email_send
 from .capacity import prorata
 from .ledger import InsufficientBalance, LedgerBatch, update_rows
 from .subscriptions import (
@@ -420,7 +420,11 @@ def _hold_cause_set(pk, *, cause, now, job):
     """The held subscription ``pk`` (and, for a number, its held extra channels) now waits
     for ``cause``."""
     subscription = Subscription.objects.select_for_update(of=("self",)).get(pk=pk)
+    was = subscription.hold_cause
     hold_cause_change(subscription, cause=cause, now=now, job=job)
+    if was != cause == HoldCause.CUSTOMER_UNPAID:
+        # Now it waits for the customer's own top-up: tell the customer, as a failed renewal.
+        renewal_failed_email_send(subscription_id=subscription.pk)
     if subscription.kind == Kind.NUMBER and subscription.status == Status.HOLD:
         channels = Subscription.objects.filter(
             kind=Kind.CAPACITY,

@@ -16,6 +16,7 @@ def test_seed_balances_is_idempotent():
     seed_balances(accounts)
     assert balance_for(accounts["direct"]) == Decimal("100.00")
     assert balance_for(accounts["resold"]) == Decimal("75.00")
+    assert balance_for(accounts["reseller"]) == Decimal("200.00")  # pays the wholesale side
     entries = LedgerEntry.objects.all()
-    assert entries.count() == 2
+    assert entries.count() == 3
     assert {e.created_by.email for e in entries} == {"finance@didportal.test"}

@@ -25,7 +25,7 @@ from billing.services.renewals import (
 )
 from billing.tax import sale_tax_for, tax_for
 from outbox.models import OutgoingEmail
-from tests.billing.factories import fund, new_key
+from tests.billing.factories import fund, new_key, spend
 from tests.billing.test_subscriptions_helpers import held_did, start
 from tests.factories import AccountFactory, UserFactory, platform
 from tests.inventory.factories import NumberBlockFactory
@@ -343,6 +343,19 @@ def test_a_reseller_top_up_resumes_its_customers_oldest_first_charging_both_side
     newest.refresh_from_db()
     assert newest.status == S.ACTIVE
     no_mismatch()
+
+
+def test_a_customer_found_short_by_the_resellers_resume_is_asked_to_top_up():
+    reseller, customer, (sub,) = held_for_reseller(count=1)
+    spend(customer, balance(customer))
+    fund(reseller, "10.00")
+    assert subscriptions_resume_after_topup(account=reseller) == 0
+    sub.refresh_from_db()
+    assert (sub.status, sub.hold_cause) == (S.HOLD, Cause.CUSTOMER_UNPAID)
+    assert emails_to(customer, "Renewal failed")
+    assert balance(reseller) == D("10.00")
+    fund(customer, "5.00")
+    assert subscriptions_resume_after_topup(account=customer) == 1
 
 
 def test_a_customer_top_up_does_not_resume_reseller_unpaid():
