@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from billing.models import Balance, LedgerEntry, Subscription, SubscriptionCharge
 from billing.selectors import balance_mismatches
 from billing.services import InsufficientBalance, LedgerBatch
-from billing.services.capacity import capacity_add
+from billing.services.capacity import capacity_add, capacity_reduce
 from billing.services.renewals import (
     subscription_renew,
     subscription_resume,
@@ -557,3 +557,41 @@ def test_hold_cause_is_constrained():
             renewal_failed_at=T0,
             hold_cause=Cause.RESELLER_UNPAID,  # a direct customer has no reseller
         )
+
+
+def test_extra_channels_given_up_take_their_wholesale_part_with_them():
+    with time_machine.travel(T0, tick=False):
+        reseller = reseller_account()
+        customer = customer_of(reseller)
+        admin = customer.users.get()
+        fund(customer, "50.00")
+        fund(reseller, "50.00")
+        block = NumberBlockFactory(
+            monthly_price=D("2.00"), extra_channel_monthly_price=D("1.00"), channels_included=2
+        )
+        number = start(
+            customer,
+            did=held_did(customer, block=block),
+            price="3.00",
+            channels=3,
+            included_channels=2,
+            extra_channels_price=D("1.00"),
+        )
+        # Wholesale (−20 %): 1.60 a month + one extra channel at 0.80.
+        assert (number.wholesale_recurring_price, number.wholesale_extra_channels_price) == (
+            D("2.40"),
+            D("0.80"),
+        )
+        capacity_reduce(number_subscription=number, channels=2, actor=admin)
+    number.refresh_from_db()
+    split = Subscription.objects.get(kind="capacity", did=number.did)
+    assert (number.wholesale_recurring_price, number.wholesale_extra_channels_price) == (
+        D("1.60"),
+        D("0"),
+    )
+    assert (split.reseller, split.wholesale_recurring_price) == (reseller, D("0.80"))
+    with time_machine.travel(AFTER_FIRST, tick=False):
+        subscriptions_renew_due()
+    renewal = {c.side: c.net for c in charges(number) if c.period_index == 1}
+    assert renewal == {"sale": D("2.00"), "wholesale": D("1.60")}
+    no_mismatch()
