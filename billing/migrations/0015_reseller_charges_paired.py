@@ -113,7 +113,7 @@ def drop_triggers(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0005_resellers"),
-        ("billing", "0013_resellers"),
+        ("billing", "0014_invoice_seller_brand"),
         ("inventory", "0007_package_self_service_limit_and_price"),
     ]
 
