@@ -15,7 +15,7 @@ class NavItem:
 
 NAVIGATION = [
     (
-        permissions.may_buy,
+        lambda u: permissions.is_customer(u) and permissions.may_buy(u),
         [
             NavItem("Buy numbers", "catalog:coverage"),
             NavItem("My numbers", "cart:my_numbers"),
@@ -56,8 +56,28 @@ NAVIGATION = [
         permissions.is_reseller_admin,
         [
             NavItem("Customers", "accounts:customers"),
+            NavItem("Buy numbers", "catalog:coverage"),
+            NavItem("Our numbers", "cart:my_numbers"),
+            NavItem("Orders", "cart:orders"),
+            NavItem("Cart", "cart:cart"),
+            NavItem("Balance & invoices", "billing:balance"),
             NavItem("Pricing", "catalog:reseller_pricing"),
-            NavItem("Numbers", "inventory:reseller_numbers"),
+        ],
+    ),
+    (
+        permissions.is_reseller_support,
+        [
+            NavItem("Customers", "accounts:customers"),
+            NavItem("Our numbers", "cart:my_numbers"),
+            NavItem("Orders", "cart:orders"),
+        ],
+    ),
+    (
+        permissions.is_reseller_finance,
+        [
+            NavItem("Customers", "accounts:customers"),
+            NavItem("Balance & invoices", "billing:balance"),
+            NavItem("Orders", "cart:orders"),
         ],
     ),
 ]

@@ -28,11 +28,18 @@ def seed_balances(accounts):
     """Top up the demo customers once (fixed references make a re-run a no-op)."""
     finance = User.objects.filter(email__iexact="finance@didportal.test").first()
     for key, amount, reference in DEMO_TOPUPS:
+        account = accounts[key]
+        # Whoever collects the money records it: a reseller for its customers.
+        collector = finance
+        if account.reseller is not None:
+            collector = User.objects.filter(
+                account=account.reseller, role="reseller_admin", is_active=True
+            ).first()
         topup_record(
-            account=accounts[key],
+            account=account,
             amount=amount,
             external_reference=reference,
-            actor=finance,
-            job="" if finance else JOB,
+            actor=collector,
+            job="" if collector else JOB,
             idempotency_key=f"demo:topup:{key}",
         )

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "billing",
     "compliance",
     "outbox",
+    "resellers",
     "didportal",
 ]
 

@@ -219,6 +219,17 @@ def my_number_cancel():
     return (*_my_number("customer_admin"), "get")
 
 
+def _reseller_customer(method):
+    """A customer of reseller A: A's admin opens its console pages; B's admin gets 404."""
+
+    def scenario():
+        reseller, owner, stranger = _reseller_pair()
+        customer = AccountFactory(parent=reseller)
+        return owner, stranger, {"pk": customer.pk}, method
+
+    return scenario
+
+
 def price_rule():
     from tests.factories import MarkupRuleFactory
 
@@ -241,6 +252,11 @@ def renewal_price_change_cancel():
 
 
 SCENARIOS = {
+    **{
+        f"resellers:{name}": _reseller_customer("get")
+        for name in ("statement", "statement_export", "numbers", "orders", "invoices", "buy")
+    },
+    "resellers:topup": _reseller_customer("post"),
     "catalog:price_rule_edit": price_rule,
     "catalog:price_rule_delete": price_rule,
     "catalog:renewal_price_change_cancel": renewal_price_change_cancel,

@@ -19,4 +19,8 @@ def test_seed_balances_is_idempotent():
     assert balance_for(accounts["reseller"]) == Decimal("200.00")  # pays the wholesale side
     entries = LedgerEntry.objects.all()
     assert entries.count() == 3
-    assert {e.created_by.email for e in entries} == {"finance@didportal.test"}
+    # Whoever collects the money records it: the reseller for its customer.
+    by = {e.account_id: e.created_by.email for e in entries}
+    assert by[accounts["direct"].pk] == "finance@didportal.test"
+    assert by[accounts["resold"].pk] == "reseller@didportal.test"
+    assert by[accounts["reseller"].pk] == "finance@didportal.test"
