@@ -37,6 +37,15 @@ class Subscription(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         ENDED = "ended", "Ended"
 
+    class HoldCause(models.TextChoices):
+        # Why a subscription is on hold (blank unless it is): the customer's balance did not
+        # cover a renewal; its reseller's balance did not cover the wholesale side (the
+        # customer is not charged and not asked to top up); its account is suspended (not
+        # renewed at the period end, resumed on reactivation).
+        CUSTOMER_UNPAID = "customer_unpaid", "Renewal unpaid"
+        RESELLER_UNPAID = "reseller_unpaid", "Reseller unpaid"
+        ACCOUNT_SUSPENDED = "account_suspended", "Account suspended"
+
     LIVE_STATUSES = (Status.ACTIVE, Status.HOLD)
     # Not ended yet: a cancelled subscription runs to the end of its paid period.
     RUNNING_STATUSES = (Status.ACTIVE, Status.HOLD, Status.CANCELLED)
@@ -94,6 +103,7 @@ class Subscription(models.Model):
     next_renewal_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     renewal_failed_at = models.DateTimeField(null=True, blank=True)
+    hold_cause = models.CharField(max_length=24, choices=HoldCause.choices, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=255, blank=True)
@@ -190,6 +200,19 @@ class Subscription(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="hold") | Q(renewal_failed_at__isnull=False),
                 name="subscription_hold_has_failed_renewal",
+            ),
+            # A held subscription says why, and only a held one; "reseller unpaid" only when
+            # there is a reseller.
+            models.CheckConstraint(
+                condition=Q(status="hold", hold_cause__in=["customer_unpaid", "account_suspended"])
+                | Q(status="hold", hold_cause="reseller_unpaid", reseller__isnull=False)
+                | (~Q(status="hold") & Q(hold_cause="")),
+                name="subscription_hold_cause_valid",
+            ),
+            # A reseller never resells to itself.
+            models.CheckConstraint(
+                condition=Q(reseller__isnull=True) | ~Q(reseller=F("account")),
+                name="subscription_reseller_not_buyer",
             ),
             models.CheckConstraint(
                 condition=~Q(status="ended") | Q(ended_at__isnull=False),

@@ -77,3 +77,56 @@ def renewal_failed_email_send(*, subscription_id):
             f"Without a top-up it is released on {release_on:%Y-%m-%d}.\n"
         ),
     )
+
+
+def reseller_unpaid_renewals_email_send(*, reseller_id, subscription_ids, key):
+    """A renewal run put ``subscription_ids`` (the reseller's customers') on hold because
+    the reseller's balance did not cover their wholesale price: one e-mail to the
+    reseller's admins listing them. The customers were not charged and are not e-mailed."""
+    reseller = Account.objects.get(pk=reseller_id)
+    recipients = _account_admin_emails(reseller)
+    if not recipients or not subscription_ids:
+        return
+    held = Subscription.objects.filter(pk__in=subscription_ids).select_related("account", "did")
+    lines = [
+        f"- {sub.did.number if sub.did_id else sub.description} ({sub.account.name}): "
+        f"{sub.wholesale_recurring_price} {sub.currency} wholesale"
+        for sub in held.order_by("account__name", "pk")
+    ]
+    site = getattr(settings, "SITE_NAME", "didportal")
+    email_queue(
+        key=key,
+        to=recipients,
+        subject=f"[{site}] {len(lines)} of your customers' numbers on hold: your balance is short",
+        text=(
+            f"The prepaid balance of {reseller.name} did not cover the wholesale price of "
+            'these renewals, so they are on hold ("reseller unpaid"). Your customers were '
+            "not charged and do not receive calls on them:\n\n"
+            + "\n".join(lines)
+            + "\n\nTop up your balance and they are renewed and reactivated automatically, "
+            "oldest first.\n"
+        ),
+    )
+
+
+def reseller_unpaid_checkout_email_send(*, reseller, customer, order_reference, numbers, key):
+    """A reseller's customer's order could not include ``numbers`` because the reseller's
+    balance did not cover their wholesale price: one e-mail per order to the reseller's
+    admins. Nobody was charged for them."""
+    recipients = _account_admin_emails(reseller)
+    if not recipients or not numbers:
+        return
+    site = getattr(settings, "SITE_NAME", "didportal")
+    email_queue(
+        key=key,
+        to=recipients,
+        subject=f"[{site}] {customer.name} could not buy {len(numbers)} number(s): "
+        "your balance is short",
+        text=(
+            f"{customer.name} tried to buy these numbers in order {order_reference}, but the "
+            f"prepaid balance of {reseller.name} does not cover their wholesale price:\n\n"
+            + "\n".join(f"- {number}" for number in numbers)
+            + "\n\nNobody was charged for them, and your customer was told they cannot be "
+            "supplied right now. Top up your balance so your customers can buy again.\n"
+        ),
+    )

@@ -35,9 +35,14 @@ def balance_for(account) -> Decimal:
 
 
 def held_subscriptions_for(account):
-    """The account's subscriptions on hold for an unpaid renewal, oldest failure first."""
+    """The account's subscriptions on hold for an unpaid renewal (its own balance: not its
+    reseller's, not a suspension), oldest failure first: what its top-up brings back."""
     return (
-        Subscription.objects.filter(account=account, status=Subscription.Status.HOLD)
+        Subscription.objects.filter(
+            account=account,
+            status=Subscription.Status.HOLD,
+            hold_cause=Subscription.HoldCause.CUSTOMER_UNPAID,
+        )
         .select_related("did")
         .order_by("renewal_failed_at", "pk")
     )

@@ -1,13 +1,20 @@
 """The one place that decides the VAT a buyer pays. Cart, orders and invoices ask here.
 
+``tax_for(buyer, seller=None)``: the seller is the platform (``seller`` None; its country
+is ``PLATFORM_COUNTRY``) or a reseller selling to its customer (its own country; the
+platform's when it has none recorded). ``sale_tax_for(buyer)`` is the decision for a buyer
+buying from whoever sells to it (its reseller, else the platform); a reseller's wholesale
+side is ``tax_for(reseller)`` (the platform sells to the reseller).
+
 - An EU business buyer (a VAT number valid for its country, checked again here whatever
   wrote it; confirmed with VIES when ``VIES_ENABLED``) in another EU country than the
-  platform's: 0 %, reverse charge — the buyer accounts for VAT. VIES saying the number is
+  seller's: 0 %, reverse charge — the buyer accounts for VAT. VIES saying the number is
   not valid means no reverse charge; VIES not answering does not stop the sale (the
   decision records that the number was not confirmed).
-- Any other EU buyer: the buyer's country's standard rate (``TaxRate``).
-- A buyer outside the EU: 0 %, outside the scope of EU VAT.
-- A buyer with no country yet: the platform country's rate, the safe side until they say.
+- Any other EU buyer: the buyer's country's standard rate (``TaxRate``) — for a buyer in
+  the seller's country, the domestic rate.
+- A buyer outside the EU, or a seller outside the EU: 0 %, outside the scope of EU VAT.
+- A buyer with no country yet: the seller country's rate, the safe side until they say.
 """
 
 from dataclasses import dataclass
@@ -82,17 +89,28 @@ def _valid_vat_number(vat_number, country):
         return ""
 
 
-def tax_for(account) -> TaxDecision:
-    """The VAT decision for ``account`` buying from the platform."""
+def seller_country(seller=None) -> str:
+    """The country a sale is made from: the reseller's, else (or when it has none) the
+    platform's ``PLATFORM_COUNTRY``."""
+    if seller is not None and seller.country:
+        return seller.country.code
+    return settings.PLATFORM_COUNTRY
+
+
+def tax_for(account, seller=None) -> TaxDecision:
+    """The VAT decision for ``account`` buying from ``seller`` (None: the platform; else the
+    reseller selling to it)."""
     country = account.country.code if account.country else ""
     vat_number = _valid_vat_number(account.vat_number, country)
     identity = {"buyer_country": country, "buyer_vat_number": vat_number}
-    platform_country = settings.PLATFORM_COUNTRY
+    from_country = seller_country(seller)
     if not country:
-        return _standard_rate(platform_country, **identity)
-    if country not in EU_COUNTRIES:
+        if from_country not in EU_COUNTRIES:
+            return TaxDecision(rate=ZERO, country="", note=OUTSIDE_EU_NOTE, **identity)
+        return _standard_rate(from_country, **identity)
+    if country not in EU_COUNTRIES or from_country not in EU_COUNTRIES:
         return TaxDecision(rate=ZERO, country="", note=OUTSIDE_EU_NOTE, **identity)
-    if vat_number and country != platform_country:
+    if vat_number and country != from_country:
         confirmed = vies.vat_number_confirmed(vat_number)
         if confirmed is not False:  # confirmed, or VIES off or down: the format holds
             return TaxDecision(
@@ -104,6 +122,12 @@ def tax_for(account) -> TaxDecision:
                 **identity,
             )
     return _standard_rate(country, **identity)
+
+
+def sale_tax_for(account) -> TaxDecision:
+    """The VAT decision for ``account`` buying from whoever sells to it: its reseller (a
+    reseller's customer), else the platform."""
+    return tax_for(account, seller=account.reseller)
 
 
 def tax_rate_set(*, country, rate, actor) -> TaxRate:

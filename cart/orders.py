@@ -1,9 +1,10 @@
 """Checkout: ``order_place`` turns a cart into an order, in one transaction.
 
 The order of work inside the transaction is the lock order everywhere:
-1. the buyer's balance row (``billing.services.balance_lock``): an account's checkouts and
-   charges go one at a time, and a second request with the same token waits here, then
-   finds the first one's order. The cart is re-read and re-quoted under this lock, and
+1. the buyer's balance row and, for a reseller's customer, its reseller's, in one
+   statement in account-pk order (``billing.services.balances_lock``): an account's
+   checkouts and charges go one at a time, and a second request with the same token waits
+   here, then finds the first one's order. The cart is re-read and re-quoted under this lock, and
    everything decided from the total (the balance rule, whether the e-mailed transaction
    code is needed) is decided on that quote;
 2. the transaction code is spent (marked used) here, so a later refusal rolls it back;
@@ -11,7 +12,9 @@ The order of work inside the transaction is the lock order everywhere:
    ``did_assign`` takes them (package, then number): the other order deadlocks;
 4. the specific numbers, in primary-key order; then "any N" numbers with ``skip_locked``;
    then each number's sale, subscription and first charge, each in a savepoint: a number
-   that cannot be sold (gone, a constraint) fails its item, not the order;
+   that cannot be sold (gone, a constraint, its reseller's balance short of the wholesale
+   price) fails its item, not the order, and nobody is charged for it; a reseller short
+   for any item is e-mailed once per order;
 5. the order's totals and status, the agreements, the cart lines and the confirmation
    e-mail's text;
 6. the invoice number (``billing.services.invoices``), last, so the sequence lock, which
@@ -31,13 +34,14 @@ from django.utils import timezone
 from accounts.codes import confirmation_code_spend, confirmation_code_verify
 from accounts.permissions import require_may_buy, require_may_buy_for
 from billing.models import Invoice
-from billing.services import balance_lock
+from billing.notifications import reseller_unpaid_checkout_email_send
+from billing.services import InsufficientBalance, balances_lock
 from billing.services.invoices import invoice_for_charges
 from billing.services.subscriptions import (
     BLOCK_PERIODS,
     subscription_start,
 )
-from billing.tax import tax_for
+from billing.tax import sale_tax_for
 from catalog.selectors import formatted
 from compliance.selectors import requirements_at_versions, requirements_for_blocks
 from compliance.services import agreements_record
@@ -60,6 +64,9 @@ logger = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
 GONE = "This number is no longer available: someone else bought or reserved it."
 NOT_SOLD = "This number could not be sold just now (nothing was charged for it): try again later."
+RESELLER_SHORT = (
+    "This number cannot be supplied right now; nothing was charged for it. {seller} has been told."
+)
 INVOICE_NUMBER_SLOT = "[[invoice-number]]"
 
 
@@ -177,14 +184,14 @@ def order_place(
 @transaction.atomic
 def _place(*, user, token, agreed, ip_address, code, now, account, items=None):
     now = now or timezone.now()
-    balance = balance_lock(account)
+    balance = balances_lock([account, account.reseller])[account.pk]
     existing = _existing_order(token, account)
     if existing is not None:
         return existing
     items = _cart_items(user) if items is None else list(items)
     if not items:
         raise ValidationError("Your cart is empty.")
-    decision = tax_for(account)
+    decision = sale_tax_for(account)
     quote = items_quote(items, account, decision=decision)
     requirements = _agreed_requirements(items, agreed)
     minimum = settings.MIN_PURCHASE_BALANCE
@@ -223,8 +230,16 @@ def _place(*, user, token, agreed, ip_address, code, now, account, items=None):
         reason="placed at checkout",
         now=now,
     )
-    sold = _sell(order, quote, user=user, now=now)
+    sold, reseller_short = _sell(order, quote, user=user, now=now)
     _finish(order, sold, user=user, now=now)
+    if reseller_short:
+        reseller_unpaid_checkout_email_send(
+            reseller=account.reseller,
+            customer=account,
+            order_reference=order.reference,
+            numbers=reseller_short,
+            key=f"reseller-unpaid-order:{order.pk}",
+        )
     if requirements:
         agreements_record(
             user=user,
@@ -262,9 +277,16 @@ def _agreed_requirements(items, agreed):
     return requirements_at_versions({r.pk: int(agreed[r.pk]) for r in required})
 
 
+def _seller_name(reseller):
+    """How a reseller's customer knows its seller: the brand's name, else the account's."""
+    brand = getattr(reseller, "brand", None)
+    return getattr(brand, "display_name", "") or reseller.name
+
+
 def _sell(order, quote, *, user, now):
     """Claim, sell and charge every number of the quote; returns the completed OrderItems
-    (failed ones are written too, uncharged)."""
+    (failed ones are written too, uncharged) and the numbers that failed because the
+    buyer's reseller could not pay their wholesale price."""
     packages = sale_packages_lock(account=order.account)
     specific = [item.did_id for item, _ in quote.lines if item.did_id]
     buyable = dids_lock_specific(ids=specific, user=user, now=now)
@@ -282,7 +304,8 @@ def _sell(order, quote, *, user, now):
         reason = f"Only {len(dids)} of {item.quantity} numbers were still available here."
         claims += [(item, line, None, reason)] * short
     package = sale_package(packages=packages, adding=sum(1 for c in claims if c[2]))
-    sold = []
+    reseller = order.account.reseller
+    sold, reseller_short = [], []
     for position, (item, line, did, reason) in enumerate(claims, start=1):
         if did is not None:
             try:
@@ -291,11 +314,19 @@ def _sell(order, quote, *, user, now):
                         _sell_one(order, position, did, item, line, package, user, now, quote)
                     )
                 continue
+            except InsufficientBalance as exc:
+                if reseller is not None and exc.account_id == reseller.pk:
+                    logger.info("order %s: %s: reseller balance short", order.pk, did.number)
+                    reason = RESELLER_SHORT.format(seller=_seller_name(reseller))
+                    reseller_short.append(formatted(did.number)[1])
+                else:  # the buyer's own balance was checked on the quote
+                    logger.warning("order %s: number %s not sold: %r", order.pk, did.number, exc)
+                    reason = _failure_reason(exc)
             except (IntegrityError, ValidationError) as exc:
                 logger.warning("order %s: number %s not sold: %r", order.pk, did.number, exc)
                 reason = _failure_reason(exc)
         _write_item(order, position, item, line, did=did or item.did, reason=reason)
-    return sold
+    return sold, reseller_short
 
 
 def _sell_one(order, position, did, item, line, package, user, now, quote):

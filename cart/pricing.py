@@ -2,8 +2,8 @@
 panel, checkout and ``order_place``.
 
 Pure reads, ``Decimal`` throughout. Prices are the buyer's (``catalog.pricing.block_prices``:
-the viewer's price list, never the platform's buy cost); VAT is ``billing.tax.tax_for``'s
-decision. Per unit (one number):
+the viewer's price list, never the platform's buy cost); VAT is ``billing.tax.sale_tax_for``'s
+decision (the seller is the buyer's reseller, else the platform). Per unit (one number):
 
 - ``setup_fee`` — charged once, with the first period;
 - ``recurring`` — one period: the block's period price plus ``extra_channels`` (channels
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from billing.services import money
-from billing.tax import TaxDecision, tax_for
+from billing.tax import TaxDecision, sale_tax_for
 from catalog.pricing import block_prices
 
 from .models import offered_periods
@@ -97,14 +97,14 @@ def line_quote(
     *, block, channels, billing_period, quantity=1, account, decision: TaxDecision | None = None
 ) -> LineQuote:
     """The price now of ``quantity`` numbers of ``block`` with ``channels`` each, rented per
-    ``billing_period``, for ``account``. ``decision`` (``tax_for(account)``) may be passed
+    ``billing_period``, for ``account``. ``decision`` (``sale_tax_for(account)``) may be passed
     to quote many lines with one VAT lookup. Raises ValueError for a period the block does
     not offer or a quantity/channels below 1 (the cart's services validate these first)."""
     if billing_period not in offered_periods(block):
         raise ValueError(f"{block} is not offered {billing_period}.")
     if quantity < 1 or channels < 1:
         raise ValueError("Quantity and channels must be at least 1.")
-    decision = decision or tax_for(account)
+    decision = decision or sale_tax_for(account)
     prices = block_prices(block, account)
     extra_raw = prices.extra_channels_price(channels, billing_period)
     base = ZERO if billing_period == "one_time" else Decimal(prices.for_period(billing_period))
@@ -152,7 +152,7 @@ def items_quote(items, account, *, decision: TaxDecision | None = None) -> CartQ
     items = list(items)
     if not items:
         return CartQuote()
-    decision = decision or tax_for(account)
+    decision = decision or sale_tax_for(account)
     lines = [(item, item_quote(item, account, decision=decision)) for item in items]
     return CartQuote(
         lines=lines,

@@ -30,6 +30,12 @@ Kind = Subscription.Kind
 SubStatus = Subscription.Status
 SHOWN_STATUSES = Subscription.RUNNING_STATUSES
 PERIOD_NOUNS = {"day": "day", "week": "week", "month": "month"}
+# A held rental's status as its customer reads it (never the reseller's balance).
+HOLD_LABELS = {
+    Subscription.HoldCause.CUSTOMER_UNPAID: "On hold — renewal unpaid",
+    Subscription.HoldCause.RESELLER_UNPAID: "On hold — your provider is sorting it out",
+    Subscription.HoldCause.ACCOUNT_SUSPENDED: "On hold — account suspended",
+}
 
 
 @dataclass
@@ -64,16 +70,26 @@ class NumberRow:
         return self.did.status == DIDStatus.HOLD
 
     @property
+    def hold_cause(self):
+        """Why the rental is on hold (``Subscription.HoldCause``), "" when it is not."""
+        if self.rental is None or self.rental.status != SubStatus.HOLD:
+            return ""
+        return self.rental.hold_cause
+
+    @property
     def renewal_unpaid(self):
-        return self.rental is not None and self.rental.status == SubStatus.HOLD
+        """On hold because the account's own balance did not cover the renewal (not its
+        reseller's, not a suspension): a top-up brings it back."""
+        return self.hold_cause == Subscription.HoldCause.CUSTOMER_UNPAID
 
     @property
     def status_label(self):
-        """ "Active", or on hold and why: its renewal is unpaid, or something else (a
-        deactivated package) put it on hold."""
+        """ "Active", or on hold and why: its renewal is unpaid, its provider is sorting it
+        out, the account is suspended, or something else (a deactivated package) put it on
+        hold."""
         if not self.on_hold:
             return "Active"
-        return "On hold — renewal unpaid" if self.renewal_unpaid else "On hold"
+        return HOLD_LABELS.get(self.hold_cause, "On hold")
 
     @property
     def ending(self):

@@ -188,7 +188,7 @@ def _channels_more(request, row, form, extra):
     except ValidationError as exc:
         add_service_errors(form, exc, renames=FIELD_OF)
         return _detail(request, row, channels_form=form)
-    first = capacity.charges.order_by("period_index").first()
+    first = capacity.charges.filter(side="sale").order_by("period_index").first()
     charged = f"{first.amount} {capacity.currency}" if first else "nothing"
     messages.success(
         request,

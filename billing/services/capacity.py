@@ -24,6 +24,10 @@ A number's channels = its subscription's channels + the channels of its active c
 subscriptions; cancelled capacity still works until its period ends. Capacity follows its
 number: it is not renewed while the number is on hold for an unpaid renewal, and capacity
 on hold is not live (it does not count) until it resumes with the number (``renewals``).
+
+On a reseller's customer's number, capacity records the reseller and its wholesale price
+(the reseller's wholesale per-channel price × channels) beside the retail one, and each
+charge, pro rata ones included, is made on both sides at once (``record_charge``).
 """
 
 from dataclasses import dataclass, field
@@ -36,7 +40,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.permissions import may_change_channels, may_manage_numbers_of
-from catalog.pricing import PER_PERIOD, PERIOD_OF_UNIT, block_prices
+from catalog.pricing import PER_PERIOD, PERIOD_OF_UNIT, block_prices, wholesale_prices
 from didportal.templatetags.portal import money as money_text
 from inventory.choices import DIDStatus
 
@@ -163,6 +167,16 @@ def channel_price(number_subscription) -> Decimal:
     return prices.extra_channel_price(PERIOD_OF_UNIT[sub.period_unit]) * sub.period_count
 
 
+def wholesale_channel_price(number_subscription) -> Decimal:
+    """One extra channel for one period of a reseller's customer's number at the wholesale
+    price its reseller pays; 0 without a reseller. Never shown to the customer."""
+    sub = number_subscription
+    if sub.reseller_id is None:
+        return Decimal("0")
+    prices = wholesale_prices(sub.did.block, sub.reseller)
+    return prices.extra_channel_price(PERIOD_OF_UNIT[sub.period_unit]) * sub.period_count
+
+
 def _check_can_grow(number_subscription, now):
     """Extra channels go only on an active, recurring number subscription mid-period."""
     sub = number_subscription
@@ -216,7 +230,8 @@ def capacity_quote(*, number_subscription, extra_channels, now=None):
         period_start=number_subscription.current_period_start,
         period_end=number_subscription.current_period_end,
     )
-    decision = tax_for(number_subscription.account)
+    # The seller is the one the number was bought from (its reseller, else the platform).
+    decision = tax_for(number_subscription.account, seller=number_subscription.reseller)
     taxed = decision.amounts(net)
     return CapacityQuote(
         extra_channels=extra_channels,
@@ -234,7 +249,7 @@ def capacity_quote(*, number_subscription, extra_channels, now=None):
 
 def _lock_number_subscription(number_subscription):
     return lock_after_number(
-        Subscription.objects.select_related("account", "did").filter(kind=Kind.NUMBER),
+        Subscription.objects.select_related("account", "did", "reseller").filter(kind=Kind.NUMBER),
         pk=number_subscription.pk,
     )
 
@@ -280,6 +295,7 @@ def _aligned_capacity(number, *, channels, recurring_price, description, **field
         current_period_start=number.current_period_start,
         current_period_end=number.current_period_end,
         next_renewal_at=number.next_renewal_at,
+        reseller=number.reseller,
         **fields,
     )
 
@@ -303,6 +319,7 @@ def capacity_add(*, number_subscription, extra_channels, actor, idempotency_key,
     if existing is not None:
         return existing
     quote = capacity_quote(number_subscription=number, extra_channels=extra_channels, now=now)
+    wholesale = money(extra_channels * wholesale_channel_price(number))
     capacity = _aligned_capacity(
         number,
         channels=extra_channels,
@@ -310,6 +327,7 @@ def capacity_add(*, number_subscription, extra_channels, actor, idempotency_key,
         description=f" at {money_text(quote.channel_price)} {PER_PERIOD[number.period_unit]} each",
         idempotency_key=idempotency_key,
         created_at=now,
+        wholesale_recurring_price=wholesale,
     )
     try:
         with transaction.atomic():
@@ -327,6 +345,12 @@ def capacity_add(*, number_subscription, extra_channels, actor, idempotency_key,
         start=now,
         end=number.current_period_end,
         recurring=quote.net,
+        wholesale_recurring=prorata(
+            wholesale,
+            now=now,
+            period_start=number.current_period_start,
+            period_end=number.current_period_end,
+        ),
         created_by=actor,
         job=job,
         decision=quote.decision,
@@ -437,6 +461,7 @@ def _split_checkout_channels(number, *, actor):
         description=", chosen at checkout",
         idempotency_key=f"subscription:{number.pk}:checkout-channels",
         created_at=number.created_at,
+        wholesale_recurring_price=number.wholesale_extra_channels_price,
     )
     capacity.save(force_insert=True)
     event_record(
@@ -450,7 +475,17 @@ def _split_checkout_channels(number, *, actor):
     number.channels = number.included_channels
     number.recurring_price -= number.extra_channels_price
     number.extra_channels_price = Decimal("0.00")
-    number.save(update_fields=["channels", "recurring_price", "extra_channels_price"])
+    number.wholesale_recurring_price -= number.wholesale_extra_channels_price
+    number.wholesale_extra_channels_price = Decimal("0.00")
+    number.save(
+        update_fields=[
+            "channels",
+            "recurring_price",
+            "extra_channels_price",
+            "wholesale_recurring_price",
+            "wholesale_extra_channels_price",
+        ]
+    )
     return capacity
 
 

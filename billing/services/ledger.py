@@ -34,17 +34,25 @@ Method = LedgerEntry.Method
 
 
 class InsufficientBalance(ValidationError):
-    """A debit would take the balance below zero."""
+    """A debit would take the balance below zero. ``account`` is whose balance was short
+    (with two sides charged together — a reseller's customer and the reseller — the caller
+    tells them apart by it)."""
 
-    def __init__(self, *, balance, amount, currency):
+    def __init__(self, *, balance, amount, currency, account=None):
         self.balance = balance
         self.amount = -amount
         self.shortfall = self.amount - balance
+        self.account = account
+        whose = f" of {account}" if account is not None else ""
         super().__init__(
-            f"Insufficient balance: the balance is {balance} {currency}, the amount is "
-            f"{self.amount} {currency}, {self.shortfall} {currency} short.",
+            f"Insufficient balance: the balance{whose} is {balance} {currency}, the amount "
+            f"is {self.amount} {currency}, {self.shortfall} {currency} short.",
             code="insufficient_balance",
         )
+
+    @property
+    def account_id(self):
+        return getattr(self.account, "pk", None)
 
 
 class IdempotencyConflict(ValidationError):
@@ -115,6 +123,23 @@ def balance_lock(account) -> Balance:
     """Lock ``account``'s balance row until commit: checkout holds it while it sells, so an
     account's orders and charges go one at a time and the balance it checked stays true."""
     return _locked_balance(account)
+
+
+def balances_lock(accounts) -> dict:
+    """Lock the balance rows of ``accounts`` (Nones ignored) until commit, with one
+    ``SELECT … FOR UPDATE`` in account-pk order (the lock order everywhere), creating the
+    missing rows first. Returns {account pk: Balance}. Checkout locks a reseller's customer
+    and the reseller together this way."""
+    ids = sorted({account.pk for account in accounts if account is not None})
+    missing = set(ids) - set(
+        Balance.objects.filter(account_id__in=ids).values_list("account_id", flat=True)
+    )
+    if missing:
+        Balance.objects.bulk_create(
+            [Balance(account_id=pk) for pk in sorted(missing)], ignore_conflicts=True
+        )
+    locked = Balance.objects.select_for_update().filter(account_id__in=ids).order_by("account_id")
+    return {balance.account_id: balance for balance in locked}
 
 
 def _balance_move(balance, new_amount) -> bool:
@@ -267,7 +292,9 @@ class LedgerBatch:
         current = balance.amount if balance is not None else Decimal("0.00")
         new_amount = current + amount
         if new_amount < 0:
-            raise InsufficientBalance(balance=current, amount=amount, currency=account.currency)
+            raise InsufficientBalance(
+                balance=current, amount=amount, currency=account.currency, account=account
+            )
         reference_type, reference_id = reference or ("", "")
         entry = LedgerEntry(
             account=account,
@@ -300,6 +327,28 @@ class LedgerBatch:
             description=description,
             reference=reference,
         )
+
+    def charge_all(self, debits):
+        """Stage several debits (dicts of ``charge``'s keywords) all or nothing: when one
+        does not pass (``InsufficientBalance`` on any account, a bad amount), none is
+        staged and the batch is as before. A reseller's customer's period is charged this
+        way: the customer's sale and the reseller's wholesale debit. Returns the entries."""
+        saved = (
+            len(self._entries),
+            dict(self._moved),
+            len(self._emails),
+            {pk: (b.amount, b.low_balance_notified) for pk, b in self.balances.items() if b},
+        )
+        try:
+            return [self.charge(**debit) for debit in debits]
+        except Exception:
+            entries, moved, emails, amounts = saved
+            del self._entries[entries:]
+            del self._emails[emails:]
+            self._moved = moved
+            for pk, (amount, notified) in amounts.items():
+                self.balances[pk].amount, self.balances[pk].low_balance_notified = amount, notified
+            raise
 
     def post(self):
         """Write the staged entries and balances; queue the low-balance e-mails."""

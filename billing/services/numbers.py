@@ -20,7 +20,7 @@ from catalog.pricing import block_prices
 from inventory.services.dependents import NumberDependent
 
 from ..models import Subscription
-from .ledger import InsufficientBalance, balance_lock, money
+from .ledger import InsufficientBalance, balances_lock, money
 from .subscriptions import block_price_snapshot, mark_ended, subscription_start
 
 
@@ -74,6 +74,13 @@ def subscription_start_for_assignment(*, did, client_package, actor, now):
             **assignment_price(did=did, package=client_package.package, account=account),
         )
     except InsufficientBalance as exc:
+        if exc.account is not None and exc.account.pk != account.pk:
+            # The reseller's balance does not cover the wholesale side.
+            raise ValidationError(
+                f"The balance of {exc.account}, {account}'s reseller ({exc.balance} "
+                f"{account.currency}), does not cover the wholesale price of the first period "
+                f"({exc.amount} {account.currency} with VAT): ask the reseller to top up."
+            ) from exc
         raise ValidationError(
             f"{account}'s balance ({exc.balance} {account.currency}) does not cover the first "
             f"period ({exc.amount} {account.currency} with VAT): ask the customer to top up, "
@@ -83,7 +90,8 @@ def subscription_start_for_assignment(*, did, client_package, actor, now):
 
 class SubscriptionsFollowNumbers(NumberDependent):
     def lock_for_assignment(self, *, account):
-        balance_lock(account)
+        # A reseller's customer's first period is charged to its reseller too.
+        balances_lock([account, account.reseller])
 
     def number_assigned(self, *, did, client_package, actor, now):
         subscription_start_for_assignment(

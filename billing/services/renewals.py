@@ -10,32 +10,47 @@ comes back with a new full period starting at the resume — it is re-anchored t
 renewal date moves to the day it came back. Extra channels follow their number: they wait
 on hold while it does, and come back aligned with its current period, charged pro rata for
 what is left of it (the whole period when the number has just resumed).
+
+A reseller's customer's period is charged on both sides together (``period_rows`` /
+``stage_period``: the customer's sale, the reseller's wholesale), or neither. Why a renewal
+was not made is the hold's cause (``Subscription.HoldCause``):
+- ``customer_unpaid``: the customer's balance is short — it is e-mailed to top up, and its
+  top-up resumes it;
+- ``reseller_unpaid``: the reseller's balance is short for the wholesale side — the
+  customer is not charged and not e-mailed; the reseller's admins get one e-mail per run
+  listing them, and the reseller's top-up resumes them, oldest first;
+- ``account_suspended``: a suspended customer is not renewed (its numbers work until the
+  paid period ends, then wait here, uncharged, unmailed); its reactivation resumes them
+  (``subscriptions_resume_after_reactivation``).
+A resume that finds the other side short changes the cause to that side.
 """
 
 import logging
-from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.models import Account
 from inventory.services import did_paid
 
 from ..models import Subscription, SubscriptionCharge
-from ..tax import tax_for
+from ..notifications import renewal_failed_email_send, reseller_unpaid_renewals_email_send
 from .capacity import prorata
 from .ledger import InsufficientBalance, LedgerBatch, update_rows
 from .subscriptions import (
+    PeriodDecisions,
     capacity_number_unpaid,
-    charge_row,
-    debit_fields,
     did_still_held,
+    hold_cause_change,
     mark_ended,
     mark_held,
     period_advance,
     period_bounds_of,
     period_next,
+    period_rows,
     record_charge,
+    stage_period,
     subscription_transition,
 )
 
@@ -43,6 +58,7 @@ logger = logging.getLogger(__name__)
 
 Status = Subscription.Status
 Kind = Subscription.Kind
+HoldCause = Subscription.HoldCause
 
 RENEWAL_FIELDS = [
     "current_period_index",
@@ -55,7 +71,7 @@ WAITS_FOR_NUMBER = "its number is on hold: its renewal is unpaid"
 
 
 def _due(now):
-    return Subscription.objects.select_related("account", "did").filter(
+    return Subscription.objects.select_related("account", "did", "reseller").filter(
         status=Status.ACTIVE, next_renewal_at__lte=now
     )
 
@@ -76,6 +92,17 @@ def subscription_renew(*, subscription, now=None, job="renew_subscriptions"):
     return renew_locked(due, now=now, job=job)[0]
 
 
+def _reseller_notices_send(notices, *, now):
+    """One e-mail per reseller listing its customers' subscriptions put on hold for
+    "reseller unpaid" (``notices``: reseller id → subscription ids) in a run at ``now``."""
+    for reseller_id, subscription_ids in sorted(notices.items()):
+        reseller_unpaid_renewals_email_send(
+            reseller_id=reseller_id,
+            subscription_ids=subscription_ids,
+            key=f"reseller-unpaid-renewals:{reseller_id}:{now.isoformat()}",
+        )
+
+
 def subscriptions_renew_due(*, now=None, job="renew_subscriptions", batch_size=500):
     """Renew every active subscription due by ``now``; returns counts per outcome.
 
@@ -88,16 +115,18 @@ def subscriptions_renew_due(*, now=None, job="renew_subscriptions", batch_size=5
     now = now or timezone.now()
     counts = {"renewed": 0, "hold": 0, "ended": 0, "skipped": 0, "failed": 0}
     failed = set()
+    notices = {}  # reseller id → its customers' subscriptions held for "reseller unpaid"
     while True:
         claimed = _renew_batch(
-            now=now, job=job, batch_size=batch_size, exclude=failed, counts=counts
+            now=now, job=job, batch_size=batch_size, exclude=failed, counts=counts, notices=notices
         )
         if claimed < batch_size:
+            _reseller_notices_send(notices, now=now)
             return counts
 
 
 @transaction.atomic
-def _renew_batch(*, now, job, batch_size, exclude, counts):
+def _renew_batch(*, now, job, batch_size, exclude, counts, notices):
     claimed = list(
         _due(now)
         .select_for_update(skip_locked=True, of=("self",))
@@ -105,122 +134,231 @@ def _renew_batch(*, now, job, batch_size, exclude, counts):
         .order_by("next_renewal_at", "pk")[:batch_size]
     )
     claimed.sort(key=lambda row: (row.account_id, row.pk))
+    held = {}
     try:
         with transaction.atomic():
-            outcomes = renew_locked(claimed, now=now, job=job)
+            outcomes = renew_locked(claimed, now=now, job=job, reseller_holds=held)
     except Exception:  # e.g. IntegrityError on a key: the slow path sorts it out, per row
         logger.warning("renewing %s subscriptions together failed", len(claimed), exc_info=True)
-        outcomes = [_renew_alone(row.pk, now=now, job=job, exclude=exclude) for row in claimed]
+        held = {}
+        outcomes = [
+            _renew_alone(row.pk, now=now, job=job, exclude=exclude, reseller_holds=held)
+            for row in claimed
+        ]
+    # Told after the run, once per reseller, only about holds this batch committed.
+    for reseller_id, ids in held.items():
+        notices.setdefault(reseller_id, []).extend(ids)
     for outcome in outcomes:
         counts[outcome] += 1
     return len(claimed)
 
 
-def _renew_alone(pk, *, now, job, exclude):
+def _renew_alone(pk, *, now, job, exclude, reseller_holds):
     try:
         with transaction.atomic():
-            return subscription_renew(subscription=Subscription(pk=pk), now=now, job=job)
+            held = {}
+            due = list(_due(now).select_for_update(of=("self",)).filter(pk=pk))
+            if not due:
+                return "skipped"
+            outcome = renew_locked(due, now=now, job=job, reseller_holds=held)[0]
+        for reseller_id, ids in held.items():
+            reseller_holds.setdefault(reseller_id, []).extend(ids)
+        return outcome
     except Exception:  # one broken subscription must not stop the run
         logger.exception("renewing subscription %s failed", pk)
         exclude.add(pk)
         return "failed"
 
 
-def renew_locked(subscriptions, *, now, job):
+def renew_locked(subscriptions, *, now, job, reseller_holds=None):
     """Renew locked, due ``subscriptions`` (sorted by account, then pk) together.
 
     The outcome of each is the one renewing them one after the other in this order would
-    give: every period started by ``now`` charged, or, from the first period the balance
-    does not cover, on hold (periods paid before stay paid); extra channels of a number on
-    hold for an unpaid renewal wait on hold with it, uncharged; ended when its number was
-    released. The queries are per batch, not per subscription: every balance
-    locked by one SELECT, the VAT decided once per buyer situation, the debits, the charges
-    and the subscriptions' new periods each written by one statement (``LedgerBatch``).
-    Holds and ends, rare, go one by one. Returns the outcomes in order.
+    give: every period started by ``now`` charged (a reseller's customer's on both sides),
+    or, from the first period a balance does not cover, on hold (periods paid before stay
+    paid) with the cause of the side that was short; extra channels of a number on hold
+    wait on hold with it, uncharged, for the same cause; a suspended customer's
+    subscription on hold ("account suspended"), uncharged; ended when its number was
+    released. The queries are per batch, not per subscription: every balance (customers'
+    and resellers') locked by one SELECT, the VAT decided once per buyer and seller
+    situation, the debits, the charges and the subscriptions' new periods each written by
+    one statement (``LedgerBatch``). Holds and ends, rare, go one by one.
+
+    Reseller-unpaid holds are added to ``reseller_holds`` (reseller id → subscription ids)
+    for the caller to report once per run; without it they are reported here (a batch of
+    one). Returns the outcomes in order.
     """
     debits = LedgerBatch(job=job)
-    debits.lock(row.account_id for row in subscriptions if did_still_held(row))
-    # tax_for reads the buyer's country and VAT number (and the rates, fixed for the batch).
-    decisions = {}
-    rows, renewed, held, quiet_holds, ended, outcomes = [], [], [], [], [], []
-    unpaid_numbers = set()  # numbers going on hold in this batch
+    accounts = set()
+    for row in subscriptions:
+        if did_still_held(row):
+            accounts.add(row.account_id)
+            if row.reseller_id is not None:
+                accounts.add(row.reseller_id)
+    debits.lock(accounts)
+    decisions = PeriodDecisions()
+    rows, renewed, held, ended, outcomes = [], [], [], [], []
+    unpaid_numbers = {}  # numbers going on hold in this batch → why
     for subscription in subscriptions:
         if not did_still_held(subscription):
             ended.append(subscription)
             outcomes.append("ended")
             continue
-        if capacity_number_unpaid(subscription, unpaid_numbers):
-            quiet_holds.append(subscription)
-            outcomes.append("hold")
+        outcomes.append("hold")
+        if not subscription.account.is_active:
+            cause, reason = HoldCause.ACCOUNT_SUSPENDED, None
+        elif capacity_number_unpaid(subscription, unpaid_numbers):
+            cause, reason = _number_cause(subscription, unpaid_numbers), WAITS_FOR_NUMBER
+        else:
+            cause = _renew_periods(
+                subscription, now=now, job=job, debits=debits, rows=rows, decisions=decisions
+            )
+            reason = None
+        if cause is None:
+            subscription.next_renewal_at = subscription.current_period_end
+            renewed.append(subscription)
+            outcomes[-1] = "renewed"
             continue
-        account = subscription.account
-        situation = (account.country.code if account.country else "", account.vat_number)
-        if situation not in decisions:
-            decisions[situation] = tax_for(account)
-        try:
-            while subscription.current_period_end <= now:
-                index, start, end = period_next(subscription)
-                row = charge_row(
-                    subscription,
-                    decision=decisions[situation],
-                    index=index,
-                    start=start,
-                    end=end,
-                    recurring=subscription.recurring_price,
-                    setup=Decimal("0.00"),
-                    job=job,
-                )
-                if row.amount > 0:
-                    row.ledger_entry = debits.charge(
-                        account=account,
-                        amount=row.amount,
-                        **debit_fields(subscription, index=index, start=start, end=end),
-                    )
-                rows.append(row)
-                period_advance(subscription, index, start, end)
-        except InsufficientBalance:
-            held.append(subscription)
-            outcomes.append("hold")
-            if subscription.kind == Subscription.Kind.NUMBER:
-                unpaid_numbers.add(subscription.did_id)
-            continue
-        subscription.next_renewal_at = subscription.current_period_end
-        renewed.append(subscription)
-        outcomes.append("renewed")
+        held.append((subscription, cause, reason))
+        if subscription.kind == Kind.NUMBER:
+            unpaid_numbers[subscription.did_id] = cause
     debits.post()
     SubscriptionCharge.objects.bulk_create(rows)
     update_rows(renewed, RENEWAL_FIELDS)
-    for subscription in held:
-        mark_held(subscription, now=now, job=job)
-    for subscription in quiet_holds:
-        mark_held(subscription, now=now, job=job, notify=False, reason=WAITS_FOR_NUMBER)
+    notices = {}
+    for subscription, cause, reason in held:
+        quiet = reason is not None
+        mark_held(subscription, now=now, job=job, cause=cause, reason=reason, notify=not quiet)
+        if cause == HoldCause.RESELLER_UNPAID and not quiet:
+            notices.setdefault(subscription.reseller_id, []).append(subscription.pk)
     for subscription in ended:
         mark_ended(subscription, now=now, reason=RELEASED, job=job)
+    if reseller_holds is None:
+        _reseller_notices_send(notices, now=now)
+    else:
+        for reseller_id, ids in notices.items():
+            reseller_holds.setdefault(reseller_id, []).extend(ids)
     return outcomes
+
+
+def _renew_periods(subscription, *, now, job, debits, rows, decisions):
+    """Stage every period of ``subscription`` started by ``now`` (both sides each) on
+    ``debits`` and ``rows``; None when all are paid, else the hold cause of the first
+    period a balance does not cover."""
+    try:
+        while subscription.current_period_end <= now:
+            index, start, end = period_next(subscription)
+            pairs = period_rows(
+                subscription,
+                index=index,
+                start=start,
+                end=end,
+                recurring=subscription.recurring_price,
+                job=job,
+                decisions=decisions,
+            )
+            rows += stage_period(debits, pairs)
+            period_advance(subscription, index, start, end)
+    except InsufficientBalance as exc:
+        return _shortfall_cause(subscription, exc)
+    return None
+
+
+def _shortfall_cause(subscription, exc):
+    """Whose balance ``exc`` says was short, as a hold cause."""
+    if subscription.reseller_id is not None and exc.account_id == subscription.reseller_id:
+        return HoldCause.RESELLER_UNPAID
+    return HoldCause.CUSTOMER_UNPAID
+
+
+def _number_cause(capacity, unpaid_numbers):
+    """Why the number extra ``capacity`` waits for is on hold (going on hold in this batch,
+    or held before)."""
+    if capacity.did_id in unpaid_numbers:
+        return unpaid_numbers[capacity.did_id]
+    cause = (
+        Subscription.objects.filter(
+            kind=Kind.NUMBER,
+            did_id=capacity.did_id,
+            account_id=capacity.account_id,
+            status=Status.HOLD,
+        )
+        .values_list("hold_cause", flat=True)
+        .first()
+    )
+    return cause or HoldCause.CUSTOMER_UNPAID
 
 
 # --- Resume after a top-up ------------------------------------------------------------------
 
 
-def subscriptions_resume_after_topup(*, account, job="topup", now=None):
-    """Resume ``account``'s held subscriptions: numbers (oldest failure first), then extra
-    channels whose number is active again. Stops at the first one the balance does not
-    cover. Returns the number resumed. Safe to run twice: a resumed one is skipped."""
-    account_id = getattr(account, "pk", account)
-    now = now or timezone.now()
-    held = (
-        Subscription.objects.filter(account_id=account_id, status=Status.HOLD)
-        .order_by("renewal_failed_at", "pk")
-        .values_list("pk", "kind", "did_id")
-    )
+def _held_in_order(queryset):
+    """Held subscriptions' pks, oldest failure first, extra channels of a number after the
+    numbers (they resume with their number)."""
+    held = queryset.filter(status=Status.HOLD).order_by("renewal_failed_at", "pk")
+    held = held.values_list("pk", "kind", "did_id")
     channels_last = sorted(held, key=lambda row: row[1] == Kind.CAPACITY and row[2] is not None)
+    return [pk for pk, _, _ in channels_last]
+
+
+def _resume_each(pks, *, now, job, stop_at):
+    """Resume ``pks`` in order until one comes back ``stop_at`` (its payer's balance ran
+    out); returns how many resumed."""
     resumed = 0
-    for pk, _, _ in channels_last:
+    for pk in pks:
         outcome = subscription_resume(subscription=Subscription(pk=pk), now=now, job=job)
-        if outcome == "insufficient":
+        if outcome == stop_at:
             break
         resumed += outcome == "resumed"
     return resumed
+
+
+def subscriptions_resume_after_topup(*, account, job="topup", now=None):
+    """Resume what ``account``'s top-up pays for, charging both sides of a reseller's
+    customer's period. Returns the number resumed. Safe to run twice: a resumed one is
+    skipped.
+
+    - A reseller: its customers' subscriptions held for "reseller unpaid", oldest failure
+      first, until its balance runs out (a customer found short there waits for its own
+      top-up: the cause becomes "customer unpaid"); then its own held ones.
+    - Any account: its own subscriptions held for "customer unpaid" (numbers oldest
+      failure first, then extra channels whose number is active again), until its
+      balance runs out; one whose reseller is found short now waits for the reseller
+      ("reseller unpaid"). Never those held for "reseller unpaid" (the customer's money
+      is not what is missing) or "account suspended" (its reactivation resumes them).
+    """
+    account_id = getattr(account, "pk", account)
+    now = now or timezone.now()
+    kind = Account.objects.filter(pk=account_id).values_list("kind", flat=True).first()
+    resumed = 0
+    if kind == Account.Kind.RESELLER:
+        waiting = Subscription.objects.filter(
+            reseller_id=account_id, hold_cause=HoldCause.RESELLER_UNPAID
+        )
+        resumed += _resume_each(
+            _held_in_order(waiting), now=now, job=job, stop_at="reseller_insufficient"
+        )
+    own = Subscription.objects.filter(account_id=account_id, hold_cause=HoldCause.CUSTOMER_UNPAID)
+    return resumed + _resume_each(_held_in_order(own), now=now, job=job, stop_at="insufficient")
+
+
+def subscriptions_resume_after_reactivation(*, account, job="reactivation", now=None):
+    """A suspended customer is active again: its subscriptions held for "account
+    suspended" wait for its balance like an unpaid renewal ("customer unpaid") and are
+    resumed now as its top-up would (both sides charged; oldest first). Call it after the
+    account's status is back to active (lane console's reactivation does). Returns the
+    number resumed."""
+    account_id = getattr(account, "pk", account)
+    now = now or timezone.now()
+    if not Account.objects.filter(pk=account_id, status=Account.Status.ACTIVE).exists():
+        return 0
+    suspended = Subscription.objects.filter(
+        account_id=account_id, status=Status.HOLD, hold_cause=HoldCause.ACCOUNT_SUSPENDED
+    )
+    with transaction.atomic():
+        for subscription in suspended.select_for_update(of=("self",)).order_by("pk"):
+            hold_cause_change(subscription, cause=HoldCause.CUSTOMER_UNPAID, now=now, job=job)
+    return subscriptions_resume_after_topup(account=account_id, job=job, now=now)
 
 
 def subscription_resume(*, subscription, now=None, job="topup"):
@@ -228,10 +366,14 @@ def subscription_resume(*, subscription, now=None, job="topup"):
 
     A number (or account-wide capacity) starts a new full period now, re-anchored here.
     Extra channels of a number resume only while their number is active, aligned with its
-    current period and charged pro rata for what is left of it.
+    current period and charged pro rata for what is left of it. A reseller's customer's
+    period is charged on both sides.
 
-    Returns ``"resumed"``, ``"insufficient"``, ``"waiting"`` (extra channels whose number
-    is not active), ``"ended"`` (its number was released) or ``"skipped"`` (not on hold).
+    Returns ``"resumed"``, ``"insufficient"`` (the customer's balance is short: the cause
+    becomes "customer unpaid"), ``"reseller_insufficient"`` (the reseller's is: the cause
+    becomes "reseller unpaid"), ``"suspended"`` (its account is suspended: left as it is),
+    ``"waiting"`` (extra channels whose number is not active), ``"ended"`` (its number was
+    released) or ``"skipped"`` (not on hold).
     """
     now = now or timezone.now()
     try:
@@ -239,7 +381,7 @@ def subscription_resume(*, subscription, now=None, job="topup"):
             number = _number_locked(subscription)  # lock order: the number before its channels
             subscription = (
                 Subscription.objects.select_for_update(of=("self",))
-                .select_related("account", "did")
+                .select_related("account", "did", "reseller")
                 .get(pk=subscription.pk)
             )
             if subscription.status != Status.HOLD:
@@ -247,6 +389,8 @@ def subscription_resume(*, subscription, now=None, job="topup"):
             if not did_still_held(subscription):
                 mark_ended(subscription, now=now, reason=RELEASED, job=job)
                 return "ended"
+            if not subscription.account.is_active:
+                return "suspended"
             if subscription.kind == Kind.CAPACITY and subscription.did_id is not None:
                 if number is None or number.status != Status.ACTIVE or number.did.unpaid:
                     return "waiting"
@@ -265,8 +409,31 @@ def subscription_resume(*, subscription, now=None, job="topup"):
                     reason=f"subscription {subscription.pk} renewed after a top-up",
                 )
             return "resumed"
-    except InsufficientBalance:
-        return "insufficient"
+    except InsufficientBalance as exc:
+        cause = _shortfall_cause(subscription, exc)
+        _hold_cause_set(subscription.pk, cause=cause, now=now, job=job)
+        return "reseller_insufficient" if cause == HoldCause.RESELLER_UNPAID else "insufficient"
+
+
+@transaction.atomic
+def _hold_cause_set(pk, *, cause, now, job):
+    """The held subscription ``pk`` (and, for a number, its held extra channels) now waits
+    for ``cause``."""
+    subscription = Subscription.objects.select_for_update(of=("self",)).get(pk=pk)
+    was = subscription.hold_cause
+    hold_cause_change(subscription, cause=cause, now=now, job=job)
+    if was != cause == HoldCause.CUSTOMER_UNPAID:
+        # Now it waits for the customer's own top-up: tell the customer, as a failed renewal.
+        renewal_failed_email_send(subscription_id=subscription.pk)
+    if subscription.kind == Kind.NUMBER and subscription.status == Status.HOLD:
+        channels = Subscription.objects.filter(
+            kind=Kind.CAPACITY,
+            did_id=subscription.did_id,
+            account_id=subscription.account_id,
+            status=Status.HOLD,
+        ).exclude(hold_cause=cause)
+        for capacity in channels.select_for_update(of=("self",)).order_by("pk"):
+            hold_cause_change(capacity, cause=cause, now=now, job=job)
 
 
 def _number_locked(subscription):
@@ -325,17 +492,29 @@ def _resume_aligned(capacity, *, number, now, job):
 
 
 def subscriptions_resume_due(*, job="renew_subscriptions", now=None):
-    """The periodic safety net for a top-up whose resume task never ran (lost enqueue):
-    try every account with a held subscription whose price its balance now covers."""
-    accounts = (
-        Subscription.objects.filter(status=Status.HOLD)
-        .filter(
-            account__balance__amount__gte=F("recurring_price"),
-        )
-        .values_list("account_id", flat=True)
-        .distinct()
+    """The periodic safety net for a top-up or reactivation whose resume never ran (a lost
+    enqueue): try every account with a subscription held for "customer unpaid" whose price
+    its balance now covers, every reseller with its customers' subscriptions held for
+    "reseller unpaid" whose wholesale price its balance now covers, and every active
+    account with subscriptions held for "account suspended"."""
+    held = Subscription.objects.filter(status=Status.HOLD)
+    customers = held.filter(
+        hold_cause=HoldCause.CUSTOMER_UNPAID,
+        account__status=Account.Status.ACTIVE,
+        account__balance__amount__gte=F("recurring_price"),
+    ).values_list("account_id", flat=True)
+    resellers = held.filter(
+        hold_cause=HoldCause.RESELLER_UNPAID,
+        reseller__balance__amount__gte=F("wholesale_recurring_price"),
+    ).values_list("reseller_id", flat=True)
+    reactivated = held.filter(
+        hold_cause=HoldCause.ACCOUNT_SUSPENDED, account__status=Account.Status.ACTIVE
+    ).values_list("account_id", flat=True)
+    resumed = sum(
+        subscriptions_resume_after_reactivation(account=account_id, job=job, now=now)
+        for account_id in sorted(set(reactivated))
     )
-    return sum(
+    return resumed + sum(
         subscriptions_resume_after_topup(account=account_id, job=job, now=now)
-        for account_id in list(accounts)
+        for account_id in sorted(set(resellers) | set(customers))
     )

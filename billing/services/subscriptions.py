@@ -6,10 +6,16 @@ Every status change goes through ``subscription_transition``, which applies
 ``SubscriptionEvent`` (from, to, who — a user or a job —, when and why).
 
 Every charge is a ledger debit with the key ``subscription:<id>:period:<index>``, recorded
-as a ``SubscriptionCharge`` (unique per subscription and period) in the same transaction, so
-a retried task, two overlapping runs or two beat schedulers charge a period once. A single
-charge goes through ``billing.services.charge``; the renewal run posts a claimed batch's
-debits together through ``billing.services.LedgerBatch`` (``charge`` is a batch of one).
+as a ``SubscriptionCharge`` (unique per subscription, period and side) in the same
+transaction, so a retried task, two overlapping runs or two beat schedulers charge a period
+once. A reseller's customer's subscription (``Subscription.reseller`` set, with its wholesale
+price snapshot) has two charges per period, written together: the customer's ``sale`` charge
+(retail + VAT with the reseller as the seller) and the reseller's ``wholesale`` charge
+(wholesale + VAT by the platform's rule, key ``…:period:<index>:wholesale``); both balances
+are locked by one statement (account-pk order) and both debits checked before either is
+staged, so a shortfall on either side charges nothing (``InsufficientBalance.account`` says
+whose). A single period goes through ``record_charge`` (a ``LedgerBatch`` of one period); the
+renewal run posts a claimed batch's debits together through the same ``LedgerBatch``.
 DID status changes go through ``inventory.services.did_transition``; a failed renewal puts
 the number on hold through it. A number leaves its owner through inventory's one release
 (``inventory.services.release``: hold expiry, cancellation, the console), which ends its
@@ -18,6 +24,7 @@ live subscriptions in the same transaction (``billing.services.numbers``, regist
 """
 
 import logging
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
@@ -28,7 +35,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.permissions import may_manage_numbers_of
-from catalog.pricing import block_prices
+from catalog.pricing import PERIOD_OF_UNIT, block_prices, wholesale_prices
 from didportal.batches import drain
 from didportal.status_history import require_author
 from inventory.choices import OWNED_STATUSES, DIDStatus
@@ -39,12 +46,28 @@ from ..models import Subscription, SubscriptionCharge, SubscriptionEvent
 from ..notifications import renewal_failed_email_send
 from ..periods import period_bounds
 from ..tax import tax_for
-from .ledger import charge, money
+from .ledger import LedgerBatch, money
 
 logger = logging.getLogger(__name__)
 
 Status = Subscription.Status
 BillingType = Subscription.BillingType
+HoldCause = Subscription.HoldCause
+Side = SubscriptionCharge.Side
+ZERO = Decimal("0.00")
+
+# Why a hold happened, as the status history and the number's history tell it.
+HOLD_REASONS = {
+    HoldCause.CUSTOMER_UNPAID: "renewal unpaid: insufficient balance",
+    HoldCause.RESELLER_UNPAID: "reseller unpaid: the reseller's balance does not cover it",
+    HoldCause.ACCOUNT_SUSPENDED: "account suspended: not renewed at the period end",
+}
+# …and the number's history (short: its reason field holds 100 characters with the job).
+DID_HOLD_REASONS = {
+    HoldCause.CUSTOMER_UNPAID: "renewal of subscription {pk} failed: insufficient balance",
+    HoldCause.RESELLER_UNPAID: "renewal of subscription {pk} not made: reseller unpaid",
+    HoldCause.ACCOUNT_SUSPENDED: "renewal of subscription {pk} not made: account suspended",
+}
 
 # NumberBlock price-plan names → (unit, count).
 BLOCK_PERIODS = {"monthly": ("month", 1), "weekly": ("week", 1), "daily": ("day", 1)}
@@ -69,11 +92,14 @@ class InvalidTransition(ValidationError):
 
 
 @transaction.atomic
-def subscription_transition(*, subscription, to_status, reason, actor=None, job="", now=None):
+def subscription_transition(
+    *, subscription, to_status, reason, actor=None, job="", now=None, hold_cause=""
+):
     """Move a subscription (its row locked by the caller) to ``to_status`` and record who,
     when and why. Sets what goes with the new status: the renewal date (only an active
-    recurring subscription renews, at its period end), the failed renewal, the
-    cancellation or the end. Raises ``InvalidTransition`` for a move the table refuses."""
+    recurring subscription renews, at its period end), the failed renewal and its
+    ``hold_cause`` (default: the customer did not pay), the cancellation or the end.
+    Raises ``InvalidTransition`` for a move the table refuses."""
     from_status = subscription.status
     if to_status not in ALLOWED_TRANSITIONS.get(from_status, set()):
         raise InvalidTransition(
@@ -83,12 +109,14 @@ def subscription_transition(*, subscription, to_status, reason, actor=None, job=
     require_author(actor, job)
     now = now or timezone.now()
     subscription.next_renewal_at = None
+    subscription.hold_cause = ""
     if to_status == Status.ACTIVE:
         subscription.renewal_failed_at = subscription.cancelled_at = None
         if subscription.is_recurring:
             subscription.next_renewal_at = subscription.current_period_end
     elif to_status == Status.HOLD:
         subscription.renewal_failed_at = now
+        subscription.hold_cause = hold_cause or HoldCause.CUSTOMER_UNPAID
     elif to_status == Status.CANCELLED:
         subscription.cancelled_at = now
     else:
@@ -125,7 +153,9 @@ def block_price_snapshot(*, block, period, channels=None, account=None):
     Returns the keyword arguments of ``subscription_start`` that describe the price:
     ``recurring_price`` (the period price plus the extra channels' per-period price, rounded
     once), ``extra_channels_price`` (that extra part, rounded alone), ``setup_fee``,
-    ``period_unit``, ``period_count``, ``channels`` and ``included_channels``.
+    ``period_unit``, ``period_count``, ``channels`` and ``included_channels``; for a
+    reseller's customer also the wholesale ones (``wholesale_snapshot``), which
+    ``subscription_start`` would otherwise take itself.
     """
     if period not in BLOCK_PERIODS:
         raise ValidationError(f"Unknown billing period “{period}”.")
@@ -136,14 +166,54 @@ def block_price_snapshot(*, block, period, channels=None, account=None):
     channels = prices.channels_included if channels is None else channels
     extra = prices.extra_channels_price(channels, period)
     unit, count = BLOCK_PERIODS[period]
-    return {
+    included = min(channels, prices.channels_included)
+    snapshot = {
         "recurring_price": money(Decimal(price) + extra),
         "extra_channels_price": money(extra),
         "setup_fee": money(prices.setup_fee),
         "period_unit": unit,
         "period_count": count,
         "channels": channels,
-        "included_channels": min(channels, prices.channels_included),
+        "included_channels": included,
+    }
+    reseller = account.reseller if account is not None else None
+    if reseller is not None:
+        snapshot.update(
+            wholesale_snapshot(
+                block=block,
+                reseller=reseller,
+                billing_type=BillingType.RECURRING,
+                period_unit=unit,
+                period_count=count,
+                extra_channels=channels - included,
+            )
+        )
+    return snapshot
+
+
+def wholesale_snapshot(
+    *, block, reseller, billing_type, period_unit="", period_count=1, extra_channels=0
+):
+    """What ``reseller`` pays the platform (``catalog.pricing.wholesale_prices``) for its
+    customer's rental of a number of ``block``: the ``wholesale_*`` keyword arguments of
+    ``subscription_start`` (the period price with ``extra_channels`` extra channels, that
+    extra part, the setup fee), rounded as the retail snapshot is. A one-time rental has
+    no period price: extra channels are charged once, as checkout does."""
+    prices = wholesale_prices(block, reseller)
+    if billing_type == BillingType.ONE_TIME:
+        period, base = "one_time", ZERO
+    else:
+        period = PERIOD_OF_UNIT[period_unit]
+        # A rental priced apart (a client package's own price) for a period the block does
+        # not offer: the reseller pays nothing per period for it (nothing to derive from).
+        base = Decimal(prices.for_period(period) or 0) * period_count
+    extra = prices.extra_channel_price(period) * max(extra_channels, 0)
+    if period != "one_time":
+        extra *= period_count
+    return {
+        "wholesale_recurring_price": money(base + extra),
+        "wholesale_extra_channels_price": money(extra),
+        "wholesale_setup_fee": money(prices.setup_fee),
     }
 
 
@@ -157,16 +227,20 @@ def period_bounds_of(subscription, index):
     return period_bounds(anchor, subscription.period_unit, subscription.period_count, offset)
 
 
-def _charge_key(subscription, index):
-    return f"subscription:{subscription.pk}:period:{index}"
+def _charge_key(subscription, index, side=Side.SALE):
+    key = f"subscription:{subscription.pk}:period:{index}"
+    return key if side == Side.SALE else f"{key}:{side}"
 
 
-def charge_row(subscription, *, decision, index, start, end, recurring, setup, job):
-    """The unsaved ``SubscriptionCharge`` of period ``index`` taxed by ``decision``."""
+def charge_row(subscription, *, decision, index, start, end, recurring, setup, job, side=Side.SALE):
+    """The unsaved ``SubscriptionCharge`` of period ``index`` on ``side`` taxed by
+    ``decision``: a sale charge is the subscription's account's, a wholesale charge its
+    reseller's."""
     taxed = decision.amounts(setup, recurring)
     return SubscriptionCharge(
         subscription=subscription,
-        account=subscription.account,
+        account=subscription.reseller if side == Side.WHOLESALE else subscription.account,
+        side=side,
         period_index=index,
         period_start=start,
         period_end=end,
@@ -184,13 +258,114 @@ def charge_row(subscription, *, decision, index, start, end, recurring, setup, j
     )
 
 
-def debit_fields(subscription, *, index, start, end):
-    """The ledger debit's key, description and reference for period ``index``."""
+def debit_fields(subscription, *, index, start, end, side=Side.SALE):
+    """The ledger debit's key, description and reference for period ``index`` on ``side``."""
+    description = f"{subscription} — {_period_label(start, end)}"
+    if side == Side.WHOLESALE:
+        description = f"Wholesale for {subscription.account}: {description}"
     return {
-        "idempotency_key": _charge_key(subscription, index),
-        "description": f"{subscription} — {_period_label(start, end)}"[:255],
+        "idempotency_key": _charge_key(subscription, index, side),
+        "description": description[:255],
         "reference": ("subscription", subscription.pk),
     }
+
+
+@dataclass
+class PeriodDecisions:
+    """The VAT decisions a batch of periods is charged by, made once per buyer and seller
+    situation: the sale side (``sale_tax_for``: the reseller sells to its customer) and the
+    wholesale side (``tax_for(reseller)``: the platform sells to the reseller)."""
+
+    cache: dict = field(default_factory=dict)
+
+    def _decide(self, account, seller):
+        key = (
+            account.country.code if account.country else "",
+            account.vat_number,
+            seller.country.code if seller is not None and seller.country else "",
+            seller is None,
+        )
+        if key not in self.cache:
+            self.cache[key] = tax_for(account, seller=seller)
+        return self.cache[key]
+
+    def sale(self, subscription):
+        return self._decide(subscription.account, subscription.reseller)
+
+    def wholesale(self, subscription):
+        return self._decide(subscription.reseller, None)
+
+
+def period_rows(
+    subscription,
+    *,
+    index,
+    start,
+    end,
+    recurring,
+    setup=ZERO,
+    wholesale_recurring=None,
+    wholesale_setup=ZERO,
+    job="",
+    decisions,
+    sale_decision=None,
+):
+    """The unsaved charges of period ``index``: the sale charge, and for a reseller's
+    customer the wholesale one (``wholesale_recurring`` defaulting to the snapshot's
+    period price), each with the debit it needs (None for a free one) as
+    ``[(row, debit keywords or None), …]``."""
+    sale = charge_row(
+        subscription,
+        decision=sale_decision or decisions.sale(subscription),
+        index=index,
+        start=start,
+        end=end,
+        recurring=recurring,
+        setup=setup,
+        job=job,
+    )
+    rows = [sale]
+    if subscription.reseller_id is not None:
+        if wholesale_recurring is None:
+            wholesale_recurring = subscription.wholesale_recurring_price
+        rows.append(
+            charge_row(
+                subscription,
+                decision=decisions.wholesale(subscription),
+                index=index,
+                start=start,
+                end=end,
+                recurring=wholesale_recurring,
+                setup=wholesale_setup,
+                job=job,
+                side=Side.WHOLESALE,
+            )
+        )
+    return [
+        (
+            row,
+            {
+                "account": row.account,
+                "amount": row.amount,
+                **debit_fields(subscription, index=index, start=start, end=end, side=row.side),
+            }
+            if row.amount > 0
+            else None,
+        )
+        for row in rows
+    ]
+
+
+def stage_period(debits, pairs):
+    """Stage the debits of one period's charges (``period_rows``) on ``debits`` (a
+    ``LedgerBatch``) all or nothing, linking each charge to its entry; raises
+    ``InsufficientBalance`` (naming whose balance) and stages nothing when either side is
+    short. Returns the charges."""
+    wanted = [(row, debit) for row, debit in pairs if debit is not None]
+    entries = debits.charge_all([debit for _, debit in wanted])
+    for (row, _), entry in zip(wanted, entries, strict=True):
+        row.ledger_entry = entry
+    return [row for row, _ in pairs]
 
 
 def record_charge(
@@ -200,37 +375,42 @@ def record_charge(
     start,
     end,
     recurring,
-    setup=Decimal("0.00"),
+    setup=ZERO,
+    wholesale_recurring=None,
+    wholesale_setup=ZERO,
     created_by=None,
     job="",
     decision=None,
 ):
-    """Debit period ``index`` (plus ``setup`` on the first) with VAT and record it.
+    """Debit period ``index`` (plus ``setup`` on the first) with VAT and record it; for a
+    reseller's customer also the reseller's wholesale side of the same period
+    (``wholesale_recurring``, default the snapshot's period price, plus
+    ``wholesale_setup``), in this transaction, both or neither.
 
-    VAT is decided for the buyer now, at the time of supply, by ``billing.tax`` (or is the
-    ``decision`` the caller's quote already made, so a quote and its charges agree); raises
-    InsufficientBalance when the balance does not cover the gross amount.
+    VAT is decided now, at the time of supply, by ``billing.tax`` (the sale side's may be
+    the ``decision`` the caller's quote already made, so a quote and its charges agree);
+    raises ``InsufficientBalance`` (``.account``: whose balance) when a balance does not
+    cover its side, having charged nothing. Returns the sale charge.
     """
-    row = charge_row(
+    pairs = period_rows(
         subscription,
-        decision=decision or tax_for(subscription.account),
         index=index,
         start=start,
         end=end,
         recurring=recurring,
         setup=setup,
+        wholesale_recurring=wholesale_recurring,
+        wholesale_setup=wholesale_setup,
         job=job,
+        decisions=PeriodDecisions(),
+        sale_decision=decision,
     )
-    if row.amount > 0:
-        row.ledger_entry = charge(
-            account=subscription.account,
-            amount=row.amount,
-            created_by=created_by,
-            job=job,
-            **debit_fields(subscription, index=index, start=start, end=end),
-        )
-    row.save(force_insert=True)
-    return row
+    debits = LedgerBatch(job=job, created_by=created_by)
+    debits.lock(row.account_id for row, debit in pairs if debit is not None)
+    rows = stage_period(debits, pairs)
+    debits.post()
+    SubscriptionCharge.objects.bulk_create(rows)
+    return rows[0]
 
 
 def _period_label(start, end):
@@ -269,6 +449,9 @@ def subscription_start(
     job="",
     now=None,
     tax_decision=None,
+    wholesale_recurring_price=None,
+    wholesale_extra_channels_price=None,
+    wholesale_setup_fee=None,
 ):
     """Start a subscription and charge its first period (plus the setup fee) in advance.
 
@@ -276,7 +459,13 @@ def subscription_start(
     transaction). ``included_channels`` (default: all of ``channels``) are the plan's; the
     ones above cost ``extra_channels_price`` of ``recurring_price`` and can be given up
     later. A repeated ``idempotency_key`` returns the first subscription.
-    Raises ``InsufficientBalance`` (nothing saved) when the balance does not cover it.
+
+    The prices given are the buyer's (retail for a reseller's customer, wholesale for a
+    reseller buying for itself: a direct sale). For a reseller's customer the subscription
+    records the reseller and the wholesale prices beside them (the ``wholesale_*`` given,
+    else ``wholesale_snapshot`` of the number's block) and the first period is charged on
+    both sides. Raises ``InsufficientBalance`` (nothing saved; ``.account`` says whose
+    balance) when a balance does not cover its side.
     """
     existing = Subscription.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
@@ -296,6 +485,26 @@ def subscription_start(
         period_unit, period_count = "", 1
     elif period_unit not in Subscription.PeriodUnit.values or period_count < 1:
         raise ValidationError("A recurring subscription needs a period (day, week or month, N≥1).")
+    reseller = account.reseller
+    if reseller is None:
+        wholesale = {}
+    elif wholesale_recurring_price is None:
+        if did is None:
+            raise ValidationError("A reseller's customer's capacity needs its wholesale price.")
+        wholesale = wholesale_snapshot(
+            block=did.block,
+            reseller=reseller,
+            billing_type=billing_type,
+            period_unit=period_unit,
+            period_count=period_count,
+            extra_channels=channels - included_channels,
+        )
+    else:
+        wholesale = {
+            "wholesale_recurring_price": money(wholesale_recurring_price),
+            "wholesale_extra_channels_price": money(wholesale_extra_channels_price or 0),
+            "wholesale_setup_fee": money(wholesale_setup_fee or 0),
+        }
     if did is not None:
         did = DID.objects.select_for_update().get(pk=did.pk)
         _check_did_held_by(did, account)
@@ -329,6 +538,8 @@ def subscription_start(
         current_period_start=now,
         idempotency_key=idempotency_key,
         created_at=now,
+        reseller=reseller,
+        **wholesale,
     )
     if subscription.is_recurring:
         _, end = period_bounds_of(subscription, 0)
@@ -350,6 +561,8 @@ def subscription_start(
         end=subscription.current_period_end,
         recurring=recurring_price,
         setup=setup_fee,
+        wholesale_recurring=subscription.wholesale_recurring_price,
+        wholesale_setup=subscription.wholesale_setup_fee,
         created_by=actor,
         job=job,
         decision=tax_decision,
@@ -390,23 +603,44 @@ def mark_ended(subscription, *, now, reason, actor=None, job=""):
     )
 
 
-def mark_held(subscription, *, now, job, notify=True, reason=None):
-    """A renewal failed: the subscription and its number go on hold; the customer is told."""
+def mark_held(subscription, *, now, job, notify=True, reason=None, cause=HoldCause.CUSTOMER_UNPAID):
+    """A renewal was not made: the subscription and its number go on hold for ``cause``.
+    Only a customer who did not pay is told to top up (``notify``): a reseller unpaid or
+    an account suspended is not the customer's balance."""
     subscription_transition(
         subscription=subscription,
         to_status=Status.HOLD,
-        reason=reason or "renewal unpaid: insufficient balance",
+        reason=reason or HOLD_REASONS[cause],
         job=job,
         now=now,
+        hold_cause=cause,
     )
     if subscription.kind == Subscription.Kind.NUMBER:
         did_hold_unpaid(
             did=subscription.did,
             job=job,
-            reason=f"renewal of subscription {subscription.pk} failed: insufficient balance",
+            reason=DID_HOLD_REASONS[cause].format(pk=subscription.pk),
         )
-    if notify:
+    if notify and cause == HoldCause.CUSTOMER_UNPAID:
         renewal_failed_email_send(subscription_id=subscription.pk)  # queued in the outbox
+
+
+def hold_cause_change(subscription, *, cause, now, job):
+    """A held subscription (locked by the caller) now waits for something else (a resume
+    found the other side short): its cause changes, recorded as a hold → hold event."""
+    if subscription.status != Status.HOLD or subscription.hold_cause == cause:
+        return subscription
+    subscription.hold_cause = cause
+    subscription.save(update_fields=["hold_cause"])
+    event_record(
+        subscription,
+        from_status=Status.HOLD,
+        actor=None,
+        job=job,
+        reason=HOLD_REASONS[cause],
+        now=now,
+    )
+    return subscription
 
 
 def capacity_number_unpaid(subscription, held_now=()):

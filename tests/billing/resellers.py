@@ -1,19 +1,14 @@
 """Set-up for reseller invoicing tests: resellers with a brand, their customers, and the two
 charges of a resold period (the customer's sale charge, the reseller's wholesale charge).
 
-Until checkout and renewals write both charges themselves (lane "money"), a test makes the
-wholesale charge here, the way they will: its own row (account = the reseller, side
-``wholesale``), VAT decided for the reseller as buyer, and its own ledger debit.
+``subscription_start`` (as checkout and renewals) writes both charges itself: the customer's
+sale charge and the reseller's wholesale one (account = the reseller, side ``wholesale``,
+VAT decided for the reseller as buyer, its own ledger debit).
 """
 
-import uuid
 from decimal import Decimal
 
 from accounts.models import Brand
-from billing.models import Subscription, SubscriptionCharge
-from billing.services import charge as ledger_charge
-from billing.services.subscriptions import charge_row, debit_fields
-from billing.tax import tax_for
 from tests.billing.factories import fund
 from tests.billing.test_subscriptions_helpers import start
 from tests.factories import AccountFactory, UserFactory, platform
@@ -64,40 +59,11 @@ def resold(
     reseller = customer.reseller
     fund(customer, kw.pop("customer_funds", "500.00"))
     fund(reseller, kw.pop("reseller_funds", "500.00"))
-    subscription = start(customer, price=retail, setup=setup, **kw)
-    Subscription.objects.filter(pk=subscription.pk).update(
-        reseller=reseller,
+    return start(
+        customer,
+        price=retail,
+        setup=setup,
         wholesale_recurring_price=Decimal(wholesale),
         wholesale_setup_fee=Decimal(wholesale_setup),
+        **kw,
     )
-    subscription.refresh_from_db()
-    sale = subscription.charges.get(side="sale", period_index=0)
-    wholesale_charge(sale, wholesale=wholesale, setup=wholesale_setup)
-    return subscription
-
-
-def wholesale_charge(sale, *, wholesale, setup="0.00"):
-    """The reseller's wholesale charge for the period of ``sale``, made now."""
-    subscription = sale.subscription
-    reseller = subscription.reseller
-    row = charge_row(
-        subscription,
-        decision=tax_for(reseller),
-        index=sale.period_index,
-        start=sale.period_start,
-        end=sale.period_end,
-        recurring=Decimal(wholesale),
-        setup=Decimal(setup),
-        job="tests",
-    )
-    row.account = reseller
-    row.side = SubscriptionCharge.Side.WHOLESALE
-    row.created_at = sale.created_at
-    if row.amount > 0:
-        fields = debit_fields(
-            subscription, index=sale.period_index, start=sale.period_start, end=sale.period_end
-        )
-        fields["idempotency_key"] = f"wholesale:{uuid.uuid4().hex}"
-        row.ledger_entry = ledger_charge(account=reseller, amount=row.amount, job="tests", **fields)
-    row.save(force_insert=True)
-    return row

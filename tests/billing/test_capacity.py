@@ -210,7 +210,10 @@ def test_only_an_active_recurring_number_gets_capacity(us_customer, customer_adm
         number = start(us_customer, price="3.00")
     if state == "hold":
         Subscription.objects.filter(pk=number.pk).update(
-            status=S.HOLD, next_renewal_at=None, renewal_failed_at=timezone.now()
+            status=S.HOLD,
+            next_renewal_at=None,
+            renewal_failed_at=timezone.now(),
+            hold_cause="customer_unpaid",
         )
     elif state == "cancelled":
         subscription_cancel(subscription=number, actor=customer_admin)

@@ -34,7 +34,9 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def voxel(db):
-    return reseller_account(name="Voxel", wholesale_discount=D("10"))
+    reseller = reseller_account(name="Voxel", wholesale_discount=D("10"))
+    fund(reseller, "100.00")  # it pays the wholesale side of its customers' periods
+    return reseller
 
 
 @pytest.fixture

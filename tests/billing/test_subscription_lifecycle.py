@@ -110,6 +110,7 @@ def test_a_transition_the_table_refuses_changes_nothing(customer, from_status, t
         status=from_status,
         next_renewal_at=sub.next_renewal_at if from_status == S.ACTIVE else None,
         renewal_failed_at=timezone.now() if from_status == S.HOLD else None,
+        hold_cause="customer_unpaid" if from_status == S.HOLD else "",
         ended_at=timezone.now() if from_status == S.ENDED else None,
     )
     sub.refresh_from_db()

@@ -100,7 +100,10 @@ def test_the_list_shows_the_accounts_numbers_with_their_rental(
 def test_hold_status_says_why(admin_client, funded):
     unpaid = rent(funded, "+31205550001")
     Subscription.objects.filter(pk=unpaid.pk).update(
-        status=S.HOLD, next_renewal_at=None, renewal_failed_at=timezone.now()
+        status=S.HOLD,
+        next_renewal_at=None,
+        renewal_failed_at=timezone.now(),
+        hold_cause="customer_unpaid",
     )
     did_transition(did=unpaid.did, to_status=DIDStatus.HOLD, job="tests", reason="unpaid")
     package_hold = rent(funded, "+31205550002")
@@ -523,7 +526,10 @@ def test_only_the_accounts_admins_may_keep_a_number(
 def test_cancelling_a_held_number_releases_it_now(admin_client, funded):
     rental = rent(funded, "+31205550001")
     Subscription.objects.filter(pk=rental.pk).update(
-        status=S.HOLD, next_renewal_at=None, renewal_failed_at=timezone.now()
+        status=S.HOLD,
+        next_renewal_at=None,
+        renewal_failed_at=timezone.now(),
+        hold_cause="customer_unpaid",
     )
     did_transition(did=rental.did, to_status=DIDStatus.HOLD, job="tests", reason="unpaid")
     assert "releases it <strong>now</strong>" in page_text(

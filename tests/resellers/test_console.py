@@ -30,6 +30,8 @@ _numbers = iter(range(100000))
 def start(account, **kw):
     """A running rental of a number outside the test block's range."""
     fund(account, "10.00")
+    if account.reseller is not None:  # the reseller pays the wholesale side (2.85 here)
+        fund(account.reseller, "5.00")
     did = held_did(account, number=f"+4930111{next(_numbers):05d}")
     return _start(account, did=did, **kw)
 
@@ -406,8 +408,7 @@ def test_dashboard_warns_of_a_low_balance_and_lists_held_numbers(client, world):
         status=held.Status.HOLD,
         next_renewal_at=None,
         renewal_failed_at=held.current_period_end,
-        reseller=world.a,
-        wholesale_recurring_price=Decimal("1.60"),
+        hold_cause="reseller_unpaid",
     )
     client.force_login(world.admin_a)
     response = client.get(reverse("dashboard"))
