@@ -58,6 +58,7 @@ NAVIGATION = [
             NavItem("Customers", "accounts:customers"),
             NavItem("Pricing", "catalog:reseller_pricing"),
             NavItem("Numbers", "inventory:reseller_numbers"),
+            NavItem("Brand", "accounts:brand"),
         ],
     ),
 ]
