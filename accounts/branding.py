@@ -240,7 +240,10 @@ def brand_host_add(*, account, host, actor=None) -> BrandHost:
     hosts cannot be taken."""
     if account.kind != Account.Kind.RESELLER:
         raise ValidationError("Only a reseller's brand can be served on its own host.")
-    host = host_normalise(host)
+    try:
+        host = host_normalise(host)
+    except ValidationError as exc:
+        raise ValidationError({"host": exc.messages}) from None
     if validate_host(host, platform_hosts()):
         raise ValidationError({"host": f"{host} is one of the platform's own host names."})
     try:
@@ -362,7 +365,7 @@ def brand_update(
         errors["display_name"] = "Enter the name your customers see."
     for key, check in (
         ("primary_colour", colour_normalise),
-        ("support_phone", lambda v: phone_normalise(v, account.country)),
+        ("support_phone", lambda v: phone_normalise(v, str(account.country or ""))),
     ):
         if key in cleaned:
             try:
