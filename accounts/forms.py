@@ -105,6 +105,8 @@ ROLE_HELP = {
     Role.PLATFORM_ADMIN: "everything: inventory, pricing, customers, orders",
     Role.PLATFORM_FINANCE: "balances, invoices and reports; reads the rest",
     Role.RESELLER_ADMIN: "everything for the reseller and its customers",
+    Role.RESELLER_SUPPORT: "looks after the customers' numbers and orders; no money",
+    Role.RESELLER_FINANCE: "balances, customers' top-ups, statements, invoices and reports",
     Role.CUSTOMER_ADMIN: "the owner's rights: buys, manages every number, the team and billing",
     Role.CUSTOMER_MEMBER: (
         "sets where calls go for the numbers assigned to them; buys only if allowed below"
