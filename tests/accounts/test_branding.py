@@ -482,3 +482,18 @@ def test_the_brand_of_a_request_without_a_session():
     request = RequestFactory().get("/")
     assert branding.brand_for_request(request).reseller_id is None
     assert Account.objects.count() >= 0
+
+
+def test_the_system_check_wants_the_host_middleware_first(settings):
+    from accounts.checks import brand_host_middleware_guards_hosts  # noqa: PLC0415
+
+    assert brand_host_middleware_guards_hosts() == []
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.endswith(".brand_host")]
+    assert [e.id for e in brand_host_middleware_guards_hosts()] == ["accounts.E001"]
+    settings.MIDDLEWARE = [
+        "django.middleware.security.SecurityMiddleware",
+        "didportal.middleware.brand_host",
+    ]
+    assert [e.id for e in brand_host_middleware_guards_hosts()] == ["accounts.E002"]
+    settings.ALLOWED_HOSTS = ["portal.example.com"]
+    assert brand_host_middleware_guards_hosts() == []
