@@ -42,7 +42,19 @@ class EmailLoginForm(CrispyForm, AuthenticationForm):
 
 class BrandedPasswordResetForm(PasswordResetForm):
     """Django's reset e-mail in the user's brand: a reseller's customer's comes from the
-    reseller's name, replies go to its support address."""
+    reseller's name, replies go to its support address. On a reseller's host only the users
+    who may sign in there get one (``may_use_host``)."""
+
+    host_reseller_id = None
+
+    def save(self, *args, request=None, **kwargs):
+        self.host_reseller_id = getattr(request, "host_reseller_id", None)
+        return super().save(*args, request=request, **kwargs)
+
+    def get_users(self, email):
+        for user in super().get_users(email):
+            if may_use_host(user, self.host_reseller_id):
+                yield user
 
     def send_mail(
         self,

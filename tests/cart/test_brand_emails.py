@@ -156,3 +156,15 @@ def test_the_password_reset_of_a_resellers_customer(client, voxel_buyer):
     message = mail.outbox[-1]
     assert (message.from_email, message.reply_to) == (BRANDED_FROM, ["help@voxel.example"])
     assert "your Voxel Voice account" in message.body
+
+
+def test_no_reset_email_on_a_host_the_user_cannot_sign_in_on(client, voxel, customer_admin):
+    response = client.post(
+        reverse("accounts:password_reset"),
+        {"email": customer_admin.email},
+        HTTP_HOST="voice.voxel.example",
+    )
+    assert response.status_code == 302  # the same answer as for any address
+    assert mail.outbox == []
+    client.post(reverse("accounts:password_reset"), {"email": customer_admin.email})
+    assert len(mail.outbox) == 1 and mail.outbox[0].reply_to == []
