@@ -43,6 +43,9 @@ manages_customers = _role_in(Role.PLATFORM_ADMIN, Role.PLATFORM_FINANCE, Role.RE
 administers_customers = _role_in(Role.PLATFORM_ADMIN, Role.RESELLER_ADMIN)
 # Manages the users of their own account.
 manages_team = _role_in(Role.PLATFORM_ADMIN, Role.RESELLER_ADMIN, Role.CUSTOMER_ADMIN)
+# A reseller's price list: its admins change it; its finance members read it.
+may_edit_price_list = _role_in(Role.RESELLER_ADMIN)
+may_view_price_list = _role_in(Role.RESELLER_ADMIN, Role.RESELLER_FINANCE)
 # Any signed-in portal user of an active account.
 is_portal_user = _role_in(*Role.values)
 

@@ -19,6 +19,7 @@ from .services.renewals import (
     subscriptions_resume_after_topup,
     subscriptions_resume_due,
 )
+from .services.repricing import renewal_price_changes_apply_due
 from .services.subscriptions import (
     subscriptions_end_due,
     subscriptions_end_released,
@@ -27,8 +28,12 @@ from .services.subscriptions import (
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def renew_subscriptions():
-    """Renew every subscription due; then retry held ones whose balance is now enough."""
+    """Renew every subscription due; then retry held ones whose balance is now enough.
+    Resellers' renewal price changes due today are applied first, so a renewal on the
+    change's date charges the new price even before the change's own job has run."""
+    repriced = renewal_price_changes_apply_due(job="renew_subscriptions")
     counts = subscriptions_renew_due(job="renew_subscriptions")
+    counts["repriced"] = repriced
     counts["resumed"] = subscriptions_resume_due(job="renew_subscriptions")
     return counts
 
@@ -79,3 +84,10 @@ def render_credit_note_pdf(credit_note_id):
 def render_missing_invoice_pdfs():
     """The safety net for PDF tasks the broker lost (enqueued while Redis was down)."""
     return invoice_pdfs_render_missing()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def apply_renewal_price_changes():
+    """Resellers' renewal price changes whose date has come: their subscriptions take the
+    new prices. Safe to run twice: an applied change is not due again."""
+    return renewal_price_changes_apply_due(job="apply_renewal_price_changes")

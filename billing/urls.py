@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_invoices
+from . import views, views_invoices, views_repricing
 
 app_name = "billing"
 
@@ -20,4 +20,9 @@ urlpatterns = [
     path("invoices/<int:pk>/void/", views_invoices.invoice_void, name="invoice_void"),
     path("credit-notes/<int:pk>/pdf/", views_invoices.credit_note_pdf, name="credit_note_pdf"),
     path("reports/", views_invoices.reports, name="reports"),
+    path(
+        "renewal-price-changes/",
+        views_repricing.renewal_price_change_schedule_view,
+        name="renewal_price_change_schedule",
+    ),
 ]

@@ -20,7 +20,7 @@ checkout's subscription snapshot and added capacity all ask it.
 """
 
 from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 PRICE_PLACES = Decimal("0.00001")
 # Billing periods ("monthly", "weekly", "daily", "one_time") → periods in a year.
@@ -119,10 +119,130 @@ def wholesale_prices(block, reseller) -> BlockPrices:
     )
 
 
-def retail_prices(block, reseller) -> BlockPrices:
-    """What ``reseller``'s customers pay for ``block``: its wholesale price with the
-    reseller's price list applied (never below wholesale)."""
-    return wholesale_prices(block, reseller)
+def retail_prices(block, reseller, *, price_list=None) -> BlockPrices:
+    """What ``reseller``'s customers pay for ``block``: its wholesale price with the most
+    specific rule of the reseller's price list applied (``catalog.models.MarkupRule`` says
+    how), never below wholesale. No rule for the block (or no price list): wholesale.
+    ``price_list`` defaults to the reseller's current one (``price_list_of``)."""
+    wholesale = wholesale_prices(block, reseller)
+    if price_list is None:
+        price_list = price_list_of(reseller)
+    rule = price_list.rule_for(block)
+    return wholesale if rule is None else rule_apply(rule, wholesale)
+
+
+# --- Price lists ------------------------------------------------------------------------------
+
+CENT = Decimal("0.01")
+ONE = Decimal(1)
+TEN_CENTS = Decimal("0.1")
+
+
+class PriceList:
+    """A reseller's markup rules, indexed for ``rule_for``. Built from rules already loaded
+    (or unsaved ones, for a preview); answers without queries."""
+
+    def __init__(self, rules=()):
+        self.rules = list(rules)
+        self.default = None
+        self.by_country, self.by_type, self.by_block = {}, {}, {}
+        for rule in self.rules:
+            if rule.scope == "country":
+                self.by_country[str(rule.country)] = rule
+            elif rule.scope == "number_type":
+                self.by_type[rule.number_type] = rule
+            elif rule.scope == "block":
+                self.by_block[rule.block_id] = rule
+            else:
+                self.default = rule
+
+    def rule_for(self, block):
+        """The most specific rule that reaches ``block`` (block > country > number type >
+        default), or None."""
+        return (
+            self.by_block.get(block.pk)
+            or self.by_country.get(str(block.country))
+            or self.by_type.get(block.number_type)
+            or self.default
+        )
+
+    def __bool__(self):
+        return bool(self.rules)
+
+
+PRICE_LIST_CACHE = "_catalog_price_list"
+
+
+def price_list_of(reseller) -> PriceList:
+    """``reseller``'s price list, read with one query the first time it is asked for and
+    then kept on that ``Account`` instance: every price a request (or a task) computes
+    through the same instance costs no further query, so list pages stay flat. The services
+    that change rules drop it (``price_list_forget``); another instance reads afresh."""
+    cached = getattr(reseller, PRICE_LIST_CACHE, None)
+    if cached is None:
+        from .models import MarkupRule  # noqa: PLC0415 (pricing loads before the app registry)
+
+        cached = PriceList(MarkupRule.objects.filter(reseller=reseller))
+        setattr(reseller, PRICE_LIST_CACHE, cached)
+    return cached
+
+
+def price_list_forget(reseller):
+    """Drop the price list kept on ``reseller`` (after its rules changed)."""
+    reseller.__dict__.pop(PRICE_LIST_CACHE, None)
+
+
+def round_up(value: Decimal, mode) -> Decimal:
+    """``value`` rounded by a rule's rounding ``mode`` (see ``MarkupRule``): never down,
+    zero stays zero."""
+    value = value.quantize(PRICE_PLACES, ROUND_HALF_UP)
+    if mode in ("", None, "none") or value <= 0:
+        return value
+    if mode == "whole":
+        return value.quantize(ONE, ROUND_CEILING).quantize(PRICE_PLACES)
+    ending = {"x9": Decimal("0.09"), "x5": Decimal("0.05")}[mode]
+    # The smallest price ≥ value whose cents end in the digit: the tens of cents below
+    # value plus the ending, or the next ten cents' if that is already below value.
+    candidate = (value - ending).quantize(TEN_CENTS, ROUND_CEILING) + ending
+    return candidate.quantize(PRICE_PLACES)
+
+
+def _marked_up(wholesale, percent, fixed, rounding=None):
+    """wholesale × (1 + percent/100) + fixed, not below wholesale, then rounded up."""
+    if wholesale is None:
+        return None
+    value = wholesale * (1 + Decimal(percent) / 100) + Decimal(fixed)
+    value = max(value.quantize(PRICE_PLACES, ROUND_HALF_UP), wholesale)
+    return round_up(value, rounding) if rounding else value
+
+
+def rule_apply(rule, wholesale: BlockPrices) -> BlockPrices:
+    """``wholesale`` with ``rule`` (a ``MarkupRule``, saved or not) applied."""
+    mode = rule.rounding
+    recurring = {
+        period: _marked_up(
+            wholesale.for_period(period),
+            rule.recurring_percent,
+            per_period(rule.recurring_fixed, period),
+            mode,
+        )
+        for period in PERIODS_PER_YEAR
+    }
+    return replace(
+        wholesale,
+        setup_fee=_marked_up(wholesale.setup_fee, rule.setup_percent, rule.setup_fixed, mode),
+        **recurring,
+        extra_channel_monthly=_marked_up(
+            wholesale.extra_channel_monthly,
+            rule.extra_channel_percent,
+            rule.extra_channel_fixed,
+            mode,
+        ),
+        rate_per_minute=_marked_up(wholesale.rate_per_minute, rule.rate_percent, rule.rate_fixed),
+        connection_fee=_marked_up(
+            wholesale.connection_fee, rule.connection_percent, rule.connection_fixed
+        ),
+    )
 
 
 def list_prices(block) -> BlockPrices:
@@ -140,9 +260,15 @@ def list_prices(block) -> BlockPrices:
     )
 
 
-def from_price(amount, viewer_account=None):
-    """A "from" figure aggregated over blocks (a minimum list price) as the viewer sees it.
-
-    Markups must be monotonic (a cheaper list price never sells dearer) for this to hold.
-    """
-    return amount
+def from_prices(blocks, viewer_account=None, *, host_reseller=None):
+    """The "from" figures of ``blocks`` as the viewer sees them (``block_prices``): the
+    cheapest monthly price (None: no block is offered monthly) and the cheapest setup fee.
+    A minimum over each block's own price, since a price list's fixed amounts and per-block
+    rules do not keep the list price's order."""
+    monthly, setup = [], []
+    for block in blocks:
+        prices = block_prices(block, viewer_account, host_reseller=host_reseller)
+        if prices.monthly is not None:
+            monthly.append(prices.monthly)
+        setup.append(prices.setup_fee)
+    return min(monthly, default=None), min(setup, default=None)

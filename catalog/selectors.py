@@ -18,6 +18,7 @@ from django_countries import countries
 from inventory.choices import DIDStatus, NumberType
 from inventory.models import DID, NumberBlock
 
+from .pricing import from_prices
 from .search import numbers_matching
 
 SERVICES = ("voice", "sms", "fax")
@@ -88,36 +89,34 @@ def buyable_blocks(filters=CoverageFilters(), country=None):
     return blocks.annotate(available=Sum("stock_deltas__delta")).filter(available__gt=0)
 
 
-def country_list(filters=CoverageFilters()):
-    """One row per country: buyable numbers, cities and the cheapest setup and monthly prices.
+def country_list(filters=CoverageFilters(), viewer_account=None, *, host_reseller=None):
+    """One row per country: buyable numbers, cities and the cheapest setup and monthly prices
+    as the viewer sees them (``catalog.pricing.from_prices``: a minimum over each block's
+    own price, so a reseller's per-country or per-block rules count).
 
     Grouped in Python: there are a few thousand blocks at most, and the per-block stock is
     itself an aggregate."""
     rows = {}
-    blocks = buyable_blocks(filters).values_list(
-        "country", "city", "available", "monthly_price", "setup_fee"
-    )
-    for country, city, available, monthly, setup in blocks.order_by():
-        row = rows.setdefault(
-            country,
-            {"country": country, "numbers": 0, "city_set": set(), "monthly": [], "setup": []},
+    for block in buyable_blocks(filters).order_by():
+        row = rows.setdefault(block.country.code, {"numbers": 0, "city_set": set(), "blocks": []})
+        row["numbers"] += block.available
+        row["city_set"].add(block.city)
+        row["blocks"].append(block)
+    result = []
+    for code, row in rows.items():
+        from_monthly, from_setup = from_prices(
+            row["blocks"], viewer_account, host_reseller=host_reseller
         )
-        row["numbers"] += available
-        row["city_set"].add(city)
-        if monthly is not None:
-            row["monthly"].append(monthly)
-        row["setup"].append(setup)
-    result = [
-        {
-            "country": code,
-            "name": countries.name(code),
-            "numbers": row["numbers"],
-            "cities": len(row["city_set"] - {""}),
-            "from_monthly": min(row["monthly"], default=None),
-            "from_setup": min(row["setup"]),
-        }
-        for code, row in rows.items()
-    ]
+        result.append(
+            {
+                "country": code,
+                "name": countries.name(code),
+                "numbers": row["numbers"],
+                "cities": len(row["city_set"] - {""}),
+                "from_monthly": from_monthly,
+                "from_setup": from_setup,
+            }
+        )
     return sorted(result, key=lambda row: row["name"])
 
 

@@ -9,7 +9,7 @@ from inventory.choices import NumberType
 
 from . import selectors
 from .forms import NumberSearchQuery
-from .pricing import block_prices, from_price
+from .pricing import block_prices
 from .search import number_query_parse
 from .selectors import CoverageFilters
 
@@ -23,18 +23,20 @@ def _context(filters, **extra):
     }
 
 
-def _viewer_account(request):
+def _viewer(request):
+    """(viewer account, host reseller): whose prices the page shows (``block_prices``).
+    Signed in: the user's account; anonymous: the list price, or the retail price of the
+    reseller whose host the request came in on."""
     user = request.user
-    return user.account if user.is_authenticated and user.account_id else None
+    if user.is_authenticated and user.account_id:
+        return user.account, None
+    return None, getattr(request, "host_reseller", None)
 
 
 def coverage(request):
     filters = CoverageFilters.from_query(request.GET)
-    viewer = _viewer_account(request)
-    rows = selectors.country_list(filters)
-    for row in rows:
-        row["from_monthly"] = from_price(row["from_monthly"], viewer)
-        row["from_setup"] = from_price(row["from_setup"], viewer)
+    viewer, host = _viewer(request)
+    rows = selectors.country_list(filters, viewer, host_reseller=host)
     context = _context(filters, rows=rows)
     return render_page_or_results(
         request, "catalog/coverage.html", "catalog/_country_table.html", context
@@ -46,10 +48,13 @@ def country(request, code):
     if code not in countries:
         raise Http404("No such country")
     filters = CoverageFilters.from_query(request.GET)
-    viewer = _viewer_account(request)
+    viewer, host = _viewer(request)
     search = request.GET.get("q", "").strip()
     blocks = selectors.city_rows(code, filters, search)
-    rows = [{"block": block, "prices": block_prices(block, viewer)} for block in blocks]
+    rows = [
+        {"block": block, "prices": block_prices(block, viewer, host_reseller=host)}
+        for block in blocks
+    ]
     context = _context(filters, code=code, country_name=countries.name(code), rows=rows, q=search)
     return render_page_or_results(
         request, "catalog/country.html", "catalog/_city_table.html", context
@@ -61,7 +66,7 @@ def numbers(request, code):
     if code not in countries:
         raise Http404("No such country")
     filters = CoverageFilters.from_query(request.GET)
-    viewer = _viewer_account(request)
+    viewer, host = _viewer(request)
     query = number_query_parse(request.GET.get("n", ""), code)  # only its ASCII digits are used
     params = NumberSearchQuery(request.GET).values()
     mode, block_ids = params["match"] or "starts", params["block"]
@@ -79,7 +84,7 @@ def numbers(request, code):
         {
             "did": did,
             "formats": selectors.formatted(did.number),
-            "prices": block_prices(did.block, viewer),
+            "prices": block_prices(did.block, viewer, host_reseller=host),
         }
         for did in page.rows
     ]

@@ -29,6 +29,11 @@ app.conf.beat_schedule = {
         "task": "inventory.tasks.release_holds",
         "schedule": crontab(minute=15),
     },
+    # Resellers' scheduled price changes for renewals (the renewal run applies them too).
+    "apply-renewal-price-changes": {
+        "task": "billing.tasks.apply_renewal_price_changes",
+        "schedule": crontab(minute=5),
+    },
     "renew-subscriptions": {
         "task": "billing.tasks.renew_subscriptions",
         "schedule": crontab(minute="*/10"),

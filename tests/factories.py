@@ -44,3 +44,18 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _save(obj, create, extracted, **kwargs):
         if create:
             obj.save()
+
+
+def reseller_account(**fields):
+    """A reseller under the platform (``wholesale_discount`` percent off list, default 0)."""
+    return AccountFactory(kind=Account.Kind.RESELLER, **fields)
+
+
+class MarkupRuleFactory(factory.django.DjangoModelFactory):
+    """A rule of a reseller's price list: the default scope, no markup unless given."""
+
+    class Meta:
+        model = "catalog.MarkupRule"
+
+    reseller = factory.LazyFunction(reseller_account)
+    scope = "default"

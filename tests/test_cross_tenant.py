@@ -203,7 +203,31 @@ def my_number_cancel():
     return (*_my_number("customer_admin"), "get")
 
 
+def price_rule():
+    from tests.factories import MarkupRuleFactory
+
+    reseller, owner, stranger = _reseller_pair()
+    return owner, stranger, {"pk": MarkupRuleFactory(reseller=reseller).pk}, "get"
+
+
+def renewal_price_change_cancel():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from catalog.models import RenewalPriceChange
+
+    reseller, owner, stranger = _reseller_pair()
+    change = RenewalPriceChange.objects.create(
+        reseller=reseller, effective_on=timezone.localdate() + timedelta(days=40)
+    )
+    return owner, stranger, {"pk": change.pk}, "post"
+
+
 SCENARIOS = {
+    "catalog:price_rule_edit": price_rule,
+    "catalog:price_rule_delete": price_rule,
+    "catalog:renewal_price_change_cancel": renewal_price_change_cancel,
     "accounts:customer_detail": customer_detail,
     "accounts:customer_set_status": customer_set_status,
     "accounts:team_edit": team_edit,
