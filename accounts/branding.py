@@ -23,13 +23,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.http.request import split_domain_port, validate_host
 from django.urls import reverse
 
 from .models import Account, Brand, BrandHost
 
 HOSTS_CACHE_KEY = "brand:hosts:v1"
-BRAND_CACHE_KEY = "brand:view:v1:{}"
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -73,60 +73,53 @@ def platform_brand() -> BrandView:
     return BrandView(name=_setting("SITE_NAME", "didportal"))
 
 
-def _build_brand(reseller_id) -> BrandView:
-    account = Account.objects.filter(pk=reseller_id, kind=Account.Kind.RESELLER).first()
-    if account is None:
+def brand_of_reseller(reseller_id) -> BrandView:
+    """The brand of reseller ``reseller_id`` (the platform's if that is no reseller), read in
+    one query (never the logo's bytes): pages ask for it on every request, so it costs the
+    same on the first request as on the next (no cache to warm), one primary-key lookup."""
+    if reseller_id is None:
         return platform_brand()
-    host = BrandHost.objects.filter(account_id=reseller_id).values_list("host", flat=True)
-    brand = Brand.objects.filter(account_id=reseller_id).defer("logo").first()
-    if brand is None:  # a reseller without a brand: its account name and the defaults
-        return BrandView(name=account.name, reseller_id=reseller_id, host=host.first() or "")
-    version = int(brand.updated_at.timestamp())
+    first_host = BrandHost.objects.filter(account_id=OuterRef("pk")).order_by("host")
+    row = (
+        Account.objects.filter(pk=reseller_id, kind=Account.Kind.RESELLER)
+        .annotate(first_host=Subquery(first_host.values("host")[:1]))
+        .values(
+            "name",
+            "first_host",
+            "brand__display_name",
+            "brand__logo_content_type",
+            "brand__support_email",
+            "brand__support_phone",
+            "brand__updated_at",
+        )
+        .first()
+    )
+    if row is None:
+        return platform_brand()
+    host = row["first_host"] or ""
+    if row["brand__updated_at"] is None:  # a reseller without a brand: its name, defaults
+        return BrandView(name=row["name"], reseller_id=reseller_id, host=host)
+    version = int(row["brand__updated_at"].timestamp())
     logo_url = ""
-    if brand.logo_content_type:
+    if row["brand__logo_content_type"]:
         logo_url = f"{reverse('brand_logo', args=[reseller_id])}?v={version}"
     return BrandView(
-        name=brand.display_name,
+        name=row["brand__display_name"],
         reseller_id=reseller_id,
         logo_url=logo_url,
         css_url=f"{reverse('brand_css', args=[reseller_id])}?v={version}",
-        support_email=brand.support_email,
-        support_phone=brand.support_phone,
-        host=host.first() or "",
+        support_email=row["brand__support_email"],
+        support_phone=row["brand__support_phone"],
+        host=host,
     )
 
 
-def brand_of_reseller(reseller_id) -> BrandView:
-    """The reseller's brand, cached (dropped when the brand or its hosts change)."""
-    if reseller_id is None:
-        return platform_brand()
-    key = BRAND_CACHE_KEY.format(reseller_id)
-    view = cache.get(key)
-    if view is None:
-        view = _build_brand(reseller_id)
-        cache.set(key, view, _setting("BRAND_CACHE_SECONDS", 300))
-    return view
-
-
-def _brand_forget(reseller_id):
-    """Drop the cached brand now and again after commit (a reader between the two may
-    have cached the old one)."""
-    key = BRAND_CACHE_KEY.format(reseller_id)
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
-
-
 def reseller_id_of(account) -> int | None:
-    """The reseller whose brand ``account``'s users see: a reseller's customer's reseller."""
-    if account is None or account.kind != Account.Kind.CUSTOMER or account.parent_id is None:
+    """The account whose brand ``account``'s users may see: a customer's parent (checked to
+    be a reseller by ``brand_of_reseller``); None for everyone else."""
+    if account is None or account.kind != Account.Kind.CUSTOMER:
         return None
-    platform_ids = cache.get("brand:platform-ids")
-    if platform_ids is None:
-        platform_ids = list(
-            Account.objects.filter(kind=Account.Kind.PLATFORM).values_list("pk", flat=True)
-        )
-        cache.set("brand:platform-ids", platform_ids, 3600)
-    return None if account.parent_id in platform_ids else account.parent_id
+    return account.parent_id
 
 
 def brand_for_account(account) -> BrandView:
@@ -177,12 +170,11 @@ def host_registry() -> dict[str, int]:
     return registry
 
 
-def _hosts_forget(reseller_id):
-    def forget():
-        cache.delete_many([HOSTS_CACHE_KEY, BRAND_CACHE_KEY.format(reseller_id)])
-
-    forget()
-    transaction.on_commit(forget)
+def _hosts_forget():
+    """Drop the cached registry now and again after commit (a reader between the two may
+    have cached the old one)."""
+    cache.delete(HOSTS_CACHE_KEY)
+    transaction.on_commit(lambda: cache.delete(HOSTS_CACHE_KEY))
 
 
 class UnknownHost(Exception):
@@ -251,14 +243,14 @@ def brand_host_add(*, account, host, actor=None) -> BrandHost:
             brand_host = BrandHost.objects.create(host=host, account=account)
     except IntegrityError:
         raise ValidationError({"host": f"{host} is registered already."}) from None
-    _hosts_forget(account.pk)
+    _hosts_forget()
     return brand_host
 
 
 def brand_host_remove(*, brand_host, actor=None) -> None:
     with transaction.atomic():
         BrandHost.objects.filter(pk=brand_host.pk).delete()
-        _hosts_forget(brand_host.account_id)
+        _hosts_forget()
 
 
 # --- The brand editor ---------------------------------------------------------------------
@@ -394,5 +386,4 @@ def brand_update(
         if actor is not None:
             brand._history_user = actor
         brand.save()
-        _brand_forget(account.pk)
     return brand

@@ -339,15 +339,14 @@ MIN_PURCHASE_BALANCE = Decimal(env("MIN_PURCHASE_BALANCE", default="50.00"))
 # any order whose total is above CHECKOUT_CODE_ABOVE.
 CHECKOUT_CODE_REQUIRED = env.bool("CHECKOUT_CODE_REQUIRED", default=False)
 CHECKOUT_CODE_ABOVE = Decimal(env("CHECKOUT_CODE_ABOVE", default="500.00"))
-# Resellers' brands: logo upload cap (bytes, pixels), and how long the host registry and a
-# brand are cached (every change drops them at once; the time bounds a missed drop).
+# Resellers' brands: logo upload cap (bytes, pixels), and how long the host registry is
+# cached (every change drops it at once; the time bounds a missed drop).
 BRAND_LOGO_MAX_BYTES = env.int("BRAND_LOGO_MAX_BYTES", default=200 * 1024)
 BRAND_LOGO_MAX_PIXELS = (
     env.int("BRAND_LOGO_MAX_WIDTH", default=1200),
     env.int("BRAND_LOGO_MAX_HEIGHT", default=600),
 )
 BRAND_HOSTS_CACHE_SECONDS = env.int("BRAND_HOSTS_CACHE_SECONDS", default=60)
-BRAND_CACHE_SECONDS = env.int("BRAND_CACHE_SECONDS", default=300)
 # Shown to customers who top up by bank transfer.
 BILLING_BANK_DETAILS = env(
     "BILLING_BANK_DETAILS", default="IBAN NL00 DEMO 0000 0000 00, BIC DEMONL2A"

@@ -372,7 +372,9 @@ def test_the_registry_is_cached(client, voxel_brand, django_assert_num_queries):
     request = Factory().get("/", HTTP_HOST=HOST)
     with django_assert_num_queries(0):
         assert branding.host_lookup(request._get_raw_host()) is not None
-        branding.brand_for_request(request)
+    request.host_reseller_id = branding.host_lookup(request._get_raw_host())
+    with django_assert_num_queries(1):  # the brand: one query, never the logo's bytes
+        assert branding.brand_for_request(request).name == "Voxel Voice"
 
 
 # --- Sign-up and sign-in on a reseller's host -----------------------------------------------
