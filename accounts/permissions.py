@@ -123,6 +123,19 @@ def require_may_manage_number(user, did) -> None:
         )
 
 
+# A reseller's money: the invoices it issues to its customers and receives from the
+# platform, its margin. Its admins and finance members (support does not see money).
+is_reseller_billing = _role_in(Role.RESELLER_ADMIN, Role.RESELLER_FINANCE)
+
+
+def may_void_invoice(user, invoice) -> bool:
+    """Voids ``invoice`` (issuing its credit note): platform finance, any invoice; a
+    reseller's admins and finance members, the invoices their reseller issued."""
+    if is_finance(user):
+        return True
+    return is_reseller_billing(user) and invoice.issuer_id == user.account_id
+
+
 def allow(*predicates):
     """View decorator: sign-in required, then at least one predicate must hold (else 403)."""
 

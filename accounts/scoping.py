@@ -12,6 +12,9 @@ from django.shortcuts import get_object_or_404
 from .models import Account, Role
 
 PLATFORM_ROLES = (Role.PLATFORM_ADMIN, Role.PLATFORM_FINANCE)
+# Every role of a reseller's team sees the reseller's own account and its customers'; what
+# each may do with them is ``accounts.permissions``' answer.
+RESELLER_ROLES = (Role.RESELLER_ADMIN, Role.RESELLER_SUPPORT, Role.RESELLER_FINANCE)
 
 
 def visible_account_filter(user, path="pk"):
@@ -22,7 +25,7 @@ def visible_account_filter(user, path="pk"):
         return Q()
     prefix = "" if path == "pk" else f"{path}__"
     own = Q(**{path: user.account_id})
-    if user.role == Role.RESELLER_ADMIN:
+    if user.role in RESELLER_ROLES:
         return own | Q(**{f"{prefix}parent_id": user.account_id})
     return own
 

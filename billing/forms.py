@@ -114,6 +114,10 @@ class InvoiceFilterForm(forms.Form):
     source = forms.ChoiceField(
         required=False, choices=[("", "Any source"), *Invoice.Source.choices]
     )
+    seller = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any seller"), ("platform", "The platform"), ("resellers", "Resellers")],
+    )
 
     def __init__(self, query, *, today):
         data = query.copy()
@@ -173,3 +177,51 @@ class ReportForm(forms.Form):
 class BalancesQuery(QueryForm):
     q = forms.CharField(required=False, max_length=200)
     low = forms.BooleanField(required=False)
+
+
+def last_twelve_months(today):
+    """The first day of the month eleven months before ``today``'s, and ``today``."""
+    month = today.month - 11
+    year = today.year + (month - 1) // 12
+    return today.replace(year=year, month=(month - 1) % 12 + 1, day=1), today
+
+
+class ReportPeriodForm(forms.Form):
+    """A report's period, read from the query string: from and to dates (both included);
+    none given means the last twelve months. ``period()`` is always a usable range: a wrong
+    date is an error on the form, and the default range is used meanwhile."""
+
+    MAX_DAYS = 366 * 5
+
+    date_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, query, *, today):
+        super().__init__(query)
+        self.today = today
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", "form-control")
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        default_start, default_end = last_twelve_months(self.today)
+        start, end = start or default_start, end or max(default_end, start or default_end)
+        if start > end:
+            self.add_error("date_to", "“To” must be on or after “From”.")
+        elif (end - start).days > self.MAX_DAYS:
+            self.add_error("date_to", "A report covers five years at most.")
+        return cleaned
+
+    def period(self):
+        """(first day, last day) of the valid period, else of the last twelve months."""
+        if not self.is_valid():
+            return last_twelve_months(self.today)
+        start, end = self.cleaned_data["date_from"], self.cleaned_data["date_to"]
+        default_start, default_end = last_twelve_months(self.today)
+        start = start or default_start
+        return start, end or max(default_end, start)

@@ -156,7 +156,13 @@ class TaxRate(models.Model):
 
 LedgerEntry.tenant_field = "account"
 Balance.tenant_field = "account"
-from .models_invoices import CreditNote, Invoice, InvoiceLine, InvoiceSequence  # noqa: E402,F401
+from .models_invoices import (  # noqa: E402,F401
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    InvoiceLogo,
+    InvoiceSequence,
+)
 from .models_subscriptions import (  # noqa: E402,F401
     Subscription,
     SubscriptionCharge,

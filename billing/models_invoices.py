@@ -42,6 +42,28 @@ class InvoiceSequence(models.Model):
         return f"{self.issuer_id}/{self.series}/{self.year}: {self.last_number}"
 
 
+class InvoiceLogo(models.Model):
+    """A seller's logo as printed on its invoices, stored once per distinct image (by its
+    SHA-256): an invoice points at the logo it was issued with, so a later brand change
+    leaves issued invoices as they were, without a copy of the image per invoice."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    content = models.BinaryField()
+    content_type = models.CharField(max_length=20)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(content_type__in=["image/png", "image/jpeg"]),
+                name="invoice_logo_png_or_jpeg",
+            )
+        ]
+
+    def __str__(self):
+        return self.sha256[:12]
+
+
 class Invoice(models.Model):
     class Status(models.TextChoices):
         PAID = "paid", "Paid"  # prepaid: settled from the balance when issued
@@ -77,6 +99,15 @@ class Invoice(models.Model):
     seller_address = models.TextField(blank=True)
     seller_country = CountryField(blank=True)
     seller_vat_number = models.CharField(max_length=32, blank=True)
+    # A reseller's brand as it stood at issue (``accounts.Brand``): the name shown to its
+    # customers, its logo, the bank details and footer its invoices print. Blank for the
+    # platform, whose invoices print its account identity only.
+    seller_display_name = models.CharField(max_length=100, blank=True)
+    seller_logo = models.ForeignKey(
+        InvoiceLogo, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    seller_bank_details = models.TextField(blank=True)
+    seller_footer = models.TextField(blank=True)
     buyer_name = models.CharField(max_length=200)
     buyer_legal_name = models.CharField(max_length=200, blank=True)
     buyer_address = models.TextField(blank=True)
@@ -107,6 +138,7 @@ class Invoice(models.Model):
         ordering = ["-issue_date", "-sequence"]
         indexes = [
             models.Index(fields=["account", "-issue_date"], name="invoice_account_recent"),
+            models.Index(fields=["issuer", "-issue_date"], name="invoice_issuer_recent"),
             models.Index(fields=["issue_date"], name="invoice_issue_date"),
             models.Index(
                 fields=["created_at"], condition=Q(pdf_path=""), name="invoice_pdf_missing"

@@ -8,6 +8,8 @@ confirms its payment (webhook or return URL) and calls the same service with its
 
 from django.conf import settings
 
+from accounts.models import Brand
+
 
 class PaymentMethod:
     code = ""
@@ -24,9 +26,22 @@ class BankTransfer(PaymentMethod):
     label = "Bank transfer"
 
     def instructions(self, account) -> str:
-        bank_details = getattr(settings, "BILLING_BANK_DETAILS", "")
+        """Where to transfer: the seller's bank account. A reseller's customer pays its
+        reseller (the bank details of its brand), never the platform."""
+        reseller = account.reseller
+        if reseller is None:
+            payee, bank_details = "our", getattr(settings, "BILLING_BANK_DETAILS", "")
+        else:
+            brand = Brand.objects.filter(account=reseller).first()
+            name = brand.display_name if brand else reseller.name
+            payee, bank_details = f"{name}’s", brand.bank_details if brand else ""
+            if not bank_details:
+                return (
+                    f"Ask {name} for its bank details, and quote the reference "
+                    f"ACCOUNT-{account.pk} so your balance can be credited."
+                )
         lines = [
-            f"Transfer the amount in {account.currency} to our bank account.",
+            f"Transfer the amount in {account.currency} to {payee} bank account.",
             bank_details,
             f"Quote the reference ACCOUNT-{account.pk} so we can credit your balance.",
         ]

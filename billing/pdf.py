@@ -7,10 +7,14 @@ Safety: the HTML comes from our own template with autoescaping on, so customer t
 addresses, line descriptions) is printed literally. WeasyPrint fetches through
 :class:`StaticOnlyFetcher`, which serves files from our static roots and refuses every other
 URL (``file:``, ``http(s):``, ``data:`` …); a refused fetch is a warning, not a failed render.
+The one exception is the seller's logo: the document carries its bytes, the template embeds
+them as a ``data:`` URI, and the fetcher serves exactly that URI (it was built here from a
+PNG or JPEG, never read from the page).
 """
 
 from __future__ import annotations
 
+import base64
 import mimetypes
 import os
 import re
@@ -41,6 +45,7 @@ STATIC_BASE_URL = "https://didportal.invalid/static/"
 # File names of stored PDFs come from invoice numbers; anything else is refused.
 SAFE_FILE_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 CENT = Decimal("0.01")
+LOGO_TYPES = {"image/png", "image/jpeg"}
 
 
 # --- What is printed ------------------------------------------------------------------------
@@ -134,9 +139,26 @@ class InvoiceDocument:
     paid_on: date | None = None  # paid from the prepaid balance on this day: nothing is due
     void: bool = False  # printed with a VOID mark
     credits: str = ""  # a credit note: the number of the invoice it cancels
+    # The seller's brand (a reseller): the name its customers know it by, its logo (PNG or
+    # JPEG bytes), its bank details (printed on every page) and its invoice footer.
+    # ``bank_details`` None: the platform's (settings.BILLING_BANK_DETAILS), printed only
+    # where something is due.
+    brand_name: str = ""
+    logo: bytes = b""
+    logo_type: str = ""
+    bank_details: str | None = None
+    footer: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "lines", tuple(self.lines))
+        if self.logo and self.logo_type not in LOGO_TYPES:
+            raise ValueError(f"a logo must be PNG or JPEG, not {self.logo_type!r}")
+
+    @property
+    def logo_data_uri(self) -> str:
+        if not self.logo:
+            return ""
+        return f"data:{self.logo_type};base64,{base64.b64encode(self.logo).decode('ascii')}"
 
     @property
     def amount_due(self) -> Decimal:
@@ -185,12 +207,16 @@ def _context(document):
         "paid": format_amount(-document.totals.gross),
         "due": format_amount(document.amount_due),
     }
+    own_bank = document.bank_details
+    pay_to = settings.BILLING_BANK_DETAILS if own_bank is None else own_bank
     return {
         "document": document,
         "lines": lines,
         "totals": totals,
-        # Bank details only where something is to be paid.
-        "bank_details": settings.BILLING_BANK_DETAILS if document.amount_due > 0 else "",
+        # The platform's bank details only where something is to be paid; a reseller's,
+        # part of its identity as seller, on every page.
+        "bank_details": pay_to if document.amount_due > 0 else "",
+        "seller_bank_details": own_bank or "",
     }
 
 
@@ -228,10 +254,18 @@ class StaticOnlyFetcher(URLFetcher):
     a ``..`` escape, a file that does not exist — raises :class:`RefusedURL`.
     """
 
-    def __init__(self):
+    def __init__(self, inline=()):
         super().__init__(fail_on_errors=False)
+        # ``data:`` URIs this render built itself (the seller's logo): served, nothing else.
+        self.inline = frozenset(uri for uri in inline if uri)
 
     def fetch(self, url, headers=None):
+        if url in self.inline:
+            header, _, payload = url.partition(",")
+            content_type = header.removeprefix("data:").removesuffix(";base64")
+            return URLFetcherResponse(
+                url, body=base64.b64decode(payload), headers={"Content-Type": content_type}
+            )
         path = self.static_path(url)
         if path is None:
             raise RefusedURL(f"refused to fetch {url!r}: only our static files are served")
@@ -274,7 +308,7 @@ def render_invoice_pdf(document):
     html = HTML(
         string=render_invoice_html(document),
         base_url=STATIC_BASE_URL,
-        url_fetcher=StaticOnlyFetcher(),
+        url_fetcher=StaticOnlyFetcher(inline=[document.logo_data_uri]),
     )
     return html.write_pdf()
 

@@ -1,17 +1,29 @@
 """Reads on balances, the ledger, invoices and the finance reports."""
 
 from dataclasses import dataclass, fields
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, DecimalField, F, Prefetch, Q, Sum, Value
+from django.db.models import Count, DecimalField, F, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Round, TruncMonth
+from django.utils import timezone
 from django_countries import countries
 
 from accounts.models import Account
+from accounts.permissions import is_platform_staff
 from accounts.scoping import get_scoped_or_404, scoped
 
-from .models import MONEY, Balance, Invoice, InvoiceLine, LedgerEntry, Subscription, TaxRate
+from .models import (
+    MONEY,
+    Balance,
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    LedgerEntry,
+    Subscription,
+    SubscriptionCharge,
+    TaxRate,
+)
 
 ZERO = Decimal("0.00")
 
@@ -101,18 +113,44 @@ class InvoiceFilters:
     country: str = ""  # the buyer's country on the invoice
     status: str = ""
     source: str = ""
+    seller: str = ""  # "platform": the platform's own invoices; "resellers": resellers'
 
     @property
     def active(self):
         return any(getattr(self, f.name) not in (None, "") for f in fields(self))
 
 
-def invoices_for(user, *, account=None):
-    """Invoices the user may see, newest first (a customer: its own; platform staff: all)."""
+def _own_documents(queryset, user):
+    """Invoices or credit notes the user may see: platform staff, all; anyone else, those
+    issued to their account or by it (a reseller's to its customers). Scoped in the query."""
+    documents = scoped(queryset, user)
+    if is_platform_staff(user):
+        return documents
+    return documents.filter(Q(account_id=user.account_id) | Q(issuer_id=user.account_id))
+
+
+def visible_invoices(user):
+    return _own_documents(Invoice.objects.all(), user)
+
+
+def visible_credit_notes(user):
+    return _own_documents(CreditNote.objects.all(), user)
+
+
+def invoices_for(user, *, account=None, direction=""):
+    """Invoices the user may see, newest first (a customer: its own; a reseller: those it
+    issued and those it received; platform staff: all). ``direction``: ``issued`` (by the
+    user's account) or ``received`` (by it) narrows a reseller's."""
     # "order" is cart's Order.invoice seen from here (an invoice's order, if it has one).
-    invoices = scoped(Invoice.objects.select_related("account", "credit_note", "order"), user)
+    invoices = _own_documents(
+        Invoice.objects.select_related("account", "credit_note", "order"), user
+    )
     if account is not None:
         invoices = invoices.filter(account=account)
+    if direction == "issued":
+        invoices = invoices.filter(issuer_id=user.account_id)
+    elif direction == "received":
+        invoices = invoices.filter(account_id=user.account_id)
     return invoices.order_by("-issue_date", "-sequence", "-pk")
 
 
@@ -137,6 +175,10 @@ def invoice_search(user, filters: InvoiceFilters):
         invoices = invoices.filter(status=filters.status)
     if filters.source:
         invoices = invoices.filter(source=filters.source)
+    if filters.seller == "platform":
+        invoices = invoices.filter(issuer__kind=Account.Kind.PLATFORM)
+    elif filters.seller == "resellers":
+        invoices = invoices.filter(issuer__kind=Account.Kind.RESELLER)
     return invoices
 
 
@@ -165,7 +207,7 @@ def invoice_detail(user, pk):
     queryset = Invoice.objects.select_related(
         "account", "created_by", "credit_note", "order"
     ).prefetch_related(Prefetch("lines", queryset=InvoiceLine.objects.order_by("position")))
-    return get_scoped_or_404(queryset, user, pk=pk)
+    return get_scoped_or_404(_own_documents(queryset, user), user, pk=pk)
 
 
 def invoice_accounts(user, *, limit=500):
@@ -186,6 +228,7 @@ def invoice_export_rows(invoices):
         yield [
             invoice.number,
             invoice.issue_date.isoformat(),
+            invoice.seller_name,
             invoice.account_id,
             invoice.buyer_name,
             invoice.buyer_country.code or "",
@@ -206,6 +249,7 @@ def invoice_export_rows(invoices):
 INVOICE_EXPORT_HEADER = [
     "number",
     "date",
+    "seller",
     "account_id",
     "account",
     "country",
@@ -226,9 +270,15 @@ INVOICE_EXPORT_HEADER = [
 # --- Reports --------------------------------------------------------------------------------
 
 
+def _platform_invoices(user):
+    """The platform's own invoices: its revenue (a reseller's invoices to its customers are
+    the reseller's; the platform's share of them is on its wholesale invoices)."""
+    return invoices_for(user).filter(issuer__kind=Account.Kind.PLATFORM)
+
+
 def _revenue(user, date_from, date_to):
     """Invoices that count as revenue between two dates: void ones never do."""
-    return invoices_for(user).filter(
+    return _platform_invoices(user).filter(
         issue_date__gte=date_from, issue_date__lte=date_to, status=Invoice.Status.PAID
     )
 
@@ -292,14 +342,15 @@ def vat_by_country(user, *, date_from, date_to):
 
 def revenue_totals(user, *, date_from, date_to) -> dict:
     """Totals of the report's range (void excluded) and how many void invoices it left out."""
-    invoices = invoices_for(user).filter(issue_date__gte=date_from, issue_date__lte=date_to)
+    invoices = _platform_invoices(user).filter(issue_date__gte=date_from, issue_date__lte=date_to)
     totals = invoice_totals(invoices)
     return {**totals, "paid": totals["count"] - totals["void"]}
 
 
 def invoice_years(user):
     """The years that have invoices, newest first."""
-    return [d.year for d in invoices_for(user).order_by().dates("issue_date", "year", "DESC")]
+    invoices = _platform_invoices(user).order_by()
+    return [d.year for d in invoices.dates("issue_date", "year", "DESC")]
 
 
 def _first_of_month(day):
@@ -310,3 +361,200 @@ def _first_of_month(day):
 
 def _next_month(day):
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+# --- Resellers: the platform's wholesale revenue, a reseller's margin -----------------------
+
+
+def _charged_between(date_from, date_to):
+    """Charges made from the start of ``date_from`` to the end of ``date_to`` (local time)."""
+    start = timezone.make_aware(datetime.combine(date_from, time.min))
+    end = timezone.make_aware(datetime.combine(date_to + timedelta(days=1), time.min))
+    return Q(created_at__gte=start, created_at__lt=end)
+
+
+def wholesale_revenue(user, *, date_from, date_to):
+    """Per month charged and reseller: the wholesale charges' count, net, VAT and gross
+    (what resellers paid the platform for the periods their customers bought), in one query.
+    Platform staff only (a reseller's scope would give it its own rows)."""
+    rows = (
+        scoped(SubscriptionCharge.objects.filter(side=SubscriptionCharge.Side.WHOLESALE), user)
+        .filter(_charged_between(date_from, date_to))
+        .annotate(month=TruncMonth("created_at"))
+        .values("month", "account_id", "account__name")
+        .annotate(
+            count=Count("pk"),
+            net=_money_sum("net"),
+            vat=_money_sum("vat"),
+            gross=_money_sum("amount"),
+        )
+        .order_by("month", "account__name", "account_id")
+    )
+    return [
+        {
+            "month": _first_of_month(row["month"]),
+            "reseller_id": row["account_id"],
+            "reseller": row["account__name"],
+            **{key: row[key] for key in ("count", "net", "vat", "gross")},
+        }
+        for row in rows
+    ]
+
+
+def wholesale_totals_by_reseller(rows):
+    """``wholesale_revenue`` rows summed per reseller, highest net first."""
+    totals = {}
+    for row in rows:
+        total = totals.setdefault(
+            row["reseller_id"],
+            {
+                "reseller_id": row["reseller_id"],
+                "reseller": row["reseller"],
+                "count": 0,
+                "net": ZERO,
+                "vat": ZERO,
+                "gross": ZERO,
+            },
+        )
+        for key in ("count", "net", "vat", "gross"):
+            total[key] += row[key]
+    return sorted(totals.values(), key=lambda t: (-t["net"], t["reseller"]))
+
+
+WHOLESALE_EXPORT_HEADER = ["month", "reseller_id", "reseller", "charges", "net", "vat", "gross"]
+
+
+def wholesale_export_rows(rows):
+    for row in rows:
+        yield [
+            f"{row['month']:%Y-%m}",
+            row["reseller_id"],
+            row["reseller"],
+            row["count"],
+            row["net"],
+            row["vat"],
+            row["gross"],
+        ]
+
+
+def margin_rows(reseller, *, date_from, date_to):
+    """The reseller's sales in the range, per month charged, customer and country of the
+    number: retail net (its customers' sale charges) and wholesale net (its own wholesale
+    charges for the same periods), in one query. Amounts net of VAT; the platform's own cost
+    is nowhere in it."""
+    wholesale = SubscriptionCharge.objects.filter(
+        subscription_id=OuterRef("subscription_id"),
+        period_index=OuterRef("period_index"),
+        side=SubscriptionCharge.Side.WHOLESALE,
+        account_id=reseller.pk,
+    ).values("net")[:1]
+    money = DecimalField(**MONEY)
+    rows = (
+        SubscriptionCharge.objects.filter(
+            side=SubscriptionCharge.Side.SALE, subscription__reseller_id=reseller.pk
+        )
+        .filter(_charged_between(date_from, date_to))
+        .annotate(
+            month=TruncMonth("created_at"),
+            wholesale_net=Coalesce(Subquery(wholesale, output_field=money), Value(ZERO)),
+        )
+        .values("month", "account_id", "account__name", "subscription__did__block__country")
+        .annotate(
+            count=Count("pk"),
+            retail=_money_sum("net"),
+            wholesale=Coalesce(Sum("wholesale_net"), Value(ZERO), output_field=money),
+        )
+        .order_by("month", "account__name", "account_id", "subscription__did__block__country")
+    )
+    return [
+        _with_margin(
+            {
+                "month": _first_of_month(row["month"]),
+                "customer_id": row["account_id"],
+                "customer": row["account__name"],
+                "country": row["subscription__did__block__country"] or "",
+                "country_name": countries.name(row["subscription__did__block__country"] or ""),
+                "count": row["count"],
+                "retail": row["retail"],
+                "wholesale": row["wholesale"],
+            }
+        )
+        for row in rows
+    ]
+
+
+def _with_margin(row):
+    margin = row["retail"] - row["wholesale"]
+    percent = None
+    if row["retail"]:
+        percent = (margin * 100 / row["retail"]).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return {**row, "margin": margin, "margin_percent": percent}
+
+
+def margin_summary(rows, key):
+    """``margin_rows`` summed by ``key`` ("month", "customer_id" or "country")."""
+    groups = {}
+    for row in rows:
+        group = groups.setdefault(
+            row[key],
+            {
+                key: row[key],
+                "customer": row["customer"],
+                "country": row["country"],
+                "country_name": row["country_name"],
+                "month": row["month"],
+                "count": 0,
+                "retail": ZERO,
+                "wholesale": ZERO,
+            },
+        )
+        for field in ("count", "retail", "wholesale"):
+            group[field] += row[field]
+    return [_with_margin(group) for group in groups.values()]
+
+
+def margin_by_month(rows, *, date_from, date_to):
+    """Every month of the range (empty ones at zero), for the chart and its table."""
+    found = {group["month"]: group for group in margin_summary(rows, "month")}
+    months, month = [], _first_of_month(date_from)
+    while month <= date_to:
+        empty = {"month": month, "count": 0, "retail": ZERO, "wholesale": ZERO}
+        months.append(found.get(month) or _with_margin(empty))
+        month = _next_month(month)
+    return months
+
+
+def margin_totals(rows):
+    total = {"count": 0, "retail": ZERO, "wholesale": ZERO}
+    for row in rows:
+        for field in total:
+            total[field] += row[field]
+    return _with_margin(total)
+
+
+MARGIN_EXPORT_HEADER = [
+    "month",
+    "customer_id",
+    "customer",
+    "country",
+    "charges",
+    "retail_net",
+    "wholesale_net",
+    "margin",
+    "margin_percent",
+]
+
+
+def margin_export_rows(rows):
+    for row in rows:
+        yield [
+            f"{row['month']:%Y-%m}",
+            row["customer_id"],
+            row["customer"],
+            row["country"],
+            row["count"],
+            row["retail"],
+            row["wholesale"],
+            row["margin"],
+            "" if row["margin_percent"] is None else row["margin_percent"],
+        ]

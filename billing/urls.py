@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_invoices, views_repricing
+from . import views, views_invoices, views_reports, views_repricing
 
 app_name = "billing"
 
@@ -20,6 +20,9 @@ urlpatterns = [
     path("invoices/<int:pk>/void/", views_invoices.invoice_void, name="invoice_void"),
     path("credit-notes/<int:pk>/pdf/", views_invoices.credit_note_pdf, name="credit_note_pdf"),
     path("reports/", views_invoices.reports, name="reports"),
+    path("reports/wholesale.csv", views_reports.wholesale_export, name="wholesale_export"),
+    path("margin/", views_reports.margin_report, name="margin_report"),
+    path("margin/export.csv", views_reports.margin_export, name="margin_export"),
     path(
         "renewal-price-changes/",
         views_repricing.renewal_price_change_schedule_view,

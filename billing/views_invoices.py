@@ -1,5 +1,7 @@
-"""Invoice pages: a customer's own invoices, the finance list with totals and CSV, the PDF
-download, voiding, and the finance reports (revenue per month, VAT per country)."""
+"""Invoice pages: a customer's own invoices (from the platform, or from its reseller), a
+reseller's (issued to its customers, received from the platform), the finance list with
+totals and CSV, the PDF download, voiding, and the finance reports (revenue per month, VAT
+per country)."""
 
 import logging
 from datetime import date
@@ -17,13 +19,19 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
 from accounts.models import Account
-from accounts.permissions import allow, is_customer, is_finance
+from accounts.permissions import (
+    allow,
+    is_customer,
+    is_finance,
+    is_reseller_billing,
+    may_void_invoice,
+)
 from accounts.scoping import get_scoped_or_404, scoped
 from didportal.csv_export import csv_download
 
 from . import selectors
 from .forms import QUICK_PERIODS, InvoiceFilterForm, InvoiceVoidForm, ReportForm, period_bounds
-from .models import CreditNote, Invoice
+from .models import Invoice
 from .services import invoices as invoice_services
 
 logger = logging.getLogger(__name__)
@@ -35,24 +43,36 @@ ZERO = Decimal("0")
 # --- Customers ------------------------------------------------------------------------------
 
 
-@allow(is_customer, is_finance)
+RESELLER_DIRECTIONS = {"issued": "Issued to your customers", "received": "From the platform"}
+
+
+@allow(is_customer, is_reseller_billing, is_finance)
 def invoices(request):
-    """A customer's own invoices; platform staff are sent to the full list."""
-    if not is_customer(request.user):
+    """A customer's own invoices; a reseller's, issued or received; platform staff are sent
+    to the full list."""
+    user = request.user
+    if is_finance(user):
         return redirect("billing:invoice_list")
-    page = Paginator(selectors.invoices_for(request.user), PAGE_SIZE).get_page(
+    direction = ""
+    if is_reseller_billing(user):
+        direction = request.GET.get("direction", "issued")
+        direction = direction if direction in RESELLER_DIRECTIONS else "issued"
+    page = Paginator(selectors.invoices_for(user, direction=direction), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return render(request, "billing/invoices.html", {"page": page})
+    context = {"page": page, "direction": direction, "directions": RESELLER_DIRECTIONS}
+    return render(request, "billing/invoices.html", context)
 
 
-@allow(is_customer, is_finance)
+@allow(is_customer, is_reseller_billing, is_finance)
 def invoice(request, pk):
     invoice = selectors.invoice_detail(request.user, pk)
     context = {
         "invoice": invoice,
         "lines": invoice.lines.all(),
         "is_finance": is_finance(request.user),
+        "issued_by_me": invoice.issuer_id == request.user.account_id,
+        "may_void": may_void_invoice(request.user, invoice),
         "pdf_stale": _pdf_needs_render(invoice),
     }
     return render(request, "billing/invoice_detail.html", context)
@@ -79,10 +99,10 @@ def _private_file(relative):
     return path if path.is_file() else None
 
 
-@allow(is_customer, is_finance)
+@allow(is_customer, is_reseller_billing, is_finance)
 def invoice_pdf(request, pk):
     """The invoice's PDF as an attachment: rendered now if the task has not run yet."""
-    invoice = get_scoped_or_404(Invoice.objects.all(), request.user, pk=pk)
+    invoice = get_scoped_or_404(selectors.visible_invoices(request.user), request.user, pk=pk)
     return _pdf_download(
         request,
         invoice,
@@ -92,10 +112,12 @@ def invoice_pdf(request, pk):
     )
 
 
-@allow(is_customer, is_finance)
+@allow(is_customer, is_reseller_billing, is_finance)
 def credit_note_pdf(request, pk):
     """A credit note's PDF, for the same people as its invoice's."""
-    credit_note = get_scoped_or_404(CreditNote.objects.all(), request.user, pk=pk)
+    credit_note = get_scoped_or_404(
+        selectors.visible_credit_notes(request.user), request.user, pk=pk
+    )
     return _pdf_download(
         request,
         credit_note,
@@ -153,6 +175,7 @@ def invoice_list(request):
         "totals": selectors.invoice_totals(invoices, include_void=filters.status == "void"),
         "page": Paginator(invoices, PAGE_SIZE).get_page(request.GET.get("page")),
         "account_names": selectors.invoice_accounts(request.user),
+        "platform_id": request.user.account_id,  # platform staff: the platform's own
         "quick_periods": [
             {"key": key, "label": label, "active": period_bounds(key, today) == _range(filters)}
             for key, label in QUICK_PERIODS
@@ -174,9 +197,11 @@ def invoice_export(request):
     )
 
 
-@allow(is_finance)
+@allow(is_finance, is_reseller_billing)
 def invoice_void(request, pk):
     invoice = selectors.invoice_detail(request.user, pk)
+    if not may_void_invoice(request.user, invoice):
+        raise PermissionDenied("Only the issuer of an invoice may void it.")
     if invoice.status == Invoice.Status.VOID:
         messages.info(request, f"{invoice.number} is already void.")
         return redirect("billing:invoice", pk=invoice.pk)
@@ -195,7 +220,8 @@ def invoice_void(request, pk):
                 "Its number stays used.",
             )
             return redirect("billing:invoice", pk=invoice.pk)
-    return render(request, "billing/invoice_void.html", {"invoice": invoice, "form": form})
+    context = {"invoice": invoice, "form": form, "is_finance": is_finance(request.user)}
+    return render(request, "billing/invoice_void.html", context)
 
 
 # --- Finance: reports ----------------------------------------------------------------------
@@ -229,6 +255,7 @@ def reports(request):
     year = form.cleaned_data.get("year") if form.is_valid() else None
     date_from, date_to = _report_range(year, today)
     months = selectors.revenue_by_month(request.user, date_from=date_from, date_to=date_to)
+    wholesale = selectors.wholesale_revenue(request.user, date_from=date_from, date_to=date_to)
     context = {
         "form": form,
         "year": year,
@@ -238,5 +265,15 @@ def reports(request):
         "bars": month_bars(months),
         "countries": selectors.vat_by_country(request.user, date_from=date_from, date_to=date_to),
         "totals": selectors.revenue_totals(request.user, date_from=date_from, date_to=date_to),
+        "wholesale": wholesale,
+        "wholesale_resellers": selectors.wholesale_totals_by_reseller(wholesale),
     }
     return render(request, "billing/reports.html", context)
+
+
+def report_period(request):
+    """The finance reports' range from the query string (``?year=``), for the CSV exports."""
+    today = timezone.localdate()
+    years = sorted({*selectors.invoice_years(request.user), today.year}, reverse=True)
+    form = ReportForm(request.GET, years=years)
+    return _report_range(form.cleaned_data.get("year") if form.is_valid() else None, today)

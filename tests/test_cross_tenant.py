@@ -163,6 +163,24 @@ def _credit_note():
     return owner, stranger, {"pk": invoice.credit_note.pk}, method
 
 
+def _reseller_invoice():
+    """An invoice reseller A issued to its customer: A's finance may void it, reseller B's
+    finance must not find it."""
+    from billing.services.invoices import LineDraft, invoice_issue
+
+    reseller_a = AccountFactory(kind="reseller", name="Reseller A")
+    reseller_b = AccountFactory(kind="reseller", name="Reseller B")
+    buyer = AccountFactory(kind="customer", parent=reseller_a)
+    zero = Decimal("0.00")
+    line = LineDraft(description="Monthly fee", net=Decimal("5.00"), vat_rate=zero, vat=zero)
+    invoice = invoice_issue(
+        account=buyer, lines=[line], source="order", idempotency_key="r", job="tests"
+    )
+    owner = UserFactory(account=reseller_a, role="reseller_finance")
+    stranger = UserFactory(account=reseller_b, role="reseller_finance")
+    return owner, stranger, {"pk": invoice.pk}, "get"
+
+
 def _order():
     from cart.orders import order_place
     from cart.services import cart_add_any
@@ -239,6 +257,7 @@ SCENARIOS = {
     "billing:invoice": _invoice,
     "billing:invoice_pdf": _invoice,  # renders the PDF on demand (into a tmp root, below)
     "billing:credit_note_pdf": _credit_note,
+    "billing:invoice_void": _reseller_invoice,
     "cart:my_number": my_number,
     "cart:my_number_destination": my_number_change,
     "cart:my_number_users": my_number_change,

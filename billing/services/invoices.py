@@ -9,12 +9,23 @@ Which invoices exist:
 Each part of a charge can be on one invoice line only (a unique constraint), so a charge is
 never invoiced twice and the daily job never takes an order's charges.
 
-Numbers (``INV-2026-000123``) come from one sequence per issuer and year, incremented under
-a row lock in the invoice's own transaction: a rollback gives the number back, so the
-sequence has no gaps. The PDF is rendered after commit by a Celery task that can run again
-safely; ``render_missing_invoice_pdfs`` catches up any the broker lost.
+Who issues: the seller of the invoiced account (``invoice_issuer_for``). A reseller's customer
+is invoiced by its reseller, under the reseller's identity and brand (name, logo, bank
+details, footer; copied onto the invoice when issued) — it never receives a document from
+the platform. Everyone else (direct customers, and resellers for their wholesale charges and
+their own purchases) is invoiced by the platform. A charge is invoiced to the account it
+was charged to (``SubscriptionCharge.account``): a period of a reseller's customer gives a
+sale charge (the customer, invoiced by the reseller) and a wholesale charge (the reseller,
+invoiced by the platform on its daily invoice).
+
+Numbers (``INV-2026-000123``; a reseller's carry its id, ``INV-R7-2026-000001``) come from
+one sequence per issuer and year, incremented under a row lock in the invoice's own
+transaction: a rollback gives the number back, so each issuer's sequence has no gaps. The
+PDF is rendered after commit by a Celery task that can run again safely;
+``render_missing_invoice_pdfs`` catches up any the broker lost.
 """
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -25,13 +36,20 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from accounts.models import Account
-from accounts.permissions import is_finance
+from accounts.models import Account, Brand
+from accounts.permissions import may_void_invoice
 from accounts.services import platform_account
 from didportal.enqueue import enqueue
 
 from .. import pdf
-from ..models import CreditNote, Invoice, InvoiceLine, InvoiceSequence, SubscriptionCharge
+from ..models import (
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    InvoiceLogo,
+    InvoiceSequence,
+    SubscriptionCharge,
+)
 from ..tax import OUTSIDE_EU_NOTE, REVERSE_CHARGE_NOTE, TaxDecision
 
 logger = logging.getLogger(__name__)
@@ -72,12 +90,29 @@ class LineDraft:
         return (self.tax_country, self.reverse_charge, self.buyer_country, self.buyer_vat_number)
 
 
-def invoice_number(year, sequence):
-    return f"INV-{year}-{sequence:06d}"
+def invoice_issuer_for(account) -> Account:
+    """Who invoices ``account``: its seller — the reseller a customer buys from, else the
+    platform (direct customers, and resellers for their wholesale charges and own numbers).
+    The seller is the account's parent (nested resellers are out of scope); no extra query
+    when the parent is already loaded."""
+    parent = account.parent if account.parent_id else None
+    if parent is not None and (parent.is_platform or (parent.is_reseller and account.is_customer)):
+        return parent
+    return platform_account()
 
 
-def credit_note_number(year, sequence):
-    return f"CN-{year}-{sequence:06d}"
+def _series_prefix(issuer):
+    """What sets an issuer's numbers apart: nothing for the platform, ``R<id>-`` for a
+    reseller (its id never changes, so its numbers, and the PDFs' file names, stay unique)."""
+    return "" if issuer is None or issuer.is_platform else f"R{issuer.pk}-"
+
+
+def invoice_number(year, sequence, issuer=None):
+    return f"INV-{_series_prefix(issuer)}{year}-{sequence:06d}"
+
+
+def credit_note_number(year, sequence, issuer=None):
+    return f"CN-{_series_prefix(issuer)}{year}-{sequence:06d}"
 
 
 def _next_sequence(issuer, year, series=InvoiceSequence.Series.INVOICE):
@@ -98,6 +133,42 @@ def _identity(prefix, account):
         f"{prefix}_address": account.address,
         f"{prefix}_country": account.country,
         f"{prefix}_vat_number": account.vat_number,
+    }
+
+
+# What a logo must start with to be printed (the brand editor checks uploads; this is the
+# renderer's own guard against anything else in the column).
+LOGO_SIGNATURES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
+
+
+def _logo_snapshot(brand):
+    """The ``InvoiceLogo`` of the brand's logo as it is now (stored once per image), or None."""
+    content = bytes(brand.logo) if brand.logo else b""
+    signature = LOGO_SIGNATURES.get(brand.logo_content_type)
+    if not content or signature is None or not content.startswith(signature):
+        return None
+    logo, _ = InvoiceLogo.objects.get_or_create(
+        sha256=hashlib.sha256(content).hexdigest(),
+        defaults={"content": content, "content_type": brand.logo_content_type},
+    )
+    return logo
+
+
+def _seller_identity(issuer):
+    """The seller as printed: the issuer's billing identity and, for a reseller, its brand
+    (display name, logo, bank details, invoice footer) as they are at issue."""
+    identity = _identity("seller", issuer)
+    if issuer.is_platform:
+        return identity
+    brand = Brand.objects.filter(account=issuer).first()
+    if brand is None:
+        return identity
+    return {
+        **identity,
+        "seller_display_name": brand.display_name,
+        "seller_logo": _logo_snapshot(brand),
+        "seller_bank_details": brand.bank_details,
+        "seller_footer": brand.invoice_footer,
     }
 
 
@@ -139,7 +210,8 @@ def invoice_issue(
     job="",
     issue_date=None,
 ) -> Invoice:
-    """Issue a paid invoice to ``account`` with ``lines`` (``LineDraft``); numbered now.
+    """Issue a paid invoice to ``account`` with ``lines`` (``LineDraft``); numbered now in
+    the series of its issuer (``invoice_issuer_for``).
 
     A repeated ``idempotency_key`` returns the first invoice. The PDF follows after commit.
     """
@@ -150,7 +222,7 @@ def invoice_issue(
         raise ValidationError("An invoice needs at least one line.")
     if actor is None and not job:
         raise ValidationError("An invoice needs an author: actor or job.")
-    issuer = platform_account()
+    issuer = invoice_issuer_for(account)
     issue_date = issue_date or timezone.localdate()
     reference_type, reference_id = reference or ("", "")
     invoice = Invoice(
@@ -169,7 +241,7 @@ def invoice_issue(
         gross=sum((line.gross for line in lines), ZERO),
         created_by=actor,
         created_by_job=job if actor is None else "",
-        **_identity("seller", issuer),
+        **_seller_identity(issuer),
         **_buyer_identity(account, lines),
         **_tax_summary(lines),
     )
@@ -178,7 +250,7 @@ def invoice_issue(
         # increment, and the number is not lost.
         with transaction.atomic():
             invoice.sequence = _next_sequence(issuer, invoice.year)
-            invoice.number = invoice_number(invoice.year, invoice.sequence)
+            invoice.number = invoice_number(invoice.year, invoice.sequence, issuer)
             invoice.save()
     except IntegrityError:
         existing = Invoice.objects.filter(idempotency_key=idempotency_key).first()
@@ -276,7 +348,7 @@ def invoice_for_charges(
 ):
     """Invoice ``charges`` (SubscriptionCharge rows of ``account``); None when all are free."""
     charges = [c for c in charges if c.amount > 0]
-    if any(c.subscription.account_id != account.pk for c in charges):
+    if any(c.account_id != account.pk for c in charges):
         raise ValidationError("Every charge on an invoice must belong to its account.")
     if not charges:
         return None
@@ -306,12 +378,15 @@ def _start_of_today(now):
 
 def invoices_issue_daily(*, now=None, job="issue_daily_invoices") -> int:
     """Invoice each account's charges made before today that no invoice bills yet, one
-    invoice per account. Safe to run twice or concurrently; returns invoices issued."""
+    invoice per account charged (and VAT regime): a reseller's customer gets its reseller's
+    invoice for its sale charges; a reseller gets one platform invoice for its wholesale
+    charges and its own purchases. Safe to run twice or concurrently; returns invoices
+    issued."""
     cutoff = _start_of_today(now or timezone.now())
     accounts = (
         _uninvoiced_charges()
         .filter(created_at__lt=cutoff)
-        .values_list("subscription__account_id", flat=True)
+        .values_list("account_id", flat=True)
         .distinct()
     )
     issued = 0
@@ -330,7 +405,7 @@ def _invoice_daily_for(account_id, *, cutoff, job) -> int:
     account = Account.objects.select_for_update().get(pk=account_id)
     charges = list(
         _uninvoiced_charges()
-        .filter(subscription__account_id=account_id, created_at__lt=cutoff)
+        .filter(account_id=account_id, created_at__lt=cutoff)
         .select_related("subscription")
         .order_by("created_at", "pk")
     )
@@ -367,11 +442,12 @@ def _charge_regime(charge):
 
 @transaction.atomic
 def invoice_void(*, invoice, actor, reason, now=None) -> Invoice:
-    """Mark an invoice void (finance) and issue the credit note that cancels it, numbered in
-    the issuer's credit-note series. The invoice's number stays used; money is not moved —
-    record a refund or an adjustment on the account's statement for that."""
-    if not is_finance(actor):
-        raise PermissionDenied("Only finance staff may void invoices.")
+    """Mark an invoice void (platform finance, or the issuing reseller's admins and finance)
+    and issue the credit note that cancels it, numbered in the issuer's credit-note series.
+    The invoice's number stays used; money is not moved — record a refund or an adjustment
+    on the account's statement for that."""
+    if not may_void_invoice(actor, invoice):
+        raise PermissionDenied("Only finance staff of the invoice's issuer may void it.")
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Say why the invoice is void."})
@@ -410,7 +486,7 @@ def _credit_note_issue(invoice, *, actor, now) -> CreditNote:
     credit_note.sequence = _next_sequence(
         invoice.issuer, credit_note.year, InvoiceSequence.Series.CREDIT_NOTE
     )
-    credit_note.number = credit_note_number(credit_note.year, credit_note.sequence)
+    credit_note.number = credit_note_number(credit_note.year, credit_note.sequence, invoice.issuer)
     credit_note.save()
     return credit_note
 
@@ -467,6 +543,21 @@ def _void_note(invoice):
     )
 
 
+def _brand(invoice) -> dict:
+    """The ``InvoiceDocument`` fields of the seller's brand as stored at issue. A reseller's
+    invoice prints its own bank details (blank if it had none), never the platform's."""
+    if invoice.issuer.is_platform:
+        return {}
+    logo = invoice.seller_logo
+    return {
+        "brand_name": invoice.seller_display_name,
+        "logo": bytes(logo.content) if logo else b"",
+        "logo_type": logo.content_type if logo else "",
+        "bank_details": invoice.seller_bank_details,
+        "footer": invoice.seller_footer,
+    }
+
+
 def invoice_document(invoice) -> "pdf.InvoiceDocument":
     """What the PDF prints: the invoice's stored figures, nothing recomputed. Every invoice
     is paid from the prepaid balance when issued, so nothing is ever due."""
@@ -488,6 +579,7 @@ def invoice_document(invoice) -> "pdf.InvoiceDocument":
         title="Invoice",
         paid_on=invoice.due_date,
         void=void,
+        **_brand(invoice),
     )
 
 
@@ -512,12 +604,15 @@ def credit_note_document(credit_note) -> "pdf.InvoiceDocument":
         ),
         title="Credit note",
         credits=invoice.number,
+        **_brand(invoice),
     )
 
 
 def credit_note_pdf_render(*, credit_note_id) -> str:
     """Render and store the PDF of a credit note (again, if it exists); returns its path."""
-    credit_note = CreditNote.objects.select_related("invoice").get(pk=credit_note_id)
+    credit_note = CreditNote.objects.select_related("invoice__issuer", "invoice__seller_logo").get(
+        pk=credit_note_id
+    )
     path = pdf.store_invoice_pdf(credit_note_document(credit_note))
     CreditNote.objects.filter(pk=credit_note_id).update(
         pdf_path=path, pdf_rendered_at=timezone.now()
@@ -531,7 +626,7 @@ def invoice_pdf_render(*, invoice_id) -> str:
     Safe to run twice or concurrently: the file is replaced atomically and the path is
     derived from the invoice number, so both runs write the same file.
     """
-    invoice = Invoice.objects.get(pk=invoice_id)
+    invoice = Invoice.objects.select_related("issuer", "seller_logo").get(pk=invoice_id)
     path = pdf.store_invoice_pdf(invoice_document(invoice))
     Invoice.objects.filter(pk=invoice_id).update(pdf_path=path, pdf_rendered_at=timezone.now())
     return path

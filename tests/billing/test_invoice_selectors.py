@@ -204,6 +204,7 @@ def test_export_rows_carry_the_invoice_and_its_vat_rates(customer, finance_user)
     assert row == [
         invoice.number,
         "2026-04-01",
+        invoice.seller_name,
         customer.pk,
         customer.name,
         "DE",

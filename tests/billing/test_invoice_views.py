@@ -63,7 +63,7 @@ def url_for(name, invoice):
         ("customer_admin", 200, 403),
         ("customer_member", 200, 403),
         ("stranger", 404, 403),
-        ("reseller_admin", 403, 403),
+        ("reseller_admin", 404, 403),  # its own invoices only: this one is another's
         ("finance_user", 200, 200),
         ("platform_admin", 200, 200),
     ],
@@ -73,8 +73,10 @@ def test_who_may_open_each_page(
 ):
     client.force_login(request.getfixturevalue(role))
     expected = customer_pages if name in CUSTOMER_PAGES else finance_pages
-    if role == "stranger" and name == "billing:invoices":
+    if role in {"stranger", "reseller_admin"} and name == "billing:invoices":
         expected = 200  # their own (empty) list
+    if role == "reseller_admin" and name == "billing:invoice_void":
+        expected = 404  # may void what its reseller issued: not this one
     response = client.get(url_for(name, invoice))
     if name == "billing:invoices" and role in {"finance_user", "platform_admin"}:
         assert response.status_code == 302
@@ -83,12 +85,20 @@ def test_who_may_open_each_page(
         assert response.status_code == expected
 
 
-def test_the_reseller_of_a_customer_cannot_open_its_invoices(client, reseller, reseller_admin):
+def test_the_reseller_of_a_customer_opens_the_invoices_it_issued_only(
+    client, reseller, reseller_admin
+):
+    """Issue 11: a reseller invoices its customers. An invoice the platform issued to one of
+    them (before the reseller invoiced its own) stays between the platform and the customer."""
     resold = AccountFactory(parent=reseller)
-    invoice = make_invoice(resold, date(2026, 3, 2))
+    issued = make_invoice(resold, date(2026, 3, 2))
+    assert issued.issuer == reseller
+    earlier = make_invoice(resold, date(2026, 3, 3))
+    Invoice.objects.filter(pk=earlier.pk).update(issuer=platform())
     client.force_login(reseller_admin)
     for name in CUSTOMER_PAGES[1:]:
-        assert client.get(url_for(name, invoice)).status_code == 403
+        assert client.get(url_for(name, issued)).status_code == 200
+        assert client.get(url_for(name, earlier)).status_code == 404
 
 
 def test_anonymous_is_sent_to_sign_in(client, invoice):
@@ -348,13 +358,13 @@ def test_csv_export_of_the_filtered_set(client, finance_user, book):
     assert "attachment" in response["Content-Disposition"]
     lines = body(response).splitlines()
     assert lines[0] == (
-        "number,date,account_id,account,country,vat_number,net,vat_rates,vat,gross,currency,"
+        "number,date,seller,account_id,account,country,vat_number,net,vat_rates,vat,gross,currency,"
         "status,source,tax_country,reverse_charge,credit_note"
     )
     assert len(lines) == 2
     invoice = book["mar_us"]
     assert lines[1] == (
-        f'{invoice.number},2026-03-09,{invoice.account_id},"\'=HYPERLINK(""http://evil.test"",'
+        f'{invoice.number},2026-03-09,{invoice.seller_name},{invoice.account_id},"\'=HYPERLINK(""http://evil.test"",'
         '""x"")",US,,5.25,0%,0.00,5.25,USD,Paid,Order,,no,'
     )
 
