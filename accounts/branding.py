@@ -123,8 +123,16 @@ def reseller_id_of(account) -> int | None:
 
 
 def brand_for_account(account) -> BrandView:
-    """The brand of e-mails to ``account``'s users (and of their pages)."""
-    return brand_of_reseller(reseller_id_of(account))
+    """The brand of e-mails to ``account``'s users (and of their pages). Kept on the account
+    instance: asking again (the order confirmation's body, then its sender, the second
+    while the invoice sequence is locked) costs no query."""
+    if account is None:
+        return platform_brand()
+    key = reseller_id_of(account)
+    cached = getattr(account, "_brand_view", None)
+    if cached is None or cached[0] != key:
+        cached = account._brand_view = (key, brand_of_reseller(key))
+    return cached[1]
 
 
 def brand_for_request(request) -> BrandView:
