@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
@@ -116,9 +118,17 @@ class AccountIdentityForm(CrispyForm, forms.ModelForm):
 ROLE_HELP = {
     Role.PLATFORM_ADMIN: "everything: inventory, pricing, customers, orders",
     Role.PLATFORM_FINANCE: "balances, invoices and reports; reads the rest",
-    Role.RESELLER_ADMIN: "everything for the reseller and its customers",
-    Role.RESELLER_SUPPORT: "looks after the customers' numbers and orders; no money",
-    Role.RESELLER_FINANCE: "balances, customers' top-ups, statements, invoices and reports",
+    Role.RESELLER_ADMIN: (
+        "everything for the reseller and its customers: the team, customers, their numbers, "
+        "orders and money, and buying numbers at wholesale"
+    ),
+    Role.RESELLER_SUPPORT: (
+        "looks after the customers' numbers and orders (acts for them, buys on their "
+        "behalf); no money"
+    ),
+    Role.RESELLER_FINANCE: (
+        "balances, top-ups for the customers, statements, invoices and reports; changes no number"
+    ),
     Role.CUSTOMER_ADMIN: "the owner's rights: buys, manages every number, the team and billing",
     Role.CUSTOMER_MEMBER: (
         "sets where calls go for the numbers assigned to them; buys only if allowed below"
@@ -177,3 +187,49 @@ class CustomerListQuery(QueryForm):
             (Account.Kind.CUSTOMER, "Customers"),
         ],
     )
+
+
+# --- The platform's resellers ----------------------------------------------------------------
+
+
+def _discount_field(**kwargs):
+    return forms.DecimalField(
+        label="Wholesale discount (%)",
+        min_value=0,
+        max_value=Decimal("99.99"),
+        max_digits=5,
+        decimal_places=2,
+        help_text="Percent off the platform's list price this reseller pays (0 up to 99.99).",
+        **kwargs,
+    )
+
+
+class ResellerCreateForm(CrispyForm, forms.Form):
+    submit_label = "Create reseller"
+    name = forms.CharField(label="Display name", max_length=200)
+    legal_name = forms.CharField(
+        max_length=200, required=False, help_text="Printed on invoices; blank: the name."
+    )
+    country = CountryField().formfield()
+    address = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    vat_number = forms.CharField(
+        label="VAT number",
+        max_length=32,
+        required=False,
+        help_text="EU businesses: with or without the country prefix.",
+    )
+    wholesale_discount = _discount_field(initial=0)
+    admin_name = forms.CharField(label="First admin's name", max_length=150)
+    admin_email = forms.EmailField(
+        label="First admin's e-mail address",
+        help_text="They receive an invitation to choose a password.",
+    )
+
+
+class ResellerDiscountForm(CrispyForm, forms.Form):
+    submit_label = "Save discount"
+    wholesale_discount = _discount_field()
+
+
+class ResellerListQuery(QueryForm):
+    q = forms.CharField(required=False, max_length=200)

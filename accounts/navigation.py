@@ -15,7 +15,7 @@ class NavItem:
 
 NAVIGATION = [
     (
-        permissions.may_buy,
+        lambda u: permissions.is_customer(u) and permissions.may_buy(u),
         [
             NavItem("Buy numbers", "catalog:coverage"),
             NavItem("My numbers", "cart:my_numbers"),
@@ -38,6 +38,7 @@ NAVIGATION = [
             NavItem("Inventory", "inventory:dids"),
             NavItem("Pricing", "inventory:blocks"),
             NavItem("Customers", "accounts:customers"),
+            NavItem("Resellers", "accounts:resellers"),
             NavItem("Orders", "cart:orders_admin"),
             NavItem("Invoices", "billing:invoice_list"),
             NavItem("Compliance", "compliance:requirements"),
@@ -50,15 +51,36 @@ NAVIGATION = [
             NavItem("Invoices", "billing:invoice_list"),
             NavItem("Reports", "billing:reports"),
             NavItem("Customers", "accounts:customers"),
+            NavItem("Resellers", "accounts:resellers"),
         ],
     ),
     (
         permissions.is_reseller_admin,
         [
             NavItem("Customers", "accounts:customers"),
+            NavItem("Buy numbers", "catalog:coverage"),
+            NavItem("Our numbers", "cart:my_numbers"),
+            NavItem("Orders", "cart:orders"),
+            NavItem("Cart", "cart:cart"),
+            NavItem("Balance & invoices", "billing:balance"),
             NavItem("Pricing", "catalog:reseller_pricing"),
-            NavItem("Numbers", "inventory:reseller_numbers"),
             NavItem("Brand", "accounts:brand"),
+        ],
+    ),
+    (
+        permissions.is_reseller_support,
+        [
+            NavItem("Customers", "accounts:customers"),
+            NavItem("Our numbers", "cart:my_numbers"),
+            NavItem("Orders", "cart:orders"),
+        ],
+    ),
+    (
+        permissions.is_reseller_finance,
+        [
+            NavItem("Customers", "accounts:customers"),
+            NavItem("Balance & invoices", "billing:balance"),
+            NavItem("Orders", "cart:orders"),
         ],
     ),
 ]

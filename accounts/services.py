@@ -1,8 +1,9 @@
 """Writes on accounts and users. Every caller (views, admin, commands, tests) goes through here."""
 
 import secrets
+from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -198,3 +199,100 @@ def customer_create(*, parent, company_name, country, admin_name, admin_email) -
     return user_invite(
         account=account, email=admin_email, role=Role.CUSTOMER_ADMIN, full_name=admin_name
     )
+
+
+# --- The platform's resellers ----------------------------------------------------------------
+
+
+def _require_platform_admin(actor):
+    from .permissions import is_platform_admin
+
+    if not is_platform_admin(actor):
+        raise PermissionDenied("Only platform admins may create or change resellers.")
+
+
+def _check_discount(discount):
+    try:
+        discount = Decimal(discount)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValidationError({"wholesale_discount": "Enter a percentage."}) from None
+    if not discount.is_finite() or not (0 <= discount < 100):
+        raise ValidationError(
+            {"wholesale_discount": "The discount is a percentage from 0 up to (not including) 100."}
+        )
+    if discount != discount.quantize(Decimal("0.01")):
+        raise ValidationError({"wholesale_discount": "At most two decimals."})
+    return discount.quantize(Decimal("0.01"))
+
+
+@transaction.atomic
+def reseller_create(
+    *,
+    actor,
+    name,
+    country,
+    admin_name,
+    admin_email,
+    legal_name="",
+    address="",
+    vat_number="",
+    wholesale_discount=Decimal("0"),
+) -> Account:
+    """A platform admin opens a reseller account (under the platform) and invites its first
+    reseller admin, who chooses a password from the e-mailed link. The identity goes through
+    ``Account.clean`` (VAT number valid for the country, stored compact)."""
+    _require_platform_admin(actor)
+    account = account_create(
+        kind=Account.Kind.RESELLER,
+        name=name,
+        parent=platform_account(),
+        legal_name=legal_name or name,
+        country=country,
+        address=address,
+        vat_number=vat_number,
+        wholesale_discount=_check_discount(wholesale_discount),
+    )
+    user_invite(account=account, email=admin_email, role=Role.RESELLER_ADMIN, full_name=admin_name)
+    return account
+
+
+@transaction.atomic
+def reseller_discount_set(*, actor, reseller, discount) -> Account:
+    """Set a reseller's wholesale discount (percent off list, 0 ≤ d < 100). Recorded in the
+    account's history with who changed it, from what to what. New purchases and renewals
+    priced after this use it (``catalog.pricing.wholesale_prices``)."""
+    _require_platform_admin(actor)
+    discount = _check_discount(discount)
+    locked = Account.objects.select_for_update().get(pk=reseller.pk)
+    if not locked.is_reseller:
+        raise ValidationError("Only resellers have a wholesale discount.")
+    if locked.wholesale_discount == discount:
+        return locked
+    before = locked.wholesale_discount
+    locked.wholesale_discount = discount
+    locked._history_user = actor
+    locked._change_reason = f"wholesale discount {before}% → {discount}% by {actor.email}"
+    locked.save(update_fields=["wholesale_discount"])
+    return locked
+
+
+@transaction.atomic
+def reseller_status_set(*, actor, reseller, status) -> Account:
+    """Suspend or reactivate a reseller (platform admins).
+
+    Suspended means: the reseller's users are refused every page that acts (each permission
+    predicate wants an active account) and see the "suspended" page; its customers cannot
+    put numbers in a cart or check out (``permissions.require_may_shop``), and its sign-up
+    link stops working. Numbers already sold keep working; nothing is cancelled, so
+    reactivating restores everything as it was.
+    """
+    _require_platform_admin(actor)
+    if status not in Account.Status.values:
+        raise ValidationError(f"Unknown status “{status}”.")
+    locked = Account.objects.select_for_update().get(pk=reseller.pk)
+    if not locked.is_reseller:
+        raise ValidationError("Only a reseller can be suspended here.")
+    if locked.status == status:
+        return locked
+    locked._history_user = actor
+    return account_set_status(account=locked, status=status, actor=actor)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import brand_views, views
+from . import brand_views, views, views_platform
 from .forms import EmailLoginForm
 
 app_name = "accounts"
@@ -51,4 +51,11 @@ urlpatterns = [
     path("customers/new/", views.customer_create, name="customer_create"),
     path("customers/<int:pk>/", views.customer_detail, name="customer_detail"),
     path("customers/<int:pk>/status/", views.customer_set_status, name="customer_set_status"),
+    path("resellers/", views_platform.reseller_list, name="resellers"),
+    path("resellers/new/", views_platform.reseller_create, name="reseller_create"),
+    path("resellers/<int:pk>/", views_platform.reseller_detail, name="reseller_detail"),
+    path(
+        "resellers/<int:pk>/discount/", views_platform.reseller_discount, name="reseller_discount"
+    ),
+    path("resellers/<int:pk>/status/", views_platform.reseller_status, name="reseller_status"),
 ]

@@ -24,6 +24,7 @@ from .models import Account
 from .permissions import (
     administers_customers,
     allow,
+    customer_rights,
     is_portal_user,
     manages_customers,
     manages_team,
@@ -171,6 +172,7 @@ def customer_detail(request, pk):
             "users": account.users.order_by("email"),
             "children": account.children.order_by("name") if account.is_reseller else None,
             "can_change_status": administers_customers(request.user),
+            "rights": customer_rights(request.user, account),
         },
     )
 

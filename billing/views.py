@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import Account
-from accounts.permissions import allow, is_customer, is_finance
+from accounts.permissions import allow, holds_numbers, is_finance
 from accounts.scoping import get_scoped_or_404
 from didportal.csv_export import csv_download
 
@@ -27,7 +27,7 @@ def _statement_page(request, user, account):
     return Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
-@allow(is_customer)
+@allow(holds_numbers)
 def balance(request):
     account = request.user.account
     context = {

@@ -21,9 +21,10 @@ from django.utils.cache import patch_cache_control
 from accounts.models import Account
 from accounts.permissions import (
     allow,
+    handles_customer_money,
     is_customer,
     is_finance,
-    is_reseller_billing,
+    may_see_invoices_of,
     may_void_invoice,
 )
 from accounts.scoping import get_scoped_or_404, scoped
@@ -46,27 +47,29 @@ ZERO = Decimal("0")
 RESELLER_DIRECTIONS = {"issued": "Issued to your customers", "received": "From the platform"}
 
 
-@allow(is_customer, is_reseller_billing, is_finance)
+@allow(is_customer, handles_customer_money, is_finance)
 def invoices(request):
     """A customer's own invoices; a reseller's, issued or received; platform staff are sent
     to the full list."""
     user = request.user
     if is_finance(user):
         return redirect("billing:invoice_list")
-    direction = ""
-    if is_reseller_billing(user):
+    if handles_customer_money(user):
         direction = request.GET.get("direction", "issued")
         direction = direction if direction in RESELLER_DIRECTIONS else "issued"
-    page = Paginator(selectors.invoices_for(user, direction=direction), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+        invoices = selectors.invoices_for(user, direction=direction)
+    else:  # a customer's users: their own account's only
+        direction = ""
+        invoices = selectors.invoices_for(user, account=user.account)
+    page = Paginator(invoices, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page": page, "direction": direction, "directions": RESELLER_DIRECTIONS}
     return render(request, "billing/invoices.html", context)
 
 
-@allow(is_customer, is_reseller_billing, is_finance)
+@allow(is_customer, handles_customer_money, is_finance)
 def invoice(request, pk):
     invoice = selectors.invoice_detail(request.user, pk)
+    _require_may_see(request.user, invoice)
     context = {
         "invoice": invoice,
         "lines": invoice.lines.all(),
@@ -76,6 +79,12 @@ def invoice(request, pk):
         "pdf_stale": _pdf_needs_render(invoice),
     }
     return render(request, "billing/invoice_detail.html", context)
+
+
+def _require_may_see(user, document):
+    """Within the user's scope, a reseller's support sees no money of its customers."""
+    if not may_see_invoices_of(user, document.account):
+        raise PermissionDenied("Your role does not give access to invoices.")
 
 
 # --- The PDF --------------------------------------------------------------------------------
@@ -99,10 +108,11 @@ def _private_file(relative):
     return path if path.is_file() else None
 
 
-@allow(is_customer, is_reseller_billing, is_finance)
+@allow(is_customer, handles_customer_money, is_finance)
 def invoice_pdf(request, pk):
     """The invoice's PDF as an attachment: rendered now if the task has not run yet."""
     invoice = get_scoped_or_404(selectors.visible_invoices(request.user), request.user, pk=pk)
+    _require_may_see(request.user, invoice)
     return _pdf_download(
         request,
         invoice,
@@ -112,12 +122,13 @@ def invoice_pdf(request, pk):
     )
 
 
-@allow(is_customer, is_reseller_billing, is_finance)
+@allow(is_customer, handles_customer_money, is_finance)
 def credit_note_pdf(request, pk):
     """A credit note's PDF, for the same people as its invoice's."""
     credit_note = get_scoped_or_404(
         selectors.visible_credit_notes(request.user), request.user, pk=pk
     )
+    _require_may_see(request.user, credit_note)
     return _pdf_download(
         request,
         credit_note,
@@ -197,7 +208,7 @@ def invoice_export(request):
     )
 
 
-@allow(is_finance, is_reseller_billing)
+@allow(is_finance, handles_customer_money)
 def invoice_void(request, pk):
     invoice = selectors.invoice_detail(request.user, pk)
     if not may_void_invoice(request.user, invoice):

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.permissions import allow, is_finance, is_reseller_billing
+from accounts.permissions import allow, handles_customer_money, is_finance
 from didportal.csv_export import csv_download
 
 from . import selectors
@@ -33,7 +33,7 @@ def _margin(request):
     return form, date_from, date_to, rows
 
 
-@allow(is_reseller_billing)
+@allow(handles_customer_money)
 def margin_report(request):
     form, date_from, date_to, rows = _margin(request)
     if form.errors:
@@ -63,7 +63,7 @@ def margin_report(request):
     return render(request, "billing/margin_report.html", context)
 
 
-@allow(is_reseller_billing)
+@allow(handles_customer_money)
 def margin_export(request):
     _, date_from, date_to, rows = _margin(request)
     return csv_download(

@@ -30,8 +30,16 @@ DEMO_ORDERS = [
         [("US", "212", "monthly"), ("US", "800", "monthly")],
     ),
     ("customer@didportal.test", "demo-order-2", [("GB", "20", "monthly")]),
-    # Bäckerei Schmidt (DE, no VAT number: German VAT), a Chicago number, 1.19 USD.
+    # Bäckerei Schmidt (DE, no VAT number: German VAT), a Chicago number at Voxel's retail
+    # price (list 1.00 less its 10 % discount, +30 %, up to .x9: 1.19 net).
     ("resold@didportal.test", "demo-order-resold-1", [("US", "312", "monthly")]),
+    # Studio Lumen (GB, Voxel's second customer): a Manchester number and a Miami one, at
+    # Voxel's retail prices; Voxel pays the platform wholesale for both.
+    (
+        "studio@didportal.test",
+        "demo-order-resold-2",
+        [("GB", "161", "monthly"), ("US", "305", "monthly")],
+    ),
 ]
 
 

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from accounts.branding import brand_for_account
 from accounts.codes import confirmation_code_spend, confirmation_code_verify
-from accounts.permissions import require_may_buy
+from accounts.permissions import require_may_buy, require_may_buy_for
 from billing.models import Invoice
 from billing.services import balance_lock
 from billing.services.invoices import invoice_for_charges
@@ -92,9 +92,9 @@ def code_required(total) -> bool:
     return settings.CHECKOUT_CODE_REQUIRED or total > settings.CHECKOUT_CODE_ABOVE
 
 
-def _existing_order(token, user):
+def _existing_order(token, account):
     order = Order.objects.filter(token=token).first()
-    if order is not None and order.account_id != user.account_id:
+    if order is not None and order.account_id != account.pk:
         raise ValidationError("This checkout form is not valid any more: reload the cart.")
     return order
 
@@ -107,9 +107,24 @@ def _cart_items(user):
     )
 
 
-def order_place(*, user, token, agreed=None, ip_address=None, code=None, now=None) -> Order:
+def order_place(
+    *,
+    user,
+    token,
+    agreed=None,
+    ip_address=None,
+    code=None,
+    now=None,
+    for_account=None,
+    items=None,
+) -> Order:
     """Buy everything in ``user``'s cart. Returns the order (the same one for a repeated
     ``token``).
+
+    ``for_account`` and ``items`` (unsaved ``CartItem`` lines: block, quantity, channels,
+    period) buy those lines for another account, whose balance pays at its price: a
+    reseller's admins and support buying on their customer's behalf
+    (``accounts.permissions.may_buy_for``). The order is the customer's, placed by ``user``.
 
     ``agreed`` maps requirement ids to the version the buyer was shown and agreed to.
     ``code`` is the e-mailed transaction code when ``code_required`` (decided on the total
@@ -120,43 +135,54 @@ def order_place(*, user, token, agreed=None, ip_address=None, code=None, now=Non
     """
     if not token or len(token) > 64:
         raise ValidationError("This checkout form is not valid: reload the cart.")
-    existing = _existing_order(token, user)
+    account = for_account or user.account
+    existing = _existing_order(token, account)
     if existing is not None:
         return existing
-    require_may_buy(user)
-    if not user.account.is_active:
-        raise ValidationError("Your account is suspended: buying is not possible.")
+    if for_account is None:
+        require_may_buy(user)
+    else:
+        require_may_buy_for(user, for_account)
+    if not account.is_active:
+        whose = "Your account" if for_account is None else str(account)
+        raise ValidationError(f"{whose} is suspended: buying is not possible.")
     if code:
         # Checked before the order's transaction, so a wrong guess is counted even though
         # the order is refused; the code is spent only inside that transaction.
         try:
             confirmation_code_verify(user=user, purpose=checkout_purpose(token), code=code)
         except ValidationError:
-            existing = _existing_order(token, user)  # a twin request spent it on the order
+            existing = _existing_order(token, account)  # a twin spent it on the order
             if existing is not None:
                 return existing
             raise
     try:
         return _place(
-            user=user, token=token, agreed=agreed or {}, ip_address=ip_address, code=code, now=now
+            user=user,
+            token=token,
+            agreed=agreed or {},
+            ip_address=ip_address,
+            code=code,
+            now=now,
+            account=account,
+            items=items,
         )
     except IntegrityError:
         # A twin request with the same token committed first.
-        existing = _existing_order(token, user)
+        existing = _existing_order(token, account)
         if existing is None:
             raise
         return existing
 
 
 @transaction.atomic
-def _place(*, user, token, agreed, ip_address, code, now):
+def _place(*, user, token, agreed, ip_address, code, now, account, items=None):
     now = now or timezone.now()
-    account = user.account
     balance = balance_lock(account)
-    existing = _existing_order(token, user)
+    existing = _existing_order(token, account)
     if existing is not None:
         return existing
-    items = _cart_items(user)
+    items = _cart_items(user) if items is None else list(items)
     if not items:
         raise ValidationError("Your cart is empty.")
     decision = tax_for(account)
@@ -208,7 +234,7 @@ def _place(*, user, token, agreed, ip_address, code, now):
             order_id=order.pk,
             ip_address=ip_address,
         )
-    CartItem.objects.filter(pk__in=[item.pk for item in items]).delete()
+    CartItem.objects.filter(pk__in=[item.pk for item in items if item.pk]).delete()
     text, html = _render_confirmation(order)
     # Last: the invoice number's row lock is held from here to commit.
     if sold:

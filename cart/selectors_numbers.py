@@ -16,6 +16,8 @@ from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.shortcuts import get_object_or_404
 
+from accounts.models import Account
+from accounts.permissions import serves_customers
 from accounts.scoping import scoped
 from billing.models import Subscription
 from billing.services.capacity import ChannelTotals, channel_totals
@@ -160,13 +162,15 @@ def _digits_filter(text):
     return condition
 
 
-def my_numbers_queryset(user):
-    """The numbers the user's account holds (active or on hold), with what a row shows."""
-    account_id = user.account_id
-    subscriptions = Subscription.objects.filter(account_id=account_id, status__in=SHOWN_STATUSES)
+def my_numbers_queryset(user, *, owners=None):
+    """The numbers the user's account holds (active or on hold), with what a row shows.
+    ``owners``: the accounts whose numbers to read instead (a queryset or ids; the
+    reseller's customers when it acts for them), still within the user's scope."""
+    owners = [user.account_id] if owners is None else owners
+    subscriptions = Subscription.objects.filter(account_id__in=owners, status__in=SHOWN_STATUSES)
     return (
-        scoped(DID.objects.filter(owner_id=account_id, status__in=OWNED_STATUSES), user)
-        .select_related("block")
+        scoped(DID.objects.filter(owner_id__in=owners, status__in=OWNED_STATUSES), user)
+        .select_related("block", "owner")
         .prefetch_related(
             Prefetch(
                 "subscriptions",
@@ -181,7 +185,7 @@ def my_numbers_queryset(user):
             Prefetch(
                 "assigned_users",
                 queryset=get_user_model()
-                .objects.filter(account_id=account_id)
+                .objects.filter(account_id__in=owners)
                 .order_by("full_name", "email"),
                 to_attr="assigned",
             ),
@@ -221,5 +225,13 @@ def my_numbers_page(user, *, search="", status="", page=None):
 
 
 def my_number(user, pk) -> NumberRow:
-    """One of the account's numbers, or 404 (another account's, or no longer held)."""
-    return _row(get_object_or_404(my_numbers_queryset(user), pk=pk))
+    """One of the account's numbers, or 404 (another account's, or no longer held). The
+    admins and support of a reseller also reach its customers' numbers (to act for them;
+    never another reseller's)."""
+    owners = [user.account_id]
+    if serves_customers(user):
+        customers = Account.objects.filter(parent_id=user.account_id, kind=Account.Kind.CUSTOMER)
+        owners = Account.objects.filter(
+            Q(pk=user.account_id) | Q(pk__in=customers.values("pk"))
+        ).values("pk")
+    return _row(get_object_or_404(my_numbers_queryset(user, owners=owners), pk=pk))

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from accounts.permissions import is_customer, require_may_shop
+from accounts.permissions import holds_numbers, require_may_shop
 from billing.services import balance_lock
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
@@ -76,8 +76,8 @@ def hold_until(now=None):
 
 
 def _check_customer(user):
-    if not is_customer(user):
-        raise PermissionDenied("Only customers have a cart.")
+    if not holds_numbers(user):
+        raise PermissionDenied("Only customers and resellers have a cart.")
 
 
 def _locked_cart(user):

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts.permissions import allow, is_customer
+from accounts.permissions import allow, holds_numbers
 from didportal.forms import add_service_errors
 from didportal.redirects import safe_redirect_target
 
@@ -147,7 +147,7 @@ def add_pending(request):
     return _add_for_customer(request, picks, back=_safe_url(request, picks.get("back", "")))
 
 
-@allow(is_customer)
+@allow(holds_numbers)
 def _add_for_customer(request, picks, *, back):
     try:
         if picks["action"] == "any" or (picks["block"] and not picks["numbers"]):
@@ -167,7 +167,7 @@ def _add_for_customer(request, picks, *, back):
     )
 
 
-@allow(is_customer)
+@allow(holds_numbers)
 def added(request):
     """The panel as a page of its own (no JavaScript, or a reload)."""
     query = PanelQuery(request.GET).values()
@@ -185,7 +185,7 @@ def _cart_page(request, override=None, status=200):
     return render(request, "cart/cart.html", context, status=status)
 
 
-@allow(is_customer)
+@allow(holds_numbers)
 def cart(request):
     return _cart_page(request)
 
@@ -198,7 +198,7 @@ def _return_to(request):
     return "cart", None, None
 
 
-@allow(is_customer)
+@allow(holds_numbers)
 @require_POST
 def item_update(request, pk):
     item = selectors.cart_item_for(request.user, pk)
@@ -217,7 +217,7 @@ def item_update(request, pk):
     return redirect("cart:cart")
 
 
-@allow(is_customer)
+@allow(holds_numbers)
 @require_http_methods(["GET", "POST"])
 def item_remove(request, pk):
     """GET asks for confirmation; POST removes the line (and ends its number's hold)."""
@@ -243,7 +243,7 @@ def item_remove(request, pk):
 
 
 @require_POST
-@allow(is_customer)
+@allow(holds_numbers)
 def drop(request):
     """The panel's close button: the lines just added leave the cart again."""
     _, item_ids, back = _return_to(request)
@@ -253,7 +253,7 @@ def drop(request):
     return redirect(back)
 
 
-@allow(is_customer)
+@allow(holds_numbers)
 @require_http_methods(["GET", "POST"])
 def clear(request):
     """GET asks for confirmation; POST empties the cart and releases its numbers."""
@@ -275,7 +275,7 @@ def clear(request):
     return redirect("cart:cart")
 
 
-@allow(is_customer)
+@allow(holds_numbers)
 @require_POST
 def hold_again(request):
     """Hold every number of the cart again for CART_HOLD_MINUTES (within the hold limits)."""

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.codes import confirmation_code_send
-from accounts.permissions import allow, is_customer, is_platform_staff
+from accounts.permissions import allow, holds_numbers, is_platform_staff
 from accounts.throttles import client_ip
 from didportal.forms import parse_id
 
@@ -45,7 +45,7 @@ def _agreed(post):
     return agreed
 
 
-@allow(is_customer)
+@allow(holds_numbers)
 def checkout(request):
     errors, refusal = [], None
     if request.method == "POST":
@@ -77,7 +77,7 @@ def checkout(request):
 
 
 @require_POST
-@allow(is_customer)
+@allow(holds_numbers)
 def checkout_code(request):
     try:
         confirmation_code_send(user=request.user, purpose=orders.checkout_purpose(_token(request)))
@@ -90,21 +90,21 @@ def checkout_code(request):
     return redirect("cart:checkout")
 
 
-@allow(is_customer)
+@allow(holds_numbers)
 def order_complete(request, pk):
     order = selectors.order_for(request.user, pk)
     return render(request, "cart/order_complete.html", {"order": order})
 
 
-@allow(is_customer)
+@allow(holds_numbers)
 def order_list(request):
-    page = Paginator(selectors.orders_for(request.user), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    # The account's own orders (a reseller's customers' are on each customer's page).
+    own = selectors.orders_for(request.user).filter(account_id=request.user.account_id)
+    page = Paginator(own, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "cart/order_list.html", {"page": page})
 
 
-@allow(is_customer, is_platform_staff)
+@allow(holds_numbers, is_platform_staff)
 def order_detail(request, pk):
     order = selectors.order_for(request.user, pk)
     return render(request, "cart/order_detail.html", {"order": order})

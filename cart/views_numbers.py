@@ -3,8 +3,10 @@ channels, cancel).
 
 Every user of a customer account sees its numbers. Admins change anything; members set
 where calls go for the numbers assigned to them (and, when allowed to buy, their channels);
-the services check it (``accounts.permissions``), the page only shows what applies. An id
-of another account's number answers 404, from every view.
+the services check it (``accounts.permissions``), the page only shows what applies. A
+reseller's users see the reseller's own numbers the same way, and its admins and support
+open its customers' numbers here to act for them (the account is the number's owner, never
+the user's). An id of another account's number answers 404, from every view.
 """
 
 from django.contrib import messages
@@ -17,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import (
     allow,
-    is_customer,
+    holds_numbers,
     is_customer_admin,
     may_change_channels,
     may_manage_number,
@@ -50,7 +52,7 @@ def _day(moment):
     return date_format(timezone.localtime(moment), "j M Y")
 
 
-@allow(is_customer)
+@allow(holds_numbers)
 def my_numbers(request):
     form = MyNumbersFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -64,27 +66,33 @@ def my_numbers(request):
         "filter_form": form,
         "page": page,
         "is_filtered": bool(filters.get("q") or filters.get("status")),
-        "can_manage": is_customer_admin(request.user),
+        "can_manage": may_manage_numbers_of(request.user, request.user.account),
     }
     return render_page_or_results(
         request, "cart/my_numbers.html", "cart/my_numbers_results.html", context
     )
 
 
+def _acting_for(request, row):
+    """The customer a reseller's user acts for on this number (None: the user's own)."""
+    return row.did.owner if row.did.owner_id != request.user.account_id else None
+
+
 def _detail(request, row, *, status=200, **forms):
-    user = request.user
+    user, account = request.user, row.did.owner
     can = {
         "can_route": may_manage_number(user, row.did),
-        "can_assign": is_customer_admin(user),
-        "can_channels": may_change_channels(user, user.account, row.did),
-        "can_cancel_rental": may_manage_numbers_of(user, user.account),
+        "can_assign": is_customer_admin(user) and account.pk == user.account_id,
+        "can_channels": may_change_channels(user, account, row.did),
+        "can_cancel_rental": may_manage_numbers_of(user, account),
     }
     context = {
         "row": row,
         "did": row.did,
         "can_manage": any(can.values()),
         **can,
-        "currency": user.account.currency,
+        "currency": account.currency,
+        "acting_for": _acting_for(request, row),
     }
     if can["can_route"]:
         context["destination_form"] = forms.get("destination_form") or DestinationForm(did=row.did)
@@ -100,12 +108,12 @@ def _detail(request, row, *, status=200, **forms):
     return render(request, "cart/number_detail.html", context, status=status)
 
 
-@allow(is_customer)
+@allow(holds_numbers)
 def my_number(request, pk):
     return _detail(request, selectors.my_number(request.user, pk))
 
 
-@allow(is_customer)
+@allow(holds_numbers)
 @require_POST
 def my_number_destination(request, pk):
     row = selectors.my_number(request.user, pk)
@@ -141,13 +149,13 @@ def my_number_users(request, pk):
     return _detail(request, row, users_form=form)
 
 
-@allow(is_customer)
+@allow(holds_numbers)
 @require_POST
 def my_number_channels(request, pk):
     """More channels: a confirmation page with the pro-rata charge, then the purchase.
     Fewer: a confirmation page with the result at the period end, then the cancellations."""
     row = selectors.my_number(request.user, pk)
-    if not may_change_channels(request.user, request.user.account, row.did):
+    if not may_change_channels(request.user, row.did.owner, row.did):
         raise PermissionDenied("You may not change this number's channels.")
     current = row.channels.total
     form = ChannelsForm(request.POST, current=current)
@@ -222,39 +230,59 @@ def _channels_confirm(request, row, form, **context):
             "did": row.did,
             "wanted": form.cleaned_data["channels"],
             "token": form.cleaned_data.get("token") or form.fields["token"].initial(),
-            "currency": request.user.account.currency,
-            "balance": balance_for(request.user.account) if refusal else None,
+            "currency": row.did.owner.currency,
+            "balance": balance_for(row.did.owner) if refusal else None,
+            "acting_for": _acting_for(request, row),
             **context,
         },
     )
 
 
-@allow(is_customer_admin)
+def _require_may_manage_numbers(user, row):
+    if not may_manage_numbers_of(user, row.did.owner):
+        raise PermissionDenied("You may not cancel or keep this number.")
+
+
+def _numbers_list(request, row):
+    """Where a number goes back to: My numbers, or the customer's numbers when acting."""
+    if row.did.owner_id != request.user.account_id:
+        return redirect("resellers:numbers", pk=row.did.owner_id)
+    return redirect("cart:my_numbers")
+
+
+@allow(holds_numbers)
 @require_http_methods(["GET", "POST"])
 def my_number_cancel(request, pk):
     """GET: what cancelling means for this number (confirmation). POST: cancel it."""
     row = selectors.my_number(request.user, pk)
+    _require_may_manage_numbers(request.user, row)
     if request.method == "GET" or not row.can_cancel:
         if request.method == "POST":
             messages.error(request, f"{row.did.number} has no rental left to cancel.")
         return render(
             request,
             "cart/number_cancel.html",
-            {"row": row, "did": row.did, "action": reverse("cart:my_number_cancel", args=[pk])},
+            {
+                "row": row,
+                "did": row.did,
+                "action": reverse("cart:my_number_cancel", args=[pk]),
+                "acting_for": _acting_for(request, row),
+            },
         )
     subscription = number_rental_cancel(number_subscription=row.rental, actor=request.user)
     if subscription.status == subscription.Status.CANCELLED:
         # The number's page says it in its one "Cancelled" banner, with "Keep this number".
         return redirect("cart:my_number", pk=row.did.pk)
     messages.success(request, f"{row.did.number} is cancelled and released.")
-    return redirect("cart:my_numbers")
+    return _numbers_list(request, row)
 
 
-@allow(is_customer_admin)
+@allow(holds_numbers)
 @require_POST
 def my_number_keep(request, pk):
     """Undo a cancellation before the paid period ends."""
     row = selectors.my_number(request.user, pk)
+    _require_may_manage_numbers(request.user, row)
     if not row.ending:
         messages.info(request, f"{row.did.number} is not cancelled.")
         return redirect("cart:my_number", pk=row.did.pk)

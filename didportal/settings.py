@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "billing",
     "compliance",
     "outbox",
+    "resellers",
     "didportal",
 ]
 

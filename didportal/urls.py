@@ -13,6 +13,7 @@ urlpatterns = [
     path("numbers/", include("catalog.urls")),
     path("cart/", include("cart.urls")),
     path("billing/", include("billing.urls")),
+    path("reseller/", include("resellers.urls")),
     path("", include("compliance.urls")),  # /staff/compliance/… and /compliance/…
     path("ops/admin/", admin.site.urls),
     # Resellers' brands: public logo and stylesheet; the host registry (platform admins).

@@ -9,6 +9,7 @@ from accounts import permissions
 from accounts import selectors as account_selectors
 from billing import selectors as billing_selectors
 from inventory import selectors as inventory_selectors
+from resellers import selectors as reseller_selectors
 
 
 def home(request):
@@ -39,12 +40,15 @@ def _platform_figures(request):
 
 
 def _reseller_figures(request):
-    customers = account_selectors.customer_accounts_for(request.user)
-    signup_path = reverse("accounts:signup_reseller", args=[request.user.account.signup_code])
+    user = request.user
+    signup_path = reverse("accounts:signup_reseller", args=[user.account.signup_code])
     return {
-        "customers": customers[:5],
-        "customer_count": customers.count(),
+        "figures": reseller_selectors.reseller_figures(user),
+        "customers": account_selectors.customer_accounts_for(user)[:5],
         "signup_url": request.build_absolute_uri(signup_path),
+        "may_buy": permissions.may_buy(user),
+        "can_create": permissions.administers_customers(user),
+        "sees_money": permissions.handles_customer_money(user),
     }
 
 
@@ -60,6 +64,6 @@ def _customer_figures(request):
 DASHBOARDS = [
     (permissions.is_platform_admin, "dashboards/platform_admin.html", _platform_figures),
     (permissions.is_finance, "dashboards/finance.html", _platform_figures),
-    (permissions.is_reseller_admin, "dashboards/reseller.html", _reseller_figures),
+    (permissions.is_reseller, "dashboards/reseller.html", _reseller_figures),
     (permissions.is_customer, "dashboards/customer.html", _customer_figures),
 ]

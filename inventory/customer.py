@@ -34,8 +34,9 @@ def _locked_own_did(did, actor, *, admins_only=True):
     if admins_only and not is_customer_admin(actor):
         raise PermissionDenied("Only your account's admins may change this.")
     locked = DID.objects.select_for_update().get(pk=did.pk)
-    if locked.owner_id != actor.account_id or locked.status not in OWNED_STATUSES:
+    if locked.status not in OWNED_STATUSES:
         raise PermissionDenied(f"{locked.number} is not one of your account's numbers.")
+    # The owner's admins and members, or its reseller's admins and support acting for it.
     require_may_manage_number(actor, locked)
     return locked
 

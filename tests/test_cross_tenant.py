@@ -2,16 +2,31 @@
 
 The walker lists every URL pattern with a parameter. Each must be one of:
 - a platform-staff page (its ``@allow`` predicates admit platform roles only): every other
-  role is refused before any lookup, whatever the id — checked here for all of them;
-- a page with a scenario below (an object owned by one tenant, the owner who may open it,
-  and a stranger with the same role in another tenant, who must get 404);
+  role is refused before any lookup, whatever the id — checked here for all of them, and
+  platform finance is refused the pages only platform admins may use;
+- a tenant's object page whose id the walk can make (the path segment before the id names
+  its kind: ``customers/<pk>`` an account, ``invoices/<pk>`` an invoice; ``KIND_BY_SEGMENT``,
+  or ``KIND_BY_URL_NAME`` where the path does not say). The persona walk builds five tenants
+  (resellers A and B, a customer of each, a direct customer), makes one object of that
+  kind for each, and has six personas (each tenant's admin and platform finance) open it
+  with GET and POST: a persona reaches only its own tenant's objects (a reseller: its own
+  and its customers'; finance: everything, read only), and at least one persona reaches
+  each page (so the ids are the right kind). Pages other lanes add are covered when they
+  merge, as long as their kind is known;
 - listed in NOT_TENANT_OBJECTS with the reason.
+The scenarios below add the weaker roles (a teammate owner against a stranger admin).
 A new view with an id that is none of these makes this test fail.
 """
 
+import re
+import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.scoping import PLATFORM_ROLES
@@ -221,6 +236,17 @@ def my_number_cancel():
     return (*_my_number("customer_admin"), "get")
 
 
+def _reseller_customer(method):
+    """A customer of reseller A: A's admin opens its console pages; B's admin gets 404."""
+
+    def scenario():
+        reseller, owner, stranger = _reseller_pair()
+        customer = AccountFactory(parent=reseller)
+        return owner, stranger, {"pk": customer.pk}, method
+
+    return scenario
+
+
 def price_rule():
     from tests.factories import MarkupRuleFactory
 
@@ -243,6 +269,11 @@ def renewal_price_change_cancel():
 
 
 SCENARIOS = {
+    **{
+        f"resellers:{name}": _reseller_customer("get")
+        for name in ("statement", "statement_export", "numbers", "orders", "invoices", "buy")
+    },
+    "resellers:topup": _reseller_customer("post"),
     "catalog:price_rule_edit": price_rule,
     "catalog:price_rule_delete": price_rule,
     "catalog:renewal_price_change_cancel": renewal_price_change_cancel,
@@ -269,15 +300,33 @@ SCENARIOS = {
 
 def test_every_url_with_an_id_has_a_scenario():
     names = set(_parameterised_patterns())
-    covered = SCENARIOS.keys() | NOT_TENANT_OBJECTS.keys() | set(_platform_only_url_names())
-    missing = names - covered
-    assert not missing, f"add a cross-tenant scenario for: {sorted(missing)}"
+    covered = (
+        SCENARIOS.keys()
+        | NOT_TENANT_OBJECTS.keys()
+        | set(_platform_only_url_names())
+        | set(_persona_url_names())
+    )
+    missing = {
+        name: str(_parameterised_patterns()[name].pattern) for name in sorted(names - covered)
+    }
+    assert not missing, (
+        "name the kind of object these ids are (KIND_BY_SEGMENT / KIND_BY_URL_NAME, with a "
+        f"maker in MAKERS), or say why they are not a tenant's: {missing}"
+    )
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("url_name", _platform_only_url_names())
 @pytest.mark.parametrize(
-    "role", ["reseller_admin", "customer_admin", "customer_member", "customer_billing"]
+    "role",
+    [
+        "reseller_admin",
+        "reseller_support",
+        "reseller_finance",
+        "customer_admin",
+        "customer_member",
+        "customer_billing",
+    ],
 )
 def test_platform_pages_refuse_every_other_role(client, url_name, role):
     platform()
@@ -308,3 +357,328 @@ def test_stranger_gets_404_and_owner_does_not(client, url_name):
     client.force_login(stranger)
     stranger_response = getattr(client, method)(url)
     assert stranger_response.status_code == 404
+
+
+# --- every persona against every tenant's objects --------------------------------------------
+
+# The path segment before the id says what the id is.
+KIND_BY_SEGMENT = {
+    "customers": "account",
+    "balances": "account",
+    "resellers": "account",
+    "accounts": "account",
+    "team": "user",
+    "users": "user",
+    "invoices": "invoice",
+    "credit-notes": "credit_note",
+    "orders": "order",
+    "numbers": "did",
+    "dids": "did",
+    "items": "cart_item",
+    "agreements": "agreement",
+    "rules": "price_rule",
+    "renewal-changes": "renewal_price_change",
+}
+KIND_BY_URL_NAME = {}  # where the path does not say: {"app:name": "kind"}
+
+# POSTs platform finance may make on a tenant's object page that is not platform-only
+# (finance reads everything; it writes money, on the platform's own pages).
+FINANCE_MAY_POST = set()
+# Tables a page writes on any view, not as a change the viewer makes.
+VIEW_SIDE_WRITES = {
+    "billing:invoice_pdf": {"billing_invoice"},  # the PDF, rendered on first view, is kept
+    "billing:credit_note_pdf": {"billing_creditnote"},
+}
+
+
+def _id_kwarg(pattern):
+    converters = getattr(pattern.pattern, "converters", {})
+    return next(iter(converters)) if len(converters) == 1 else None
+
+
+def _object_kind(name, pattern):
+    if name in KIND_BY_URL_NAME:
+        return KIND_BY_URL_NAME[name]
+    kwarg = _id_kwarg(pattern)
+    if kwarg is None:
+        return None
+    found = re.search(rf"(?:^|/)([\w-]+)/<(?:\w+:)?{kwarg}>", str(pattern.pattern))
+    return KIND_BY_SEGMENT.get(found.group(1)) if found else None
+
+
+def _persona_url_names():
+    platform_only = set(_platform_only_url_names())
+    return sorted(
+        name
+        for name, pattern in _parameterised_patterns().items()
+        if name not in NOT_TENANT_OBJECTS
+        and name not in platform_only
+        and _object_kind(name, pattern) in MAKERS
+    )
+
+
+@dataclass
+class Tenant:
+    key: str
+    account: object
+    admin: object
+
+
+def _tenants():
+    """Resellers A and B, a customer of each and a direct customer, each with its admin."""
+    root = platform()
+    a = AccountFactory(kind="reseller", name="Reseller A")
+    b = AccountFactory(kind="reseller", name="Reseller B")
+    accounts = {
+        "reseller A": a,
+        "reseller B": b,
+        "A's customer": AccountFactory(parent=a, name="A's customer"),
+        "B's customer": AccountFactory(parent=b, name="B's customer"),
+        "direct customer": AccountFactory(parent=root, name="Direct customer"),
+    }
+    return [
+        Tenant(
+            key, account, UserFactory(account=account, role=f"{account.kind}_admin", full_name=key)
+        )
+        for key, account in accounts.items()
+    ]
+
+
+def _may_reach(user, account):
+    """Whose objects a persona may open: a reseller its own and its customers', a customer
+    its own, platform finance everyone's."""
+    if user.role in PLATFORM_ROLES:
+        return True
+    return account.pk == user.account_id or account.parent_id == user.account_id
+
+
+# --- makers: one object of a kind for a tenant (None: that kind does not exist for it) ---------
+
+
+def _fund(account, amount):
+    from tests.billing.factories import fund
+
+    fund(account, amount)
+    if account.parent.is_reseller:  # a reseller's customer's purchase costs it wholesale too
+        fund(account.parent, amount)
+
+
+def make_account(tenant):
+    return tenant.account.pk
+
+
+def make_user(tenant):
+    weaker = {"reseller": "reseller_support", "customer": "customer_member"}
+    return UserFactory(account=tenant.account, role=weaker[tenant.account.kind]).pk
+
+
+def make_invoice(tenant):
+    from billing.services.invoices import LineDraft, invoice_issue
+
+    zero = Decimal("0.00")
+    line = LineDraft(description="Monthly fee", net=Decimal("5.00"), vat_rate=zero, vat=zero)
+    return invoice_issue(
+        account=tenant.account,
+        lines=[line],
+        source="order",
+        idempotency_key=f"walk:{uuid.uuid4().hex}",
+        job="tests",
+    ).pk
+
+
+def make_credit_note(tenant):
+    from billing.models import Invoice
+    from billing.services.invoices import invoice_void
+
+    finance = UserFactory(account=platform(), role="platform_finance")
+    invoice = Invoice.objects.get(pk=make_invoice(tenant))
+    return invoice_void(invoice=invoice, actor=finance, reason="Wrong").credit_note.pk
+
+
+def make_did(tenant):
+    """A number the tenant rents (for a reseller: one it holds itself)."""
+    from tests.billing.test_subscriptions_helpers import held_did, start
+
+    _fund(tenant.account, "50.00")
+    return start(tenant.account, did=held_did(tenant.account), price="3.00", channels=2).did_id
+
+
+def _customers_only(make):
+    def maker(tenant):
+        return make(tenant) if tenant.account.is_customer else None
+
+    return maker
+
+
+@_customers_only
+def make_order(tenant):
+    from cart.orders import order_place
+    from cart.services import cart_add_any
+    from tests.inventory.factories import DIDFactory
+
+    _fund(tenant.account, "100.00")
+    cart_add_any(user=tenant.admin, block=DIDFactory().block, quantity=1)
+    return order_place(user=tenant.admin, token=f"walk-{uuid.uuid4().hex[:20]}").pk
+
+
+@_customers_only
+def make_cart_item(tenant):
+    from cart.services import cart_add_any
+    from tests.inventory.factories import DIDFactory
+
+    (item,) = cart_add_any(user=tenant.admin, block=DIDFactory().block, quantity=1).items
+    return item.pk
+
+
+@_customers_only
+def make_agreement(tenant):
+    from compliance.services import agreements_record
+    from tests.compliance.factories import RequirementFactory
+
+    (agreement,) = agreements_record(
+        user=tenant.admin,
+        account=tenant.account,
+        requirements=[RequirementFactory()],
+        order_id=1,
+        ip_address=None,
+    )
+    return agreement.pk
+
+
+def _resellers_only(make):
+    def maker(tenant):
+        return make(tenant) if tenant.account.is_reseller else None
+
+    return maker
+
+
+@_resellers_only
+def make_price_rule(tenant):
+    from tests.factories import MarkupRuleFactory
+
+    return MarkupRuleFactory(reseller=tenant.account).pk
+
+
+@_resellers_only
+def make_renewal_price_change(tenant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from catalog.models import RenewalPriceChange
+
+    return RenewalPriceChange.objects.create(
+        reseller=tenant.account, effective_on=timezone.localdate() + timedelta(days=40)
+    ).pk
+
+
+MAKERS = {
+    "account": make_account,
+    "user": make_user,
+    "invoice": make_invoice,
+    "credit_note": make_credit_note,
+    "did": make_did,
+    "order": make_order,
+    "cart_item": make_cart_item,
+    "agreement": make_agreement,
+    "price_rule": make_price_rule,
+    "renewal_price_change": make_renewal_price_change,
+}
+
+
+# Written by any request (sign-in bookkeeping), not by the page.
+BOOKKEEPING_TABLES = ("django_session", "axes_")
+
+
+def _writes(queries):
+    """The tables a request wrote to, besides the bookkeeping."""
+    found = set()
+    for query in queries.captured_queries:
+        written = re.match(r'\s*(?:INSERT INTO|UPDATE|DELETE FROM)\s+"?(\w+)', query["sql"], re.I)
+        if written and not written.group(1).startswith(BOOKKEEPING_TABLES):
+            found.add(written.group(1))
+    return sorted(found)
+
+
+def _reached(response):
+    """The page answered as for its object (anything but a refusal, a 404 or an error)."""
+    return 200 <= response.status_code < 400
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url_name", _persona_url_names())
+def test_each_persona_reaches_only_its_own_tenants_objects(url_name):
+    pattern = _parameterised_patterns()[url_name]
+    tenants = _tenants()
+    finance = UserFactory(account=platform(), role="platform_finance", full_name="finance")
+    personas = [tenant.admin for tenant in tenants] + [finance]
+    make = MAKERS[_object_kind(url_name, pattern)]
+    objects = [(tenant, make(tenant)) for tenant in tenants]
+    urls = [
+        (tenant, reverse(url_name, kwargs={_id_kwarg(pattern): pk}))
+        for tenant, pk in objects
+        if pk is not None
+    ]
+    assert urls, f"no tenant has an object for {url_name}"
+
+    client = Client()
+    failures, reached = [], []
+
+    def request(user, method, url):
+        client.force_login(user)
+        return getattr(client, method)(url)
+
+    # Refusals first: the allowed personas' POSTs below may change or end the objects.
+    for tenant, url in urls:
+        for user in personas:
+            if _may_reach(user, tenant.account):
+                continue
+            for method in ("get", "post"):
+                response = request(user, method, url)
+                if _reached(response):
+                    failures.append(
+                        f"{user.full_name} {method.upper()} {tenant.key}'s {url}: "
+                        f"{response.status_code}"
+                    )
+    if url_name not in FINANCE_MAY_POST:
+        for tenant, url in urls:
+            client.force_login(finance)
+            with CaptureQueriesContext(connection) as queries:
+                client.post(url)
+            if writes := set(_writes(queries)) - VIEW_SIDE_WRITES.get(url_name, set()):
+                failures.append(
+                    f"finance (read only) POST {tenant.key}'s {url} wrote: {sorted(writes)}"
+                )
+    for tenant, url in urls:
+        for user in personas:
+            if not _may_reach(user, tenant.account):
+                continue
+            response = request(user, "get", url)
+            if response.status_code == 405 and user is not finance:
+                response = request(user, "post", url)
+            if _reached(response):
+                reached.append((user.full_name, tenant.key))
+
+    assert not failures, "\n".join(failures)
+    assert reached, f"nobody reached {url_name}: are its ids of the kind the walk made?"
+
+
+def _platform_admin_only_url_names():
+    return [
+        name
+        for name in _platform_only_url_names()
+        if not any(
+            "platform_finance" in getattr(p, "roles", ())
+            for p in _parameterised_patterns()[name].callback.allowed_predicates
+        )
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url_name", _platform_admin_only_url_names())
+def test_platform_admin_pages_refuse_finance(client, url_name):
+    """Finance reads; the pages that change the stock, prices or resellers are the admins'."""
+    client.force_login(UserFactory(account=platform(), role="platform_finance"))
+    url = reverse(url_name, kwargs=_dummy_kwargs(_parameterised_patterns()[url_name]))
+    assert client.get(url).status_code in (403, 405)
+    assert client.post(url).status_code in (403, 405)

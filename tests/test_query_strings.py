@@ -151,7 +151,10 @@ def test_no_query_string_gives_a_server_error(settings, tmp_path, two_per_page, 
     assert {"inventory:dids", "inventory:audit_log", "billing:invoice_list"} <= set(
         walked["platform_admin"]
     )
-    assert {"billing:statement", "billing:reports"} <= set(walked["platform_finance"])
+    assert {"accounts:resellers", "accounts:reseller_detail"} <= set(walked["platform_admin"])
+    assert {"billing:statement", "billing:reports", "accounts:resellers"} <= set(
+        walked["platform_finance"]
+    )
     assert {"accounts:customers", "accounts:customer_detail"} <= set(walked["reseller_admin"])
     assert {"cart:my_numbers", "cart:orders", "cart:added"} <= set(walked["customer_admin"])
     assert {"cart:my_numbers", "cart:my_number"} <= set(walked["customer_member"])

@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
 from django.utils import timezone
 
-from accounts.permissions import is_finance
+from accounts.permissions import is_finance, may_record_topup_for
 from didportal.enqueue import enqueue
 
 from ..models import Balance, LedgerEntry
@@ -323,6 +323,16 @@ def _check_finance_or_job(actor, job):
         raise PermissionDenied("Only finance staff may record this.")
 
 
+def _check_may_record_for(actor, job, account):
+    """Money received for ``account`` is recorded by whoever collects it
+    (``accounts.permissions.may_record_topup_for``: the platform for resellers and direct
+    customers, a reseller for its own customers), or by a named job."""
+    if actor is None:
+        _check_finance_or_job(actor, job)
+    elif not may_record_topup_for(actor, account):
+        raise PermissionDenied(f"You may not record money for {account}.")
+
+
 def _topup_by_reference(method, external_reference):
     """The top-up that credited this payment reference, if any."""
     return (
@@ -356,7 +366,7 @@ def topup_record(
     """Credit money received. One payment reference credits once (a database constraint):
     repeating the same request (same ``idempotency_key``) returns the first entry; using
     the reference again otherwise raises ``TopupDuplicate`` naming the original."""
-    _check_finance_or_job(actor, job)
+    _check_may_record_for(actor, job, account)
     if method not in Method.values:
         raise ValidationError(f"Unknown payment method “{method}”.")
     external_reference = external_reference.strip()
@@ -398,7 +408,7 @@ def _resume_enqueue(account_id):
 
 def adjustment_record(*, account, amount, reason, actor, idempotency_key, job="") -> LedgerEntry:
     """A manual correction by finance, either sign, always with a reason."""
-    _check_finance_or_job(actor, job)
+    _check_may_record_for(actor, job, account)
     reason = reason.strip()
     if not reason:
         raise ValidationError("An adjustment needs a reason.")

@@ -157,7 +157,15 @@ def test_navigation_is_role_aware(client, customer_admin, platform_admin):
     assert labels == ["Buy numbers", "My numbers", "Orders", "Cart", "Balance & invoices"]
     client.force_login(platform_admin)
     labels = [item["label"] for item in client.get("/").context["nav_items"]]
-    assert labels == ["Inventory", "Pricing", "Customers", "Orders", "Invoices", "Compliance"]
+    assert labels == [
+        "Inventory",
+        "Pricing",
+        "Customers",
+        "Resellers",
+        "Orders",
+        "Invoices",
+        "Compliance",
+    ]
 
 
 def test_customer_cannot_open_staff_pages(client, customer_admin):

@@ -12,7 +12,7 @@ from django.urls import reverse
 from billing.models import Invoice
 from billing.services import invoices as invoice_services
 from tests.billing.test_invoice_selectors import make_invoice, void
-from tests.factories import AccountFactory, platform
+from tests.factories import AccountFactory, UserFactory, platform
 
 pytestmark = pytest.mark.django_db
 
@@ -99,6 +99,11 @@ def test_the_reseller_of_a_customer_opens_the_invoices_it_issued_only(
     for name in CUSTOMER_PAGES[1:]:
         assert client.get(url_for(name, issued)).status_code == 200
         assert client.get(url_for(name, earlier)).status_code == 404
+    # Its support looks after numbers, not money: no customer's invoice.
+    client.force_login(UserFactory(account=reseller, role="reseller_support"))
+    for name in CUSTOMER_PAGES[1:]:
+        assert client.get(url_for(name, issued)).status_code == 403
+    assert client.get(reverse("billing:invoices")).status_code == 403
 
 
 def test_anonymous_is_sent_to_sign_in(client, invoice):

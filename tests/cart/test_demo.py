@@ -22,12 +22,12 @@ def test_demo_orders_are_real_orders_with_their_invoices_placed_once():
     seed_inventory()
     seed_requirements()
     seed_balances(accounts)
-    assert len(seed_orders()) == 3
+    assert len(seed_orders()) == 4
     assert seed_orders() == []  # a second run changes nothing
 
     direct, resold = accounts["direct"], accounts["resold"]
     orders = Order.objects.order_by("pk")
-    assert [o.status for o in orders] == ["completed"] * 3
+    assert [o.status for o in orders] == ["completed"] * 4
     for invoice in Invoice.objects.all():
         assert invoice.source == "order" and invoice.reference_type == "order"
         assert Order.objects.get(pk=invoice.reference_id).invoice == invoice
@@ -36,6 +36,8 @@ def test_demo_orders_are_real_orders_with_their_invoices_placed_once():
     assert first.gross == Decimal("16.00")  # US buyer: no VAT
     assert Invoice.objects.filter(account=direct).count() == 2
     assert Invoice.objects.get(account=resold).vat > 0  # German VAT
+    studio = accounts["resold2"]  # Voxel's second customer
+    assert studio.dids.filter(status="active").count() == 2
     assert balance_for(direct) == Decimal("81.00")  # checkout needs 50
     assert direct.dids.filter(status="active").count() == 3
     assert not balance_mismatches().exists()

@@ -258,14 +258,22 @@ def test_a_strangers_number_is_404_everywhere(client, funded, stranger):
     assert (rental.status, rental.did.destination) == (S.ACTIVE, "")
 
 
-@pytest.mark.parametrize("role", ["platform_admin", "platform_finance", "reseller_admin"])
+@pytest.mark.parametrize("role", ["platform_admin", "platform_finance"])
 def test_other_roles_are_refused(client, funded, role, platform_admin):
     rental = rent(funded, "+31205550001")
-    kind = "platform" if role.startswith("platform") else "reseller"
-    account = platform_admin.account if kind == "platform" else AccountFactory(kind="reseller")
-    client.force_login(UserFactory(account=account, role=role))
+    client.force_login(UserFactory(account=platform_admin.account, role=role))
     assert client.get(LIST).status_code == 403
     assert client.get(url("my_number", rental)).status_code == 403
+
+
+@pytest.mark.parametrize("role", ["reseller_admin", "reseller_support", "reseller_finance"])
+def test_a_reseller_sees_its_own_numbers_not_a_direct_customers(client, funded, role):
+    """Resellers buy for themselves, so My numbers is theirs too; a direct customer's
+    number is another tenant's: 404."""
+    rental = rent(funded, "+31205550001")
+    client.force_login(UserFactory(account=AccountFactory(kind="reseller"), role=role))
+    assert client.get(LIST).status_code == 200
+    assert client.get(url("my_number", rental)).status_code == 404
 
 
 def test_the_navigation_marks_my_numbers_not_the_cart(admin_client, funded):

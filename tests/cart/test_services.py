@@ -199,8 +199,9 @@ def test_a_one_time_block_is_rented_one_time(db, customer_admin, platform_admin)
     assert item.billing_period == "one_time"
 
 
-def test_only_customers_have_carts(blocks, platform_admin, reseller_admin):
-    for user in (platform_admin, reseller_admin):
+def test_only_customers_and_resellers_have_carts(blocks, platform_admin, reseller):
+    support = UserFactory(account=reseller, role="reseller_support")
+    for user in (platform_admin, support):
         with pytest.raises(PermissionDenied):
             services.cart_add_numbers(user=user, numbers=[A0])
     assert not DID.objects.filter(cart_held_by__isnull=False).exists()

@@ -299,7 +299,7 @@ def test_a_teammates_line_is_404_too(client, customer_admin, customer_member, bl
     assert client.get(reverse("cart:cart")).context["view"].lines == []
 
 
-@pytest.mark.parametrize("role", ["platform_admin", "platform_finance", "reseller_admin"])
+@pytest.mark.parametrize("role", ["platform_admin", "platform_finance"])
 def test_other_roles_have_no_cart(client, role, platform_admin, blocks):
     from tests.factories import AccountFactory, platform
 
