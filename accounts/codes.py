@@ -19,6 +19,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from outbox.services import email_queue
 
+from .branding import brand_for_account
 from .models import ConfirmationCode, User
 
 CODE_DIGITS = 6
@@ -89,12 +90,13 @@ def confirmation_code_send(*, user, purpose) -> None:
             created_at=now,
             expires_at=now + timedelta(minutes=minutes),
         )
-        site = _setting("SITE_NAME", "didportal")
+        site = brand_for_account(user.account).name
         what = PURPOSE_WORDS.get(purpose.split(":", 1)[0], "confirm your request")
         until = timezone.localtime(row.expires_at)
         email_queue(
             key=f"confirmation-code:{row.pk}",
             to=[user.email],
+            account=user.account,
             subject=f"[{site}] Your confirmation code",
             text=(
                 f"Your code to {what} on {site} is:\n\n"

@@ -1,5 +1,4 @@
-from django.conf import settings
-
+from .branding import brand_for_request
 from .navigation import navigation_for
 from .permissions import manages_team
 
@@ -10,6 +9,13 @@ def navigation(request):
     items = navigation_for(user, request.path) if signed_in else []
     return {
         "nav_items": items,
-        "portal_name": settings.SITE_NAME,
         "manages_team": signed_in and manages_team(user),
     }
+
+
+def brand(request):
+    """``brand`` (an ``accounts.branding.BrandView``: name, logo and CSS URLs, support
+    contacts) and ``portal_name`` (its name) for the page: a reseller's on its host and
+    for its customers' users, the platform's otherwise."""
+    current = brand_for_request(request)
+    return {"brand": current, "portal_name": current.name}

@@ -4,12 +4,16 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.core.mail import EmailMultiAlternatives
+from django.template import loader
 from django_countries.fields import CountryField
 
 from didportal.forms import QueryForm
 
+from .branding import brand_for_account, email_sender
 from .models import ROLES_BY_ACCOUNT_KIND, Account, Role
+from .permissions import may_use_host
 
 
 class CrispyForm:
@@ -26,6 +30,56 @@ class EmailLoginForm(CrispyForm, AuthenticationForm):
     username = forms.EmailField(
         label="E-mail address", widget=forms.EmailInput(attrs={"autofocus": True})
     )
+
+    def confirm_login_allowed(self, user):
+        """On a reseller's host only its own users and its customers' users sign in."""
+        super().confirm_login_allowed(user)
+        if not may_use_host(user, getattr(self.request, "host_reseller_id", None)):
+            raise forms.ValidationError(
+                "Your account is not served on this address: sign in at your own "
+                "provider's address.",
+                code="wrong_host",
+            )
+
+
+class BrandedPasswordResetForm(PasswordResetForm):
+    """Django's reset e-mail in the user's brand: a reseller's customer's comes from the
+    reseller's name, replies go to its support address. On a reseller's host only the users
+    who may sign in there get one (``may_use_host``)."""
+
+    host_reseller_id = None
+
+    def save(self, *args, request=None, **kwargs):
+        self.host_reseller_id = getattr(request, "host_reseller_id", None)
+        return super().save(*args, request=request, **kwargs)
+
+    def get_users(self, email):
+        for user in super().get_users(email):
+            if may_use_host(user, self.host_reseller_id):
+                yield user
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
+        account = context["user"].account
+        context = {**context, "site_name": brand_for_account(account).name}
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        body = loader.render_to_string(email_template_name, context)
+        branded_from, reply_to = email_sender(account)
+        message = EmailMultiAlternatives(
+            subject, body, branded_from or from_email, [to_email], reply_to=reply_to or None
+        )
+        if html_email_template_name is not None:
+            message.attach_alternative(
+                loader.render_to_string(html_email_template_name, context), "text/html"
+            )
+        message.send()
 
 
 class SignupForm(CrispyForm, forms.Form):

@@ -64,6 +64,7 @@ NAVIGATION = [
             NavItem("Cart", "cart:cart"),
             NavItem("Balance & invoices", "billing:balance"),
             NavItem("Pricing", "catalog:reseller_pricing"),
+            NavItem("Brand", "accounts:brand"),
         ],
     ),
     (

@@ -80,6 +80,21 @@ may_view_price_list = _role_in(Role.RESELLER_ADMIN, Role.RESELLER_FINANCE)
 is_portal_user = _role_in(*Role.values)
 
 
+def may_use_host(user, host_reseller_id) -> bool:
+    """Signs in on a host: anyone on the platform's own hosts (``host_reseller_id`` None);
+    on a reseller's host only that reseller's users and its customers' users. (A user on
+    another reseller's host would see that reseller's brand over their own account's data
+    and prices; we refuse instead, with a message saying where to sign in.)"""
+    if host_reseller_id is None or not user.is_authenticated:
+        return True
+    account = user.account
+    if account is None:
+        return False
+    return account.pk == host_reseller_id or (
+        account.kind == "customer" and account.parent_id == host_reseller_id
+    )
+
+
 def _own_customer(user, account) -> bool:
     """``account`` is a customer of the user's reseller account."""
     return bool(

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from .branding import brand_for_account, email_sender
 from .models import ROLES_BY_ACCOUNT_KIND, Account, Role, User
 from .throttles import signup_allow
 from .verification import email_verification_send
@@ -149,9 +150,8 @@ def _customer_signup(*, email, password, full_name, company_name, country, paren
 
 
 def _send_invitation(user_id):
-    from django.conf import settings
     from django.contrib.auth.tokens import default_token_generator
-    from django.core.mail import send_mail
+    from django.core.mail import EmailMessage
     from django.template.loader import render_to_string
     from django.urls import reverse
     from django.utils.encoding import force_bytes
@@ -165,13 +165,16 @@ def _send_invitation(user_id):
             "token": default_token_generator.make_token(user),
         },
     )
-    context = {"user": user, "link": settings.SITE_URL.rstrip("/") + path}
-    send_mail(
-        subject=f"You have been invited to {settings.SITE_NAME}",
-        message=render_to_string("accounts/email/invitation.txt", context),
-        from_email=None,
-        recipient_list=[user.email],
-    )
+    brand = brand_for_account(user.account)
+    from_email, reply_to = email_sender(user.account)
+    context = {"user": user, "link": brand.site_url + path, "site": brand.name}
+    EmailMessage(
+        subject=f"You have been invited to {brand.name}",
+        body=render_to_string("accounts/email/invitation.txt", context),
+        from_email=from_email or None,
+        reply_to=reply_to or None,
+        to=[user.email],
+    ).send()
 
 
 def user_invite(*, account, email, role, full_name="", may_buy=False) -> User:

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import views, views_platform
+from . import brand_views, views, views_platform
 from .forms import EmailLoginForm
 
 app_name = "accounts"
@@ -43,6 +43,7 @@ urlpatterns = [
     path("verify-email/resend/", views.verify_email_resend, name="verify_email_resend"),
     path("verify-email/<str:token>/", views.verify_email, name="verify_email"),
     path("settings/", views.account_settings, name="settings"),
+    path("brand/", brand_views.brand_edit, name="brand"),
     path("team/", views.team_list, name="team"),
     path("team/add/", views.team_add, name="team_add"),
     path("team/<int:pk>/", views.team_edit, name="team_edit"),

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from outbox.services import email_queue
 
+from .branding import brand_for_account
 from .models import User
 from .throttles import HOUR, Throttled, normalized_email, throttle_hit
 
@@ -44,15 +45,17 @@ def email_verification_send(*, user) -> None:
             "your inbox and spam folder, or try again later."
         )
     path = reverse("accounts:verify_email", args=[_token(user)])
+    brand = brand_for_account(user.account)
     context = {
         "user": user,
-        "link": settings.SITE_URL.rstrip("/") + path,
+        "link": brand.site_url + path,
         "days": settings.EMAIL_VERIFICATION_DAYS,
-        "site": settings.SITE_NAME,
+        "site": brand.name,
     }
     email_queue(
         to=[user.email],
-        subject=f"[{settings.SITE_NAME}] Confirm your e-mail address",
+        account=user.account,
+        subject=f"[{brand.name}] Confirm your e-mail address",
         text=render_to_string("accounts/email/verify_email.txt", context),
     )
 

@@ -3,6 +3,7 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
@@ -12,6 +13,7 @@ from didportal.redirects import safe_redirect_target
 from . import selectors, services, verification
 from .forms import (
     AccountIdentityForm,
+    BrandedPasswordResetForm,
     CustomerCreateForm,
     CustomerListQuery,
     SignupForm,
@@ -41,10 +43,19 @@ def form_errors_to(form, exc: ValidationError):
 
 
 def signup(request, code=None):
+    """Self-service sign-up: a direct customer of the platform; a reseller's customer when
+    it comes through the reseller's sign-up link or on one of the reseller's host names."""
     parent = None
+    host_reseller_id = getattr(request, "host_reseller_id", None)
     if code is not None:
         parent = get_object_or_404(
             Account, kind=Account.Kind.RESELLER, signup_code=code, status=Account.Status.ACTIVE
+        )
+        if host_reseller_id is not None and parent.pk != host_reseller_id:
+            raise Http404("This sign-up link belongs to another address.")
+    elif host_reseller_id is not None:
+        parent = get_object_or_404(
+            Account, pk=host_reseller_id, kind=Account.Kind.RESELLER, status=Account.Status.ACTIVE
         )
     form = SignupForm(request.POST or None)
     status = 200
@@ -98,6 +109,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     """Django's reset page, throttled per address and per IP before any e-mail is sent."""
 
     template_name = "accounts/password_reset.html"
+    form_class = BrandedPasswordResetForm
     email_template_name = "accounts/email/password_reset.txt"
     subject_template_name = "accounts/email/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")

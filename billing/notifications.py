@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.branding import brand_for_account
 from accounts.models import Account, Role
 from outbox.services import email_queue
 
@@ -37,10 +38,11 @@ def low_balance_email_send(*, account_id, balance, threshold):
     recipients = _account_admin_emails(account)
     if not recipients:
         return
-    site = getattr(settings, "SITE_NAME", "didportal")
+    site = brand_for_account(account).name
     currency = account.currency
     email_queue(
         to=recipients,
+        account=account,
         subject=f"[{site}] Low balance on {account.name}: {balance} {currency}",
         text=(
             f"The prepaid balance of {account.name} is {balance} {currency}, "
@@ -59,7 +61,7 @@ def renewal_failed_email_send(*, subscription_id):
     recipients = _account_admin_emails(account)
     if not recipients:
         return
-    site = getattr(settings, "SITE_NAME", "didportal")
+    site = brand_for_account(account).name
     hold_days = getattr(settings, "DID_HOLD_DAYS", 30)
     failed_at = subscription.renewal_failed_at
     release_on = timezone.localtime(failed_at) + timedelta(days=hold_days)
@@ -68,6 +70,7 @@ def renewal_failed_email_send(*, subscription_id):
         # One e-mail per failed renewal, however often this is called for it.
         key=f"renewal-failed:{subscription.pk}:{failed_at.isoformat()}",
         to=recipients,
+        account=account,
         subject=f"[{site}] Renewal failed: {what} is on hold",
         text=(
             f"We could not renew {subscription} for {account.name}: the prepaid balance does "

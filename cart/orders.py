@@ -31,6 +31,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from accounts.branding import brand_for_account
 from accounts.codes import confirmation_code_spend, confirmation_code_verify
 from accounts.permissions import require_may_buy, require_may_buy_for
 from billing.models import Invoice
@@ -424,8 +425,8 @@ def _render_confirmation(order):
         "order": order,
         "items": list(order.items.select_related("did", "block").order_by("position")),
         "invoice_number": INVOICE_NUMBER_SLOT if order.gross > 0 else "",
-        "portal_name": settings.SITE_NAME,
-        "site_url": settings.SITE_URL,
+        "portal_name": brand_for_account(order.account).name,
+        "site_url": brand_for_account(order.account).site_url,
     }
     text = render_to_string("cart/email/order_confirmation.txt", context)
     html = render_to_string("cart/email/order_confirmation.html", context)
@@ -436,7 +437,8 @@ def _queue_confirmation(order, text, html):
     number = order.invoice.number if order.invoice else ""
     email_queue(
         to=[order.placed_by.email],
-        subject=f"{settings.SITE_NAME}: order {order.reference} "
+        account=order.account,
+        subject=f"{brand_for_account(order.account).name}: order {order.reference} "
         f"{order.get_status_display().lower()}",
         text=text.replace(INVOICE_NUMBER_SLOT, number),
         html=html.replace(INVOICE_NUMBER_SLOT, number),

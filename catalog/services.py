@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from accounts.branding import brand_for_account
 from accounts.models import Role
 from accounts.permissions import may_edit_price_list
 from outbox.services import email_queue
@@ -160,18 +161,20 @@ def renewal_price_change_cancel(*, change, actor, now=None) -> RenewalPriceChang
     change.save(update_fields=["status", "cancelled_by", "cancelled_at"])
     for account, lines in lines_by_customer(change):
         recipients = customer_admin_emails(account)
+        seller = brand_for_account(account).name
         if not recipients:
             continue
         numbers = "\n".join(f"- {line.description}: {line.old_recurring}" for line in lines)
         email_queue(
             to=recipients,
-            subject=f"{change.reseller}: the price change of {change.effective_on} is cancelled",
+            subject=f"{seller}: the price change of {change.effective_on} is cancelled",
             text=(
-                f"Hello {account},\n\n{change.reseller} has cancelled the price change it "
+                f"Hello {account},\n\n{seller} has cancelled the price change it "
                 f"announced for renewals from {change.effective_on:%d %B %Y}. Your numbers "
                 f"keep their current prices:\n\n{numbers}\n"
             ),
             key=f"renewal-price-change:{change.pk}:cancelled:{account.pk}",
+            account=account,
         )
     return change
 

@@ -28,7 +28,14 @@ DEBUG = DEVELOPMENT and env.bool("DEBUG_PAGES", default=False)
 # The default key is only for the embedded mode; production must set SECRET_KEY
 # (check --deploy refuses a short or "django-insecure-" key).
 SECRET_KEY = env("SECRET_KEY", default="django-insecure-embedded-development-key-change-me")
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+# The platform's own host names. Resellers' host names live in the database
+# (accounts.BrandHost, managed on the platform's reseller pages); the brand_host middleware,
+# first after /healthz, admits exactly these two sets and answers 400 to any other Host
+# before anything else reads it. Django's own check therefore admits "*"; the platform's
+# names stay in the list (the middleware reads them from it, as do test runners that add
+# theirs). See README, "Reseller host names".
+PLATFORM_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+ALLOWED_HOSTS = ["*", *PLATFORM_HOSTS]
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_NAME = env("SITE_NAME", default="didportal")
 # Links in e-mails. `make run PORT=8080` (bin/run-embedded) exports PORT to the server and
@@ -64,12 +71,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "didportal.middleware.healthcheck",
+    "didportal.middleware.brand_host",  # refuses unknown hosts: before anything reads one
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "didportal.middleware.brand_host_user",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -93,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
+                "accounts.context_processors.brand",
                 "cart.context_processors.cart_badge",
             ],
         },
@@ -330,6 +340,14 @@ MIN_PURCHASE_BALANCE = Decimal(env("MIN_PURCHASE_BALANCE", default="50.00"))
 # any order whose total is above CHECKOUT_CODE_ABOVE.
 CHECKOUT_CODE_REQUIRED = env.bool("CHECKOUT_CODE_REQUIRED", default=False)
 CHECKOUT_CODE_ABOVE = Decimal(env("CHECKOUT_CODE_ABOVE", default="500.00"))
+# Resellers' brands: logo upload cap (bytes, pixels), and how long the host registry is
+# cached (every change drops it at once; the time bounds a missed drop).
+BRAND_LOGO_MAX_BYTES = env.int("BRAND_LOGO_MAX_BYTES", default=200 * 1024)
+BRAND_LOGO_MAX_PIXELS = (
+    env.int("BRAND_LOGO_MAX_WIDTH", default=1200),
+    env.int("BRAND_LOGO_MAX_HEIGHT", default=600),
+)
+BRAND_HOSTS_CACHE_SECONDS = env.int("BRAND_HOSTS_CACHE_SECONDS", default=60)
 # Shown to customers who top up by bank transfer.
 BILLING_BANK_DETAILS = env(
     "BILLING_BANK_DETAILS", default="IBAN NL00 DEMO 0000 0000 00, BIC DEMONL2A"

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import brand_views
+
 from . import views
 
 urlpatterns = [
@@ -14,6 +16,15 @@ urlpatterns = [
     path("reseller/", include("resellers.urls")),
     path("", include("compliance.urls")),  # /staff/compliance/… and /compliance/…
     path("ops/admin/", admin.site.urls),
+    # Resellers' brands: public logo and stylesheet; the host registry (platform admins).
+    path("brand/<int:pk>/logo", brand_views.brand_logo, name="brand_logo"),
+    path("brand/<int:pk>/style.css", brand_views.brand_css, name="brand_css"),
+    path("platform/resellers/<int:pk>/hosts/", brand_views.brand_hosts, name="brand_hosts"),
+    path(
+        "platform/resellers/<int:pk>/hosts/<int:host_pk>/remove/",
+        brand_views.brand_host_remove,
+        name="brand_host_remove",
+    ),
 ]
 
 handler404 = "didportal.errors.not_found"

@@ -23,6 +23,8 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
     fields = (
         "key",
         "to",
+        "from_email",
+        "reply_to",
         "subject",
         "status",
         "attempts",

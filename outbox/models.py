@@ -21,6 +21,10 @@ class OutgoingEmail(models.Model):
     subject = models.TextField()
     text = models.TextField("text body")
     html = models.TextField("HTML body", blank=True)
+    # Who it is from, when not DEFAULT_FROM_EMAIL: a reseller's brand name on the platform's
+    # address (see accounts.branding.email_sender), and where replies go.
+    from_email = models.CharField("from", max_length=300, blank=True)
+    reply_to = models.JSONField("reply to", default=list, blank=True)
     # Sensitive e-mails (one-time codes) have their bodies blanked once sent or given up.
     sensitive = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)

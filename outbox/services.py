@@ -23,6 +23,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.branding import email_sender
 from didportal.enqueue import enqueue
 
 from .models import OutgoingEmail
@@ -61,8 +62,16 @@ def _recipients(to) -> list[str]:
     return cleaned
 
 
-def email_queue(*, to, subject, text, html="", key=None, sensitive=False) -> OutgoingEmail:
+def email_queue(
+    *, to, subject, text, html="", key=None, sensitive=False, account=None
+) -> OutgoingEmail:
     """Store an e-mail to send; call it inside the transaction of the write it reports on.
+
+    ``account`` is the account whose users receive it: a reseller's customer's e-mail is
+    then from the reseller's brand name (on the platform's address) with Reply-To its
+    support address (``accounts.branding.email_sender``). Pass it for every e-mail to an
+    account's users; write the body with ``accounts.branding.brand_for_account(account)``
+    (its ``name`` and ``site_url``), never ``SITE_NAME``.
 
     The e-mail commits or rolls back with that write. After commit its id goes to the
     ``send_email`` task; whatever happens to that, the periodic flush sends it when due.
@@ -77,7 +86,16 @@ def email_queue(*, to, subject, text, html="", key=None, sensitive=False) -> Out
         raise ValidationError({"text": "An e-mail needs a text body."})
     if key is not None and not key:
         raise ValidationError({"key": "An idempotency key cannot be empty."})
-    fields = dict(to=recipients, subject=subject, text=text, html=html, sensitive=sensitive)
+    from_email, reply_to = email_sender(account) if account is not None else ("", [])
+    fields = dict(
+        to=recipients,
+        subject=subject,
+        text=text,
+        html=html,
+        sensitive=sensitive,
+        from_email=from_email,
+        reply_to=reply_to,
+    )
     with transaction.atomic():
         if key is not None:
             existing = OutgoingEmail.objects.filter(key=key).first()
@@ -108,6 +126,8 @@ def _message(email) -> EmailMultiAlternatives:
         subject=email.subject,
         body=email.text,
         to=email.to,
+        from_email=email.from_email or None,
+        reply_to=email.reply_to or None,
         # The same on every attempt, so a repeat (at-least-once) shows as one message.
         headers={"Message-ID": f"<outbox.{email.pk}.{stamp}@{DNS_NAME}>"},
     )

@@ -37,6 +37,8 @@ NOT_TENANT_OBJECTS = {
     "accounts:password_reset_confirm": "signed one-time token, not an object id",
     "accounts:signup_reseller": "a reseller's public sign-up code",
     "accounts:verify_email": "signed e-mail verification token, not an object id",
+    "brand_css": "a reseller's brand is public (anonymous visitors of its host see it)",
+    "brand_logo": "a reseller's brand is public (anonymous visitors of its host see it)",
     "catalog:country": "a public country code (coverage is public)",
     "catalog:numbers": "a public country code (coverage is public)",
     "compliance:requirement": "a requirement's legal text is public (the catalog links to it)",

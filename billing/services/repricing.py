@@ -28,6 +28,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.branding import brand_for_account
 from accounts.permissions import may_edit_price_list
 from catalog.models import RenewalPriceChange, RenewalPriceChangeLine
 from catalog.pricing import PER_PERIOD, PERIOD_OF_UNIT, price_list_of, retail_prices
@@ -157,6 +158,7 @@ def _notify(change):
     when = f"{change.effective_on:%d %B %Y}"
     for account, lines in lines_by_customer(change):
         recipients = customer_admin_emails(account)
+        seller = brand_for_account(account).name
         if not recipients:
             continue
         rows = "\n".join(
@@ -166,14 +168,15 @@ def _notify(change):
         )
         email_queue(
             to=recipients,
-            subject=f"{change.reseller}: new prices for your numbers from {when}",
+            subject=f"{seller}: new prices for your numbers from {when}",
             text=(
-                f"Hello {account},\n\n{change.reseller} is changing its prices. Renewals of "
+                f"Hello {account},\n\n{seller} is changing its prices. Renewals of "
                 f"your numbers from {when} on will be charged the new price:\n\n{rows}\n\n"
                 "Until then nothing changes. If you do not want to keep a number at the new "
                 "price, you can cancel it before that date on the My numbers page.\n"
             ),
             key=f"renewal-price-change:{change.pk}:{account.pk}",
+            account=account,
         )
 
 
