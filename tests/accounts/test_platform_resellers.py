@@ -13,7 +13,7 @@ from accounts import selectors, services
 from accounts.models import Account, User
 from billing.models import SubscriptionCharge
 from billing.selectors import balance_for
-from tests.billing.factories import fund, spend
+from tests.billing.factories import fund
 from tests.billing.test_subscriptions_helpers import held_did, start
 from tests.factories import AccountFactory, UserFactory, platform
 
@@ -32,26 +32,16 @@ def finance():
 
 def reseller_with_business(name="Voxel", *, customers=2, wholesale=("4.00", "6.00")):
     """A reseller with customers holding a number each, one number of its own, a balance,
-    and wholesale charges (net) this month."""
+    and the wholesale side of its customers' first periods (net, this month; 0 past the
+    ``wholesale`` given)."""
     reseller = AccountFactory(kind="reseller", name=name)
     fund(reseller, "200.00")
-    subscriptions = []
-    for _ in range(customers):
+    for n in range(customers):
         customer = AccountFactory(parent=reseller)
         fund(customer, "50.00")
-        subscriptions.append(start(customer, price="3.00"))
+        net = Decimal(wholesale[n]) if n < len(wholesale) else Decimal("0.00")
+        start(customer, price="3.00", wholesale_recurring_price=net)
     held_did(reseller)
-    for subscription, net in zip(subscriptions, wholesale, strict=False):
-        SubscriptionCharge.objects.create(
-            subscription=subscription,
-            account=reseller,
-            side="wholesale",
-            period_index=0,
-            period_start=subscription.charges.get().period_start,
-            net=Decimal(net),
-            amount=Decimal(net),
-            ledger_entry=spend(reseller, net),
-        )
     return reseller
 
 
@@ -68,7 +58,8 @@ def test_list_shows_each_resellers_figures(client, finance):
     rows = {r.name: r for r in response.context["page"].object_list}
     assert set(rows) == {"Voxel", "Quiet Reseller"}
     row = rows["Voxel"]
-    assert row.balance_amount == Decimal("190.00")  # 200 topped up, 4 + 6 wholesale
+    # 200 topped up, 4 + 6 wholesale net with the platform's VAT on a German reseller (19 %)
+    assert row.balance_amount == Decimal("200.00") - Decimal("10.00") * Decimal("1.19")
     assert (row.customer_count, row.customer_numbers, row.own_numbers) == (2, 2, 1)
     assert row.wholesale_month == row.wholesale_total == Decimal("10.00")
     quiet = rows["Quiet Reseller"]
