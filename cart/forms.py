@@ -3,7 +3,7 @@
 from django import forms
 
 from catalog.pricing import PER_PERIOD, block_prices
-from didportal.forms import IdListField, QueryForm
+from didportal.forms import IdListField, QueryForm, parse_id
 from didportal.templatetags.portal import money as money_text
 from inventory.models import NumberBlock
 
@@ -19,6 +19,18 @@ def _channels_help(item):
         return f"{included}, extra ones free."
     extra = money_text(prices.extra_channel_price(item.billing_period))
     return f"{included}, extra {extra} each {PER_PERIOD[item.billing_period]}."
+
+
+def agreed_requirements(post):
+    """{requirement id: version shown} from a checkout's ticked ``agree_<id>`` boxes (the
+    cart's checkout and a reseller buying for its customer)."""
+    agreed = {}
+    for name, value in post.items():
+        suffix = name.removeprefix("agree_")
+        requirement_id, version = parse_id(suffix), parse_id(value)
+        if suffix != name and requirement_id is not None and version is not None:
+            agreed[requirement_id] = version
+    return agreed
 
 
 def quantity_field():

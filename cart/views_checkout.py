@@ -17,11 +17,10 @@ from django.views.decorators.http import require_POST
 from accounts.codes import confirmation_code_send
 from accounts.permissions import allow, holds_numbers, is_platform_staff
 from accounts.throttles import client_ip
-from didportal.forms import parse_id
 
 from . import orders
 from . import selectors_orders as selectors
-from .forms import OrdersQuery
+from .forms import OrdersQuery, agreed_requirements
 
 TOKEN_KEY = "checkout_token"  # noqa: S105 (a session key name, not a secret)
 PAGE_SIZE = 25
@@ -34,17 +33,6 @@ def _token(request):
     return token
 
 
-def _agreed(post):
-    """{requirement id: version shown} from the ticked ``agree_<id>`` boxes."""
-    agreed = {}
-    for name, value in post.items():
-        suffix = name.removeprefix("agree_")
-        requirement_id, version = parse_id(suffix), parse_id(value)
-        if suffix != name and requirement_id is not None and version is not None:
-            agreed[requirement_id] = version
-    return agreed
-
-
 @allow(holds_numbers)
 def checkout(request):
     errors, refusal = [], None
@@ -53,7 +41,7 @@ def checkout(request):
             order = orders.order_place(
                 user=request.user,
                 token=request.POST.get("token", ""),
-                agreed=_agreed(request.POST),
+                agreed=agreed_requirements(request.POST),
                 ip_address=client_ip(request),
                 code=request.POST.get("code", "").strip() or None,
             )
@@ -64,7 +52,7 @@ def checkout(request):
         else:
             request.session.pop(TOKEN_KEY, None)
             return redirect("cart:order_complete", pk=order.pk)
-    page = selectors.checkout_page(request.user, agreed=_agreed(request.POST))
+    page = selectors.checkout_page(request.user, agreed=agreed_requirements(request.POST))
     if not page.cart.lines:
         return redirect("cart:cart")
     context = {

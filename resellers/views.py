@@ -27,6 +27,7 @@ from accounts.permissions import (
 from accounts.throttles import client_ip
 from billing import services as billing_services
 from cart import orders
+from cart.forms import agreed_requirements
 from cart.models import CartItem
 from cart.pricing import line_quote
 from compliance.selectors import requirements_for_blocks
@@ -153,16 +154,6 @@ def invoices(request, pk):
 # --- Buying on the customer's behalf --------------------------------------------------------
 
 
-def _agreed(post):
-    agreed = {}
-    for name, value in post.items():
-        suffix = name.removeprefix("agree_")
-        requirement_id, version = parse_id(suffix), parse_id(value)
-        if suffix != name and requirement_id is not None and version is not None:
-            agreed[requirement_id] = version
-    return agreed
-
-
 @allow(is_reseller)
 def buy(request, pk):
     """Step 1: choose a block (search by country or city). Step 2 (``?block=``): how many,
@@ -198,7 +189,7 @@ def buy(request, pk):
                 order = orders.order_place(
                     user=request.user,
                     token=values["token"],
-                    agreed=_agreed(request.POST),
+                    agreed=agreed_requirements(request.POST),
                     ip_address=client_ip(request),
                     code=request.POST.get("code", "").strip() or None,
                     for_account=customer,
@@ -223,7 +214,7 @@ def _review(request, customer, block, item, values):
         account=customer,
     )
     requirements = requirements_for_blocks([block])
-    agreed = _agreed(request.POST) if request.method == "POST" else {}
+    agreed = agreed_requirements(request.POST) if request.method == "POST" else {}
     for requirement in requirements:
         requirement.agreed = requirement.pk in agreed
     balance = selectors.customer_summary(customer)["balance"]
