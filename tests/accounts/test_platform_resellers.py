@@ -13,7 +13,7 @@ from accounts import selectors, services
 from accounts.models import Account, User
 from billing.models import SubscriptionCharge
 from billing.selectors import balance_for
-from tests.billing.factories import fund, spend
+from tests.billing.factories import fund
 from tests.billing.test_subscriptions_helpers import held_did, start
 from tests.factories import AccountFactory, UserFactory, platform
 
@@ -35,23 +35,13 @@ def reseller_with_business(name="Voxel", *, customers=2, wholesale=("4.00", "6.0
     and wholesale charges (net) this month."""
     reseller = AccountFactory(kind="reseller", name=name)
     fund(reseller, "200.00")
-    subscriptions = []
-    for _ in range(customers):
+    nets = list(wholesale) + ["0.00"] * max(0, customers - len(wholesale))
+    for net in nets[:customers]:
         customer = AccountFactory(parent=reseller)
         fund(customer, "50.00")
-        subscriptions.append(start(customer, price="3.00"))
+        # Both sides charged in one go (lane money): the reseller's wholesale side is ``net``.
+        start(customer, price="3.00", wholesale_recurring_price=Decimal(net))
     held_did(reseller)
-    for subscription, net in zip(subscriptions, wholesale, strict=False):
-        SubscriptionCharge.objects.create(
-            subscription=subscription,
-            account=reseller,
-            side="wholesale",
-            period_index=0,
-            period_start=subscription.charges.get().period_start,
-            net=Decimal(net),
-            amount=Decimal(net),
-            ledger_entry=spend(reseller, net),
-        )
     return reseller
 
 
@@ -68,7 +58,8 @@ def test_list_shows_each_resellers_figures(client, finance):
     rows = {r.name: r for r in response.context["page"].object_list}
     assert set(rows) == {"Voxel", "Quiet Reseller"}
     row = rows["Voxel"]
-    assert row.balance_amount == Decimal("190.00")  # 200 topped up, 4 + 6 wholesale
+    # 200 topped up, less 4 + 6 wholesale with German VAT (19 %: the reseller is in DE).
+    assert row.balance_amount == Decimal("188.10")
     assert (row.customer_count, row.customer_numbers, row.own_numbers) == (2, 2, 1)
     assert row.wholesale_month == row.wholesale_total == Decimal("10.00")
     quiet = rows["Quiet Reseller"]
