@@ -32,15 +32,15 @@ def finance():
 
 def reseller_with_business(name="Voxel", *, customers=2, wholesale=("4.00", "6.00")):
     """A reseller with customers holding a number each, one number of its own, a balance,
-    and wholesale charges (net) this month."""
+    and the wholesale side of its customers' first periods (net, this month; 0 past the
+    ``wholesale`` given)."""
     reseller = AccountFactory(kind="reseller", name=name)
     fund(reseller, "200.00")
-    nets = list(wholesale) + ["0.00"] * max(0, customers - len(wholesale))
-    for net in nets[:customers]:
+    for n in range(customers):
         customer = AccountFactory(parent=reseller)
         fund(customer, "50.00")
-        # Both sides charged in one go (lane money): the reseller's wholesale side is ``net``.
-        start(customer, price="3.00", wholesale_recurring_price=Decimal(net))
+        net = Decimal(wholesale[n]) if n < len(wholesale) else Decimal("0.00")
+        start(customer, price="3.00", wholesale_recurring_price=net)
     held_did(reseller)
     return reseller
 
@@ -58,8 +58,8 @@ def test_list_shows_each_resellers_figures(client, finance):
     rows = {r.name: r for r in response.context["page"].object_list}
     assert set(rows) == {"Voxel", "Quiet Reseller"}
     row = rows["Voxel"]
-    # 200 topped up, less 4 + 6 wholesale with German VAT (19 %: the reseller is in DE).
-    assert row.balance_amount == Decimal("188.10")
+    # 200 topped up, 4 + 6 wholesale net with the platform's VAT on a German reseller (19 %)
+    assert row.balance_amount == Decimal("200.00") - Decimal("10.00") * Decimal("1.19")
     assert (row.customer_count, row.customer_numbers, row.own_numbers) == (2, 2, 1)
     assert row.wholesale_month == row.wholesale_total == Decimal("10.00")
     quiet = rows["Quiet Reseller"]
