@@ -3,14 +3,19 @@
 import secrets
 from decimal import Decimal, InvalidOperation
 
+from celery import signature
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+
+from didportal.enqueue import enqueue
 
 from .branding import brand_for_account, email_sender
 from .models import ROLES_BY_ACCOUNT_KIND, Account, Role, User
 from .throttles import signup_allow
 from .verification import email_verification_send
+
+REACTIVATION_RESUME_TASK = "billing.tasks.resume_subscriptions_after_reactivation"
 
 ALLOWED_PARENT_KINDS = {
     Account.Kind.RESELLER: {Account.Kind.PLATFORM},
@@ -52,14 +57,27 @@ def account_update_identity(*, account, **identity) -> Account:
 
 
 def account_set_status(*, account, status, actor) -> Account:
+    """Suspend or reactivate an account. Back to active, its subscriptions held while it was
+    suspended are resumed by a task enqueued after commit (``REACTIVATION_RESUME_TASK``)."""
     if account.is_platform:
         raise ValidationError("The platform account cannot be suspended.")
     if status not in Account.Status.values:
         raise ValidationError(f"Unknown status “{status}”.")
+    reactivated = account.status != status and status == Account.Status.ACTIVE
     account._change_reason = f"status set to {status} by {actor.email}"
     account.status = status
     account.save(update_fields=["status"])
+    if reactivated:
+        account_id = account.pk
+        transaction.on_commit(lambda: _reactivation_resume_enqueue(account_id), robust=True)
     return account
+
+
+def _reactivation_resume_enqueue(account_id):
+    """Hand the reactivated account's held subscriptions to billing's task, named rather
+    than imported: accounts sits below billing. A lost enqueue is caught up by the renewal
+    run's resume pass (``subscriptions_resume_due``)."""
+    enqueue(signature(REACTIVATION_RESUME_TASK), account_id, catch_up="renew_subscriptions")
 
 
 def user_create(

@@ -16,6 +16,7 @@ from .services.invoices import (
 from .services.renewals import (
     subscription_renew,
     subscriptions_renew_due,
+    subscriptions_resume_after_reactivation,
     subscriptions_resume_after_topup,
     subscriptions_resume_due,
 )
@@ -62,6 +63,16 @@ def resume_subscriptions(account_id):
     """Resume an account's held subscriptions: enqueued by ``topup_record`` after commit.
     Safe to run twice: a resumed subscription is no longer on hold and is skipped."""
     return subscriptions_resume_after_topup(account=account_id, job="resume_subscriptions")
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def resume_subscriptions_after_reactivation(account_id):
+    """Resume a reactivated account's subscriptions held while it was suspended: enqueued
+    by ``accounts.services.account_set_status`` after commit. Safe to run twice: a resumed
+    subscription is no longer on hold, and a suspended account resumes nothing."""
+    return subscriptions_resume_after_reactivation(
+        account=account_id, job="resume_subscriptions_after_reactivation"
+    )
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

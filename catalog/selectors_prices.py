@@ -4,8 +4,10 @@ What a reseller sees here is its wholesale price (what it pays) and its retail p
 never the platform's buy cost.
 """
 
+import operator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import reduce
 
 from django.db.models import Count, Q
 
@@ -104,8 +106,11 @@ def price_list_preview(*, reseller, rule, delete=False):
     kept = [r for r in current.rules if rule.pk is None or r.pk != rule.pk]
     after = PriceList(kept if delete else [*kept, rule])
     saved = next((r for r in current.rules if rule.pk and r.pk == rule.pk), None)
-    scope = _scope_q(rule) | (_scope_q(saved) if saved else Q(pk__in=[]))
-    blocks = NumberBlock.objects.filter(scope).select_related("operator")
+    # Q() | X is X (Django drops an empty side), so a default rule must widen explicitly.
+    scopes = [_scope_q(r) for r in (rule, saved) if r is not None]
+    blocks = NumberBlock.objects.select_related("operator")
+    if all(scopes):
+        blocks = blocks.filter(reduce(operator.or_, scopes))
     rows = []
     for block in blocks.order_by("country", "city", "number_type", "pk"):
         old_rule, new_rule = current.rule_for(block), after.rule_for(block)

@@ -83,10 +83,6 @@ def test_seed_demo_gives_voxel_a_business():
         assert {i.seller_display_name for i in invoices} == {"Voxel Voice"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LEAD: the wholesale charges come with lane money; drop this mark when it merges",
-)
 def test_seed_demo_invoices_voxel_from_the_platform():
     call_command("seed_demo")
     voxel = Account.objects.get(name="Voxel Telecom", kind="reseller")

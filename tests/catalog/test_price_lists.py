@@ -182,3 +182,17 @@ def test_an_unsaved_rule_previews_like_a_saved_one(reseller, block):
     preview = rule_apply(rule, wholesale_prices(block, reseller))
     assert preview.monthly == D("3.60")
     assert retail_prices(block, reseller, price_list=PriceList([rule])) == preview
+
+
+def test_the_preview_of_a_new_default_rule_reaches_every_block():
+    """Q() | Q(pk__in=[]) is the empty set: a new default rule once previewed no block."""
+    from catalog.selectors_prices import price_list_preview
+
+    voxel = reseller_account(wholesale_discount=Decimal("10"))
+    blocks = [NumberBlockFactory(), NumberBlockFactory(country="DE")]
+    draft = MarkupRule(reseller=voxel, scope="default", recurring_percent=Decimal("50"))
+    rows = price_list_preview(reseller=voxel, rule=draft)
+    assert sorted(r.block.pk for r in rows) == sorted(b.pk for b in blocks)
+    saved = MarkupRuleFactory(reseller=voxel, scope="country", country="DE")
+    saved.scope, saved.country = "default", ""  # widened while being edited
+    assert len(price_list_preview(reseller=voxel, rule=saved)) == 2
