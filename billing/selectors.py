@@ -191,6 +191,12 @@ def _money_sum(field, condition=None):
     return Coalesce(Sum(field, filter=condition), Value(ZERO), output_field=DecimalField(**MONEY))
 
 
+def _cents(amount) -> Decimal:
+    """A database sum as money: SQLite adds decimals as floats (23 → "23", 0.21 →
+    "0.2100000001"), so a grouped sum read back is rounded to the cent here."""
+    return Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
 def invoice_totals(invoices, *, include_void=False) -> dict:
     """Count, void count, net, VAT and gross of ``invoices`` in one query.
 
@@ -400,7 +406,8 @@ def wholesale_revenue(user, *, date_from, date_to):
             "month": _first_of_month(row["month"]),
             "reseller_id": row["account_id"],
             "reseller": row["account__name"],
-            **{key: row[key] for key in ("count", "net", "vat", "gross")},
+            "count": row["count"],
+            **{key: _cents(row[key]) for key in ("net", "vat", "gross")},
         }
         for row in rows
     ]
@@ -480,8 +487,8 @@ def margin_rows(reseller, *, date_from, date_to):
                 "country": row["subscription__did__block__country"] or "",
                 "country_name": countries.name(row["subscription__did__block__country"] or ""),
                 "count": row["count"],
-                "retail": row["retail"],
-                "wholesale": row["wholesale"],
+                "retail": _cents(row["retail"]),
+                "wholesale": _cents(row["wholesale"]),
             }
         )
         for row in rows
