@@ -139,6 +139,17 @@ def may_record_topup_for(user, account) -> bool:
     return handles_customer_money(user) and _own_customer(user, account)
 
 
+def may_fund_balance(user) -> bool:
+    """Pays money into the user's own account's balance (card top-up, auto top-up) and
+    asks for unused balance back: the people who handle an account's money — its admins
+    and billing users (a reseller's finance), and members allowed to buy."""
+    return (
+        is_customer_admin(user)
+        or _role_in(Role.CUSTOMER_BILLING, Role.RESELLER_ADMIN, Role.RESELLER_FINANCE)(user)
+        or (is_customer_member(user) and user.may_buy)
+    )
+
+
 def may_buy_for(user, account) -> bool:
     """Places an order that ``account``'s balance pays (the account's own buyers, or its
     reseller's admins and support on its behalf)."""

@@ -29,9 +29,13 @@ class LedgerEntry(models.Model):
         CHARGE = "charge", "Charge"
         REFUND = "refund", "Refund"
         ADJUSTMENT = "adjustment", "Adjustment"
+        # Money that left the balance back to the payer: unused balance paid out, or a
+        # card payment refunded at the provider.
+        PAYOUT = "payout", "Paid back"
 
     class Method(models.TextChoices):
         BANK_TRANSFER = "bank_transfer", "Bank transfer"
+        CARD = "card", "Card"
 
     account = models.ForeignKey(
         "accounts.Account", on_delete=models.PROTECT, related_name="ledger_entries"
@@ -71,7 +75,7 @@ class LedgerEntry(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind__in=["topup", "refund"], amount__gt=0)
-                | Q(kind="charge", amount__lt=0)
+                | Q(kind__in=["charge", "payout"], amount__lt=0)
                 | (Q(kind="adjustment") & ~Q(amount=0)),
                 name="ledger_amount_sign_matches_kind",
             ),

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "compliance",
     "outbox",
     "resellers",
+    "payments",
     "didportal",
 ]
 
@@ -348,6 +349,26 @@ BRAND_LOGO_MAX_PIXELS = (
     env.int("BRAND_LOGO_MAX_HEIGHT", default=600),
 )
 BRAND_HOSTS_CACHE_SECONDS = env.int("BRAND_HOSTS_CACHE_SECONDS", default=60)
+# Card payments through Stripe. With no secret key, card payment is hidden and customers
+# top up by bank transfer. STRIPE_API_BASE is for tests (a local fake of Stripe's API).
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=20)
+# A webhook signed longer ago than this is refused (a replayed old event).
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+# The least a first top-up may be (later ones: at least 1.00).
+CARD_TOPUP_FIRST_MINIMUM = Decimal(env("CARD_TOPUP_FIRST_MINIMUM", default="50.00"))
+CARD_TOPUP_MAXIMUM = Decimal(env("CARD_TOPUP_MAXIMUM", default="10000.00"))
+# While a card payment for a cart is open, the cart's holds last this much longer (once).
+CARD_PAYMENT_HOLD_MINUTES = env.int("CARD_PAYMENT_HOLD_MINUTES", default=30)
+# Auto top-up: saved-card charges tried per account per day, at most.
+AUTO_TOPUP_ATTEMPTS_PER_DAY = env.int("AUTO_TOPUP_ATTEMPTS_PER_DAY", default=2)
+# Fernet keys for secrets stored in the database (resellers' Stripe keys), newest first.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+# Bank statements: the largest file accepted.
+BANK_STATEMENT_MAX_BYTES = env.int("BANK_STATEMENT_MAX_BYTES", default=5 * 1024 * 1024)
 # Shown to customers who top up by bank transfer.
 BILLING_BANK_DETAILS = env(
     "BILLING_BANK_DETAILS", default="IBAN NL00 DEMO 0000 0000 00, BIC DEMONL2A"

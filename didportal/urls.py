@@ -14,6 +14,7 @@ urlpatterns = [
     path("cart/", include("cart.urls")),
     path("billing/", include("billing.urls")),
     path("reseller/", include("resellers.urls")),
+    path("payments/", include("payments.urls")),
     path("", include("compliance.urls")),  # /staff/compliance/… and /compliance/…
     path("ops/admin/", admin.site.urls),
     # Resellers' brands: public logo and stylesheet; the host registry (platform admins).

@@ -23,6 +23,7 @@ from .ledger import (
     charge,
     ledger_post,
     money,
+    payout_record,
     refund_record,
     topup_record,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "charge",
     "ledger_post",
     "money",
+    "payout_record",
     "refund_record",
     "topup_record",
 ]

@@ -91,6 +91,7 @@ def _check_sign(kind, amount):
         Kind.REFUND: amount > 0,
         Kind.CHARGE: amount < 0,
         Kind.ADJUSTMENT: amount != 0,
+        Kind.PAYOUT: amount < 0,
     }
     if kind not in valid:
         raise ValidationError(f"Unknown ledger entry kind “{kind}”.")
@@ -484,6 +485,29 @@ def refund_record(
         amount=amount,
         idempotency_key=idempotency_key,
         description=description or "Refund",
+        reference=reference,
+        created_by=actor,
+        job=job,
+    )
+
+
+def payout_record(
+    *, account, amount, idempotency_key, description, reference=None, actor=None, job=""
+) -> LedgerEntry:
+    """Money leaving the balance back to the payer (positive ``amount``): unused balance
+    paid out by finance, or a card payment refunded at the provider (a job). Raises
+    ``InsufficientBalance`` rather than take the balance below zero; the caller locks the
+    balance first (``balance_lock``) when it must pay out at most what is there."""
+    _check_finance_or_job(actor, job)
+    amount = money(amount)
+    if amount <= 0:
+        raise ValidationError("A payout amount must be positive.")
+    return ledger_post(
+        account=account,
+        kind=Kind.PAYOUT,
+        amount=-amount,
+        idempotency_key=idempotency_key,
+        description=description,
         reference=reference,
         created_by=actor,
         job=job,

@@ -1,0 +1,204 @@
+"""Card payments: started by a customer (a Checkout Session on the provider's page) or by
+auto top-up (a saved card charged off-session), credited only by the verified webhook.
+
+``card_payment_credit`` is the one place a card payment reaches the balance. It locks the
+payment row, so twenty copies of the same event credit once; the ledger's unique
+(method, reference) constraint backs that up in the database.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.branding import brand_for_account
+from billing.models import LedgerEntry
+from billing.services import money, topup_record
+from didportal.enqueue import enqueue
+from outbox.services import email_queue
+
+from .. import stripe_api
+from ..models import CardPayment, seller_for
+
+Status = CardPayment.Status
+WEBHOOK_JOB = "stripe-webhook"
+SAVE_CARD_TASK = "payments.tasks.card_save"
+
+
+class AmountMismatch(ValidationError):
+    """The provider reports an amount or currency other than the one we asked for."""
+
+
+@dataclass(frozen=True)
+class Credit:
+    payment: CardPayment
+    # False when the payment had been credited already (a replayed or repeated event).
+    applied: bool
+
+
+def topup_minimum(account) -> Decimal:
+    """The least a card top-up may be: ``CARD_TOPUP_FIRST_MINIMUM`` until the account's
+    first top-up of any kind, then 1.00."""
+    if LedgerEntry.objects.filter(account=account, kind=LedgerEntry.Kind.TOPUP).exists():
+        return Decimal("1.00")
+    return settings.CARD_TOPUP_FIRST_MINIMUM
+
+
+def card_payment_open(
+    *, account, amount, user=None, job="", purpose=CardPayment.Purpose.TOPUP,
+    return_to=CardPayment.ReturnTo.BALANCE, save_card=False,
+) -> CardPayment:
+    """Record a card payment we are about to ask the provider for. The amount is checked
+    here (minimum, maximum) and is the only amount the webhook will accept."""
+    if user is None and not job:
+        raise PermissionDenied("A card payment is opened by a user or a named job.")
+    keys = stripe_api.keys_for(seller_for(account))
+    if keys is None:
+        raise ValidationError("Card payments are not available for this account.")
+    amount = money(amount)
+    minimum = topup_minimum(account)
+    if amount < minimum:
+        raise ValidationError(
+            {"amount": f"The least you can pay by card is {minimum} {account.currency}."}
+        )
+    if amount > settings.CARD_TOPUP_MAXIMUM:
+        raise ValidationError(
+            {
+                "amount": f"The most you can pay by card at once is "
+                f"{settings.CARD_TOPUP_MAXIMUM} {account.currency}."
+            }
+        )
+    return CardPayment.objects.create(
+        account=account,
+        seller=seller_for(account),
+        purpose=purpose,
+        amount=amount,
+        currency=account.currency,
+        return_to=return_to,
+        save_card=save_card,
+        created_by=user,
+        created_by_job=job,
+    )
+
+
+@transaction.atomic
+def card_payment_credit(
+    *,
+    payment_id,
+    amount_cents,
+    currency,
+    payment_intent_id="",
+    charge_id="",
+    customer_id="",
+    seller=None,
+) -> Credit:
+    """Credit a card payment the provider says was paid, once.
+
+    ``amount_cents`` and ``currency`` are the provider's and must equal what we created
+    (else ``AmountMismatch``, nothing credited). ``seller``, when given, is the account
+    whose webhook endpoint received the event: a payment of another seller is unknown
+    (``CardPayment.DoesNotExist``). A payment credited already returns ``applied=False``.
+    Expired or failed payments are credited too: the money was taken after all.
+    """
+    payments = CardPayment.objects.select_for_update()
+    if seller is not None:
+        payments = payments.filter(seller=seller)
+    payment = payments.select_related("account").get(pk=payment_id)
+    if payment.status == Status.PAID:
+        return Credit(payment, applied=False)
+    if (
+        str(currency).upper() != payment.currency
+        or stripe_api.to_cents(payment.amount) != int(amount_cents)
+    ):
+        raise AmountMismatch(
+            f"{payment.reference}: paid {amount_cents} {str(currency).upper()} (cents), "
+            f"expected {stripe_api.to_cents(payment.amount)} {payment.currency}."
+        )
+    entry = topup_record(
+        account=payment.account,
+        amount=payment.amount,
+        method=LedgerEntry.Method.CARD,
+        external_reference=payment.reference,
+        actor=None,
+        job=WEBHOOK_JOB,
+        idempotency_key=f"topup:card:{payment.reference}",
+        description=f"Card payment {payment.reference}",
+    )
+    payment.status = Status.PAID
+    payment.ledger_entry = entry
+    payment.paid_at = timezone.now()
+    payment.payment_intent_id = payment_intent_id or payment.payment_intent_id
+    payment.charge_id = charge_id or payment.charge_id
+    payment.provider_customer_id = customer_id or payment.provider_customer_id
+    payment.failure_message = ""
+    payment.save()
+    _receipt_email_queue(payment, entry)
+    if payment.save_card:
+        payment_pk = payment.pk
+        transaction.on_commit(
+            lambda: enqueue(_task(SAVE_CARD_TASK), payment_pk, catch_up="the next top-up"),
+            robust=True,
+        )
+    return Credit(payment, applied=True)
+
+
+def _task(name):
+    from celery import current_app  # noqa: PLC0415
+
+    return current_app.signature(name)
+
+
+def card_payment_close(*, payment_id, status, message="", seller=None) -> CardPayment | None:
+    """Mark an open card payment expired, failed or canceled (a paid one never changes:
+    an expiry event arriving after the payment is ignored). Returns it, or None when the
+    id is unknown for this seller."""
+    if status not in (Status.EXPIRED, Status.FAILED, Status.CANCELED):
+        raise ValueError(f"Cannot close a card payment as {status}.")
+    with transaction.atomic():
+        payments = CardPayment.objects.select_for_update()
+        if seller is not None:
+            payments = payments.filter(seller=seller)
+        payment = payments.filter(pk=payment_id).first()
+        if payment is None:
+            return None
+        if payment.status == Status.OPEN or (
+            payment.status == Status.FAILED and status == Status.EXPIRED
+        ):
+            payment.status = status
+            payment.failure_message = message[:500]
+            payment.save(update_fields=["status", "failure_message", "updated_at"])
+        return payment
+
+
+def _receipt_email_queue(payment, entry):
+    from accounts.models import Role  # noqa: PLC0415
+
+    account = payment.account
+    recipients = set(
+        account.users.filter(
+            role__in=(Role.CUSTOMER_ADMIN, Role.CUSTOMER_BILLING, Role.RESELLER_ADMIN,
+                      Role.RESELLER_FINANCE),
+            is_active=True,
+        ).values_list("email", flat=True)
+    )
+    if payment.created_by_id and payment.created_by.is_active:
+        recipients.add(payment.created_by.email)
+    if not recipients:
+        return
+    brand = brand_for_account(account)
+    email_queue(
+        to=sorted(recipients),
+        account=account,
+        key=f"receipt:card:{payment.reference}",
+        subject=f"[{brand.name}] Payment received: {payment.amount} {payment.currency}",
+        text=(
+            f"We received your card payment of {payment.amount} {payment.currency} "
+            f"({payment.reference}) for {account.name}.\n\n"
+            f"Your prepaid balance is now {entry.balance_after} {payment.currency}.\n\n"
+            f"Receipt: {brand.site_url}/payments/receipts/{entry.pk}/pdf/\n\n"
+            "A top-up is not an invoice: VAT is invoiced when numbers are charged.\n"
+        ),
+    )

@@ -1,0 +1,3 @@
+"""Pages of the autotopup lane (being built)."""
+
+urlpatterns = []

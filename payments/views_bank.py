@@ -1,0 +1,3 @@
+"""Pages of the bank lane (being built)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Pages of the card lane (being built)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Pages of the stripe_keys lane (being built)."""
+
+urlpatterns = []

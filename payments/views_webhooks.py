@@ -1,0 +1,3 @@
+"""Pages of the webhooks lane (being built)."""
+
+urlpatterns = []
