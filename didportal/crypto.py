@@ -32,4 +32,6 @@ def decrypt(token: str) -> str:
     try:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken as exc:
-        raise DecryptionError("A stored secret cannot be decrypted with the configured keys.") from exc
+        raise DecryptionError(
+            "A stored secret cannot be decrypted with the configured keys."
+        ) from exc

@@ -59,9 +59,7 @@ class CardPayment(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3)
-    return_to = models.CharField(
-        max_length=16, choices=ReturnTo.choices, default=ReturnTo.BALANCE
-    )
+    return_to = models.CharField(max_length=16, choices=ReturnTo.choices, default=ReturnTo.BALANCE)
     # Keep the card for auto top-up (the provider saves it; ``AutoTopup`` records it).
     save_card = models.BooleanField(default=False)
     provider_customer_id = models.CharField(max_length=255, blank=True)
@@ -196,7 +194,9 @@ class Payout(models.Model):
         DECLINED = "declined", "Declined"
         FAILED = "failed", "Failed"
 
-    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="payouts")
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, related_name="payouts"
+    )
     seller = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(**MONEY)
     method = models.CharField(max_length=16, choices=Method.choices, blank=True)
@@ -351,7 +351,8 @@ class BankStatementLine(models.Model):
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="bank_line_credit_only"),
             models.CheckConstraint(
-                condition=~Q(status="booked") | Q(ledger_entry__isnull=False, account__isnull=False),
+                condition=~Q(status="booked")
+                | Q(ledger_entry__isnull=False, account__isnull=False),
                 name="bank_line_booked_has_credit",
             ),
             models.CheckConstraint(

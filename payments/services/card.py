@@ -48,8 +48,14 @@ def topup_minimum(account) -> Decimal:
 
 
 def card_payment_open(
-    *, account, amount, user=None, job="", purpose=CardPayment.Purpose.TOPUP,
-    return_to=CardPayment.ReturnTo.BALANCE, save_card=False,
+    *,
+    account,
+    amount,
+    user=None,
+    job="",
+    purpose=CardPayment.Purpose.TOPUP,
+    return_to=CardPayment.ReturnTo.BALANCE,
+    save_card=False,
 ) -> CardPayment:
     """Record a card payment we are about to ask the provider for. The amount is checked
     here (minimum, maximum) and is the only amount the webhook will accept."""
@@ -109,9 +115,8 @@ def card_payment_credit(
     payment = payments.select_related("account").get(pk=payment_id)
     if payment.status == Status.PAID:
         return Credit(payment, applied=False)
-    if (
-        str(currency).upper() != payment.currency
-        or stripe_api.to_cents(payment.amount) != int(amount_cents)
+    if str(currency).upper() != payment.currency or stripe_api.to_cents(payment.amount) != int(
+        amount_cents
     ):
         raise AmountMismatch(
             f"{payment.reference}: paid {amount_cents} {str(currency).upper()} (cents), "
@@ -179,8 +184,12 @@ def _receipt_email_queue(payment, entry):
     account = payment.account
     recipients = set(
         account.users.filter(
-            role__in=(Role.CUSTOMER_ADMIN, Role.CUSTOMER_BILLING, Role.RESELLER_ADMIN,
-                      Role.RESELLER_FINANCE),
+            role__in=(
+                Role.CUSTOMER_ADMIN,
+                Role.CUSTOMER_BILLING,
+                Role.RESELLER_ADMIN,
+                Role.RESELLER_FINANCE,
+            ),
             is_active=True,
         ).values_list("email", flat=True)
     )

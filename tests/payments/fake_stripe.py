@@ -260,7 +260,9 @@ class FakeStripe:
     def create_refund(self, form):
         intent = self.payment_intents.get(form.get("payment_intent"))
         if intent is None:
-            return 404, _error("invalid_request_error", "No such payment_intent", "resource_missing")
+            return 404, _error(
+                "invalid_request_error", "No such payment_intent", "resource_missing"
+            )
         amount = int(form.get("amount", intent["amount"] - intent["amount_refunded"]))
         if amount > intent["amount"] - intent["amount_refunded"]:
             return 400, _error(
