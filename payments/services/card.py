@@ -211,3 +211,50 @@ def _receipt_email_queue(payment, entry):
             "A top-up is not an invoice: VAT is invoiced when numbers are charged.\n"
         ),
     )
+
+
+@dataclass(frozen=True)
+class Started:
+    payment: CardPayment
+    # Where to send the customer: the provider's hosted payment page.
+    redirect_url: str
+
+
+def card_checkout_start(
+    *,
+    user,
+    amount,
+    success_url,
+    cancel_url,
+    return_to=CardPayment.ReturnTo.BALANCE,
+    save_card=False,
+) -> Started:
+    """Open a card payment for the user's own account and create its hosted Checkout
+    Session. ``success_url`` and ``cancel_url`` are built by the view from our own routes
+    (they may contain ``{payment}`` for the payment's id). A provider failure marks the
+    payment failed and raises ``PaymentProviderError`` (its message is for the user)."""
+    from accounts.permissions import may_fund_balance  # noqa: PLC0415
+
+    if not may_fund_balance(user):
+        raise PermissionDenied("You may not pay into this account's balance.")
+    payment = card_payment_open(
+        account=user.account, amount=amount, user=user, return_to=return_to, save_card=save_card
+    )
+    keys = stripe_api.keys_for(payment.seller)
+    auto = getattr(payment.account, "auto_topup", None) if save_card else None
+    try:
+        session_id, url = stripe_api.checkout_session_create(
+            keys,
+            payment=payment,
+            success_url=success_url.format(payment=payment.pk),
+            cancel_url=cancel_url.format(payment=payment.pk),
+            customer_email=user.email,
+            save_card=save_card,
+            customer_id=auto.provider_customer_id if auto else "",
+        )
+    except stripe_api.PaymentProviderError as exc:
+        card_payment_close(payment_id=payment.pk, status=Status.FAILED, message=exc.message)
+        raise
+    CardPayment.objects.filter(pk=payment.pk).update(session_id=session_id)
+    payment.session_id = session_id
+    return Started(payment, url)
