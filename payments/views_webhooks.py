@@ -15,12 +15,19 @@ MAX_WEBHOOK_BYTES = 256 * 1024
 
 
 def _receive(request, seller):
-    if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_WEBHOOK_BYTES:
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isascii() or not length.isdigit():
+        return HttpResponse("Bad Content-Length.", status=400, content_type="text/plain")
+    # Refused before the body is read.
+    if int(length) > MAX_WEBHOOK_BYTES:
+        return HttpResponse("Too large.", status=413, content_type="text/plain")
+    payload = request.read(MAX_WEBHOOK_BYTES + 1)
+    if len(payload) > MAX_WEBHOOK_BYTES:
         return HttpResponse("Too large.", status=413, content_type="text/plain")
     result = webhook_receive(
         seller=seller,
-        payload=request.body,
-        signature=request.headers.get("Stripe-Signature", ""),
+        payload=payload,
+        signature=request.headers.get("Stripe-Signature", "")[:2000],
     )
     status = 400 if result.refused else 200
     return HttpResponse(result.outcome, status=status, content_type="text/plain")
