@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Account
 
 from .models import StripeKeys
-from .services.webhooks import webhook_receive
+from .services.webhooks import webhook_receive, webhook_refuse
 
 # Stripe's events are a few kilobytes; anything far larger is not from Stripe.
 MAX_WEBHOOK_BYTES = 256 * 1024
@@ -17,12 +17,13 @@ MAX_WEBHOOK_BYTES = 256 * 1024
 def _receive(request, seller):
     length = request.META.get("CONTENT_LENGTH") or "0"
     if not length.isascii() or not length.isdigit():
+        webhook_refuse(seller=seller, detail="body: the Content-Length is not a number")
         return HttpResponse("Bad Content-Length.", status=400, content_type="text/plain")
-    # Refused before the body is read.
-    if int(length) > MAX_WEBHOOK_BYTES:
-        return HttpResponse("Too large.", status=413, content_type="text/plain")
-    payload = request.read(MAX_WEBHOOK_BYTES + 1)
-    if len(payload) > MAX_WEBHOOK_BYTES:
+    # A large body is refused by its announced length, before it is read.
+    too_large = int(length) > MAX_WEBHOOK_BYTES
+    payload = b"" if too_large else request.read(MAX_WEBHOOK_BYTES + 1)
+    if too_large or len(payload) > MAX_WEBHOOK_BYTES:
+        webhook_refuse(seller=seller, detail=f"body: too large (over {MAX_WEBHOOK_BYTES} bytes)")
         return HttpResponse("Too large.", status=413, content_type="text/plain")
     result = webhook_receive(
         seller=seller,
@@ -36,7 +37,10 @@ def _receive(request, seller):
 @csrf_exempt
 @require_POST
 def stripe_webhook(request):
-    return _receive(request, Account.objects.get(kind=Account.Kind.PLATFORM))
+    platform = Account.objects.filter(kind=Account.Kind.PLATFORM).first()
+    if platform is None:
+        raise Http404("No platform account yet.")
+    return _receive(request, platform)
 
 
 @csrf_exempt

@@ -361,11 +361,22 @@ def _log(seller, event_id, event_type, result):
     )
 
 
+def webhook_refuse(*, seller, detail) -> Result:
+    """Log a call refused before it was read (too large, a garbled length)."""
+    result = Result(Outcome.REFUSED, detail)
+    _log(seller, "", "", result)
+    return result
+
+
 def webhook_receive(*, seller, payload: bytes, signature: str) -> Result:
     """Verify and apply one webhook call for ``seller``; always logged."""
     keys = stripe_api.keys_for(seller)
     if keys is None:
         result = Result(Outcome.REFUSED, "card payments are not set up for this seller")
+        _log(seller, "", "", result)
+        return result
+    if not signature.isascii():
+        result = Result(Outcome.REFUSED, "signature: the header is not ASCII")
         _log(seller, "", "", result)
         return result
     try:
