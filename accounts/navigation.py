@@ -48,6 +48,7 @@ NAVIGATION = [
         lambda u: permissions.is_finance(u) and not permissions.is_platform_admin(u),
         [
             NavItem("Balances", "billing:balances"),
+            NavItem("Card payments", "payments:card_payments"),
             NavItem("Invoices", "billing:invoice_list"),
             NavItem("Reports", "billing:reports"),
             NavItem("Customers", "accounts:customers"),
@@ -81,6 +82,7 @@ NAVIGATION = [
             NavItem("Customers", "accounts:customers"),
             NavItem("Balance & invoices", "billing:balance"),
             NavItem("Orders", "cart:orders"),
+            NavItem("Card payments", "payments:card_payments"),
         ],
     ),
 ]

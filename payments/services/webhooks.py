@@ -20,7 +20,9 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.branding import brand_for_account
 from billing.models import LedgerEntry
@@ -407,3 +409,34 @@ def webhook_receive(*, seller, payload: bytes, signature: str) -> Result:
         logger.warning("refused Stripe event %s (%s): %s", event_id, event_type, exc.detail)
         _log(seller, event_id, event_type, result)
     return result
+
+
+def balance_claim_settle(*, claim_id, seller, user, note) -> BalanceClaim:
+    """Mark a claim settled (collected, or written off) with finance's note. Only the
+    seller that collects for the claim's account settles it (its finance staff or
+    admins), once."""
+    from ..selectors_webhooks import finance_seller  # noqa: PLC0415
+
+    if finance_seller(user) != seller:
+        raise PermissionDenied("Only the finance staff of the seller settle its claims.")
+    note = " ".join(str(note).split())[:255]
+    if not note:
+        raise ValidationError({"note": "Say how the claim was settled."})
+    with transaction.atomic():
+        claim = (
+            BalanceClaim.objects.select_for_update(of=("self",))
+            .filter(pk=claim_id, account__parent=seller)
+            .first()
+        )
+        if claim is None:
+            raise BalanceClaim.DoesNotExist(f"No claim {claim_id} of {seller}.")
+        if claim.settled_at is not None:
+            raise ValidationError(
+                f"This claim was settled on {timezone.localtime(claim.settled_at):%-d %b %Y} "
+                f"by {claim.settled_by}: “{claim.settlement_note}”."
+            )
+        claim.settled_at = timezone.now()
+        claim.settled_by = user
+        claim.settlement_note = note
+        claim.save(update_fields=["settled_at", "settled_by", "settlement_note"])
+    return claim
