@@ -145,7 +145,11 @@ def balance_claim(request, pk):
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, f"The claim of {claim.amount} on {claim.account} is settled.")
+            messages.success(
+                request,
+                f"The claim of {claim.amount} {claim.account.currency} on {claim.account} "
+                "is settled.",
+            )
             return redirect("payments:balance_claims")
     return render(request, "payments/webhooks_claim.html", {"claim": claim, "form": form})
 

@@ -126,7 +126,7 @@ def test_webhook_log_filters_and_highlights_refused(client, finance_user, platfo
     assert [e.outcome for e in everything] == ["refused", "applied"]
     response = client.get(url, {"outcome": "refused"})
     assert [e.outcome for e in _listed(response)] == ["refused"]
-    assert 'class="table-danger"' in response.content.decode()
+    assert 'list-group-item-danger" data-outcome="refused"' in response.content.decode()
     assert client.get(url, {"outcome": "nonsense"}).status_code == 200
     assert "No call with this outcome" in client.get(url, {"outcome": "ignored"}).content.decode()
 
