@@ -402,14 +402,26 @@ def _fail(payment, message, now) -> bool:
         closed = card.card_payment_close(
             payment_id=payment.pk, status=Status.FAILED, message=message
         )
-        if closed is None or closed.status != Status.FAILED:
-            return False  # paid meanwhile (a late webhook): nothing to report
-        auto = AutoTopup.objects.select_for_update().get(account=payment.account_id)
-        auto.last_failure_at = now
+        if closed is not None:
+            auto_topup_failure_record(closed, now=now)
+    return False
+
+
+def auto_topup_failure_record(payment, *, now=None) -> None:
+    """Show a failed auto top-up on the settings page and e-mail the account's admins
+    (once per payment). Called when the charge is declined, and by the webhook when the
+    provider reports a failure later (``payment_intent.payment_failed``)."""
+    if payment.purpose != Purpose.AUTO_TOPUP or payment.status != Status.FAILED:
+        return  # paid meanwhile (a late webhook), or not an auto top-up: nothing to report
+    message = payment.failure_message or "The card payment failed."
+    with transaction.atomic():
+        auto = AutoTopup.objects.select_for_update().filter(account=payment.account_id).first()
+        if auto is None:
+            return
+        auto.last_failure_at = now or timezone.now()
         auto.last_failure_message = message[:500]
         auto.save(update_fields=["last_failure_at", "last_failure_message", "updated_at"])
-        _failure_email_queue(closed, auto, message)
-    return False
+        _failure_email_queue(payment, auto, message)
 
 
 def _redrive_unanswered(now, counts):
@@ -450,7 +462,8 @@ def _failure_email_queue(payment, auto, message):
     if not recipients:
         return
     brand = brand_for_account(account)
-    left = max(0, settings.AUTO_TOPUP_ATTEMPTS_PER_DAY - auto.attempts)
+    tried = attempts_today(auto, timezone.localdate())
+    left = max(0, settings.AUTO_TOPUP_ATTEMPTS_PER_DAY - tried)
     retry = (
         "We will try again at the next renewal run today."
         if left

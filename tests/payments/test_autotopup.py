@@ -202,6 +202,26 @@ def test_decline_marks_failed_emails_admins_and_counts_the_attempt(
     assert "Tries today: 1 of 2" in page and "insufficient funds" in page
 
 
+def test_a_failure_reported_later_by_the_webhook_is_recorded_and_emailed(
+    client, fake_stripe, customer_admin
+):
+    saved_card(client, fake_stripe, customer_admin)
+    assert run_auto_topups.apply().get()["charged"] == 1
+    payment = CardPayment.objects.get(purpose="auto_topup")
+    intent = dict(fake_stripe.payment_intents[payment.payment_intent_id])
+    intent.update(status="requires_payment_method", last_payment_error={"message": "Lost card."})
+    post_event(client, fake_stripe, "payment_intent.payment_failed", intent)
+    post_event(client, fake_stripe, "payment_intent.payment_failed", intent)  # replay
+    payment.refresh_from_db()
+    assert (payment.status, payment.failure_message) == ("failed", "Lost card.")
+    auto = AutoTopup.objects.get(account=customer_admin.account)
+    assert auto.last_failure_message == "Lost card."
+    assert OutgoingEmail.objects.filter(key__startswith="auto-topup-failed:").count() == 1
+    assert balance(customer_admin.account) == Decimal("60.00")
+    assert run_auto_topups.apply().get()["charged"] == 1  # the second try of the day
+    assert len(intent_posts(fake_stripe)) == 2
+
+
 def test_attempts_per_day_hold_and_reset_the_next_day(client, fake_stripe, customer_admin):
     with time_machine.travel(DAY1, tick=False) as clock:
         saved_card(client, fake_stripe, customer_admin)
