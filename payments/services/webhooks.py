@@ -31,7 +31,7 @@ from outbox.services import email_queue
 
 from .. import stripe_api
 from ..models import BalanceClaim, CardPayment, PaymentEvent
-from . import card
+from . import autotopup, card
 
 logger = logging.getLogger(__name__)
 Outcome = PaymentEvent.Outcome
@@ -177,7 +177,10 @@ def _session_expired(seller, session):
 def _intent_failed(seller, intent):
     error = _get(intent, "last_payment_error", {})
     message = _text(error, "message", limit=500) or "The card payment failed."
-    return _closed(seller, intent, CardPayment.Status.FAILED, message)
+    result = _closed(seller, intent, CardPayment.Status.FAILED, message)
+    if result.outcome == Outcome.APPLIED:
+        autotopup.auto_topup_failure_record(result.payment)  # e-mails, if an auto top-up
+    return result
 
 
 def _paid_payment(seller, obj):
