@@ -269,6 +269,39 @@ def renewal_price_change_cancel():
     return owner, stranger, {"pk": change.pk}, "post"
 
 
+def _card_payment():
+    """A card payment reseller A collected (its own Stripe keys) from its customer: A's
+    finance opens it, reseller B's admin does not find it."""
+    from payments.models import CardPayment
+
+    reseller_a, owner, stranger = _reseller_pair()
+    buyer = AccountFactory(kind="customer", parent=reseller_a)
+    payment = CardPayment.objects.create(
+        account=buyer,
+        seller=reseller_a,
+        amount=Decimal("60.00"),
+        currency="USD",
+        created_by_job="t",
+    )
+    owner = UserFactory(account=reseller_a, role="reseller_finance")
+    return owner, stranger, {"pk": payment.pk}, payment
+
+
+def card_payment():
+    owner, stranger, kwargs, _ = _card_payment()
+    return owner, stranger, kwargs, "get"
+
+
+def balance_claim():
+    from payments.models import BalanceClaim
+
+    owner, stranger, _, payment = _card_payment()
+    claim = BalanceClaim.objects.create(
+        account=payment.account, amount=Decimal("5.00"), payment=payment, reason="t", key="t"
+    )
+    return owner, stranger, {"pk": claim.pk}, "get"
+
+
 SCENARIOS = {
     **{
         f"resellers:{name}": _reseller_customer("get")
@@ -296,6 +329,8 @@ SCENARIOS = {
     "cart:my_number_channels": my_number_change,
     "cart:my_number_cancel": my_number_cancel,
     "cart:my_number_keep": my_number_change,
+    "payments:card_payment": card_payment,
+    "payments:balance_claim": balance_claim,
 }
 
 
