@@ -4,6 +4,7 @@ logged; no header or body makes it fail."""
 
 import json
 import time
+import urllib.request
 from decimal import Decimal
 
 import pytest
@@ -57,6 +58,25 @@ def test_same_event_twenty_times_at_once_credits_once(fake_stripe, customer_admi
 
 
 @pytest.mark.django_db(transaction=True)
+def test_same_event_twenty_times_over_http_credits_once(live_server, fake_stripe, customer_admin):
+    """The same through a real HTTP server (one thread and connection per request)."""
+    payment, session = open_paid(fake_stripe, customer_admin)
+    body, headers = signed_event("checkout.session.completed", session, fake_stripe.webhook_secret)
+
+    def deliver(i):
+        request = urllib.request.Request(
+            live_server.url + URL, data=body, headers=headers, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status
+
+    assert run_in_threads(deliver) == [200] * 20
+    assert _credits(payment.account).count() == 1
+    assert _balance(payment.account) == Decimal("60.00")
+    assert PaymentEvent.objects.filter(outcome="applied").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
 def test_intent_succeeded_racing_session_completed_credits_once(fake_stripe, customer_admin):
     payment, session = open_paid(fake_stripe, customer_admin)
     intent = fake_stripe.payment_intents[session["payment_intent"]]
@@ -74,6 +94,25 @@ def test_intent_succeeded_racing_session_completed_credits_once(fake_stripe, cus
     assert _balance(payment.account) == Decimal("60.00")
     assert PaymentEvent.objects.filter(outcome="applied").count() == 1
     assert PaymentEvent.objects.filter(outcome="duplicate").count() == 19
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refund_event_twenty_times_at_once_debits_once(fake_stripe, customer_admin):
+    payment, session = open_paid(fake_stripe, customer_admin)
+    assert send(fake_stripe, "checkout.session.completed", session).status_code == 200
+    # The credit is in; now Stripe refunds 25.00 of it.
+    fake_stripe.create_refund({"payment_intent": session["payment_intent"], "amount": "2500"})
+    charge = fake_stripe.charge_for(session["payment_intent"])
+    body, headers = signed_event("charge.refunded", charge, fake_stripe.webhook_secret)
+    statuses = run_in_threads(lambda i: post(body, headers["Stripe-Signature"]).status_code)
+
+    assert statuses == [200] * 20
+    assert LedgerEntry.objects.filter(account=payment.account, kind="payout").count() == 1
+    assert _balance(payment.account) == Decimal("35.00")
+    payment.refresh_from_db()
+    assert payment.refunded_amount == Decimal("25.00")
+    outcomes = PaymentEvent.objects.filter(event_type="charge.refunded")
+    assert sorted(outcomes.values_list("outcome", flat=True)) == ["applied"] + ["duplicate"] * 19
 
 
 # --- refused and logged ------------------------------------------------------------------
