@@ -306,7 +306,8 @@ def _charge_refunded(seller, charge):
     taken = _take_back(
         payment,
         increase,
-        key=f"refund:{charge_id or payment.reference}:{refunded_cents}",
+        # Unique per payment, charge and refunded total: each new refund books once.
+        key=f"refund:{payment.reference}:{charge_id}:{refunded_cents}",
         why="Card payment refunded",
     )
     payment.refunded_amount = refunded
@@ -325,7 +326,7 @@ def _dispute_funds_withdrawn(seller, dispute):
     if not dispute_id:
         raise Refused("a dispute without an id")
     payment = _paid_payment(seller, dispute)
-    key = f"dispute:{dispute_id}"
+    key = f"dispute:{payment.reference}:{dispute_id}"
     if BalanceClaim.objects.filter(key=key).exists() or (
         LedgerEntry.objects.filter(idempotency_key=f"{key}:debit").exists()
     ):

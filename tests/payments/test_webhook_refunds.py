@@ -241,6 +241,8 @@ def test_dispute_debits_once(client, fake_stripe, paid):
         assert response.status_code == 200
     assert _balance(paid.account) == Decimal("0.00")
     assert LedgerEntry.objects.get(kind="payout").amount == Decimal("-20.00")
-    assert BalanceClaim.objects.get(key="dispute:dp_test_1").amount == Decimal("40.00")
+    assert BalanceClaim.objects.get(key=f"dispute:{paid.reference}:dp_test_1").amount == Decimal(
+        "40.00"
+    )
     outcomes = PaymentEvent.objects.filter(event_type__startswith="charge.dispute")
     assert sorted(outcomes.values_list("outcome", flat=True)) == ["applied", "duplicate"]
