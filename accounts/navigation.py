@@ -41,6 +41,7 @@ NAVIGATION = [
             NavItem("Resellers", "accounts:resellers"),
             NavItem("Orders", "cart:orders_admin"),
             NavItem("Invoices", "billing:invoice_list"),
+            NavItem("Bank statements", "payments:bank_statements"),
             NavItem("Compliance", "compliance:requirements"),
         ],
     ),
@@ -48,6 +49,7 @@ NAVIGATION = [
         lambda u: permissions.is_finance(u) and not permissions.is_platform_admin(u),
         [
             NavItem("Balances", "billing:balances"),
+            NavItem("Bank statements", "payments:bank_statements"),
             NavItem("Invoices", "billing:invoice_list"),
             NavItem("Reports", "billing:reports"),
             NavItem("Customers", "accounts:customers"),
@@ -63,6 +65,7 @@ NAVIGATION = [
             NavItem("Orders", "cart:orders"),
             NavItem("Cart", "cart:cart"),
             NavItem("Balance & invoices", "billing:balance"),
+            NavItem("Bank statements", "payments:bank_statements"),
             NavItem("Pricing", "catalog:reseller_pricing"),
             NavItem("Brand", "accounts:brand"),
         ],
@@ -80,6 +83,7 @@ NAVIGATION = [
         [
             NavItem("Customers", "accounts:customers"),
             NavItem("Balance & invoices", "billing:balance"),
+            NavItem("Bank statements", "payments:bank_statements"),
             NavItem("Orders", "cart:orders"),
         ],
     ),

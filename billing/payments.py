@@ -21,29 +21,39 @@ class PaymentMethod:
         raise NotImplementedError
 
 
+def bank_transfer_details(account) -> tuple[str, str, str]:
+    """(payee, bank details, payment reference) for a transfer to ``account``'s balance.
+    A reseller's customer pays its reseller (the bank details of its brand, possibly blank),
+    never the platform; everyone else pays the platform. The reference is the account's
+    own ISO 11649 creditor reference, the same wherever it is shown."""
+    from payments.references import reference_display  # noqa: PLC0415 (payments is above)
+
+    reference = reference_display(account.pk)
+    reseller = account.reseller
+    if reseller is None:
+        return settings.PLATFORM_NAME, getattr(settings, "BILLING_BANK_DETAILS", ""), reference
+    brand = Brand.objects.filter(account=reseller).first()
+    name = brand.display_name if brand and brand.display_name else reseller.name
+    return name, brand.bank_details if brand else "", reference
+
+
 class BankTransfer(PaymentMethod):
     code = "bank_transfer"
     label = "Bank transfer"
 
     def instructions(self, account) -> str:
-        """Where to transfer: the seller's bank account. A reseller's customer pays its
-        reseller (the bank details of its brand), never the platform."""
-        reseller = account.reseller
-        if reseller is None:
-            payee, bank_details = "our", getattr(settings, "BILLING_BANK_DETAILS", "")
-        else:
-            brand = Brand.objects.filter(account=reseller).first()
-            name = brand.display_name if brand else reseller.name
-            payee, bank_details = f"{name}’s", brand.bank_details if brand else ""
-            if not bank_details:
-                return (
-                    f"Ask {name} for its bank details, and quote the reference "
-                    f"ACCOUNT-{account.pk} so your balance can be credited."
-                )
+        """Where to transfer and the reference to quote (``bank_transfer_details``)."""
+        payee, bank_details, reference = bank_transfer_details(account)
+        if account.reseller is not None and not bank_details:
+            return (
+                f"Ask {payee} for its bank details, and quote the reference {reference} "
+                "so your balance can be credited."
+            )
+        payee = "our" if account.reseller is None else f"{payee}’s"
         lines = [
             f"Transfer the amount in {account.currency} to {payee} bank account.",
             bank_details,
-            f"Quote the reference ACCOUNT-{account.pk} so we can credit your balance.",
+            f"Quote the reference {reference} so we can credit your balance.",
         ]
         return "\n".join(line for line in lines if line)
 

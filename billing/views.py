@@ -17,7 +17,7 @@ from didportal.csv_export import csv_download
 from . import selectors, services, tax
 from .forms import AdjustmentForm, BalancesQuery, TaxRateForm, TopupForm
 from .notifications import RESUME_POLICY
-from .payments import PAYMENT_METHODS
+from .payments import PAYMENT_METHODS, bank_transfer_details
 
 PAGE_SIZE = 25
 
@@ -39,6 +39,7 @@ def balance(request):
         "payment_methods": [
             (method.label, method.instructions(account)) for method in PAYMENT_METHODS.values()
         ],
+        "payment_reference": bank_transfer_details(account)[2],
     }
     return render(request, "billing/balance.html", context)
 
