@@ -71,7 +71,7 @@ def test_camt053_newer_version_status_code_datetime_and_entry_reference():
             "Entry 1: amount “9,90” is not a number",
         ),
         (
-            '<Amt>9.90</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>'
+            "<Amt>9.90</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>"
             "<BookgDt><Dt>2026-11-30</Dt></BookgDt><AcctSvcrRef>X</AcctSvcrRef>",
             "Entry 1: the amount has no currency",
         ),
@@ -166,7 +166,7 @@ HEADER = "date,amount,currency,reference,transaction_id,payer\n"
 @pytest.mark.parametrize(
     "rows, message",
     [
-        ("2026-12-01,12.50,USD,x,T1,p\n2026-12-01,\"1,250.00\",USD,x,T2,p\n", "Row 3: amount"),
+        ('2026-12-01,12.50,USD,x,T1,p\n2026-12-01,"1,250.00",USD,x,T2,p\n', "Row 3: amount"),
         ("01/12/2026,12.50,USD,x,T1,p\n", "Row 2: date “01/12/2026” is not a date as YYYY-MM-DD"),
         ("2026-12-01,12.50,US,x,T1,p\n", "Row 2: currency “US”"),
         ("2026-12-01,12.50,USD,x,,p\n", "Row 2: the transaction id is empty"),
