@@ -22,6 +22,7 @@ def statements_for(seller):
             booked=Count("lines", filter=Q(lines__status=Status.BOOKED)),
         )
         .select_related("uploaded_by")
+        .order_by("-pk")
     )
 
 
