@@ -364,6 +364,13 @@ class BankStatementLine(models.Model):
     def __str__(self):
         return f"{self.bank_transaction_id} {self.amount} {self.currency}"
 
+    @property
+    def reference_display(self):
+        """The RF reference found, in groups of four."""
+        from stdnum import iso11649  # noqa: PLC0415
+
+        return iso11649.format(self.reference) if self.reference else ""
+
 
 class StripeKeys(models.Model):
     """A reseller's own Stripe account, so its customers pay the reseller by card. The

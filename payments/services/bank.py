@@ -294,7 +294,7 @@ def line_assign(*, user, line_id, account_id, book=False) -> BankStatementLine:
                 }
             )
         line.status, line.account = Status.PROPOSED, account
-        line.note = f"Assigned by hand by {user.email}."[:255]
+        line.note = "Assigned by hand."
         line.decided_by, line.decided_at = user, timezone.now()
         line.save(update_fields=["status", "account", "note", "decided_by", "decided_at"])
         if book:
@@ -325,7 +325,7 @@ def line_reopen(*, user, line_id) -> BankStatementLine:
     with transaction.atomic():
         line = _one_line(user, line_id, [Status.IGNORED])
         line.status = Status.UNMATCHED
-        line.note = f"Reopened by {user.email}."[:255]
+        line.note = "Put back in the unmatched queue."
         line.decided_by, line.decided_at = user, timezone.now()
         line.save(update_fields=["status", "note", "decided_by", "decided_at"])
         return line
