@@ -219,8 +219,9 @@ def _context(document):
         # part of its identity as seller, on every page.
         "bank_details": pay_to if document.amount_due > 0 else "",
         "seller_bank_details": own_bank or "",
-        # Where to top up the prepaid balance that pays the invoices, and what to quote.
-        "topup_bank_details": pay_to,
+        # Topping up the prepaid balance that pays the invoices: the reference to quote, and
+        # a reseller's bank details (the platform's stay off a page where nothing is due).
+        "topup_bank_details": own_bank or "",
         "show_topup": bool(document.payment_reference)
         and not document.void
         and not document.credits,

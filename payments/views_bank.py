@@ -122,7 +122,7 @@ def unmatched(request):
     return render(request, "payments/bank_unmatched.html", context)
 
 
-def _line_page(request, line, assign_form=None, ignore_form=None, status=200):
+def _line_page(request, line, assign_form=None, ignore_form=None):
     seller = request.user.account
     search = AccountSearch(request.GET)
     q = search.values()["q"]
@@ -134,7 +134,7 @@ def _line_page(request, line, assign_form=None, ignore_form=None, status=200):
         "assign_form": assign_form,
         "ignore_form": ignore_form or IgnoreForm(),
     }
-    return render(request, "payments/bank_line.html", context, status=status)
+    return render(request, "payments/bank_line.html", context)
 
 
 @allow(bank.may_reconcile_bank)
@@ -163,7 +163,7 @@ def line_assign(request, pk):
                 request, f"{line.bank_transaction_id} assigned to {line.account}, {done}."
             )
             return redirect("payments:bank_line", pk=line.pk)
-    return _line_page(request, line, assign_form=form, status=400)
+    return _line_page(request, line, assign_form=form)
 
 
 @require_POST
@@ -179,7 +179,7 @@ def line_ignore(request, pk):
         else:
             messages.success(request, f"{line.bank_transaction_id} ignored.")
             return redirect("payments:bank_unmatched")
-    return _line_page(request, line, ignore_form=form, status=400)
+    return _line_page(request, line, ignore_form=form)
 
 
 @require_POST

@@ -268,6 +268,42 @@ def renewal_price_change_cancel():
     return owner, stranger, {"pk": change.pk}, "post"
 
 
+def _bank_statement():
+    """A statement uploaded by reseller A (a line matched to its customer, one unmatched);
+    reseller B's admin is the stranger."""
+    from payments.references import reference_display
+    from payments.services.bank import statement_upload
+
+    reseller, owner, stranger = _reseller_pair()
+    customer = AccountFactory(parent=reseller)
+    data = (
+        "date,amount,currency,reference,transaction_id,payer\n"
+        f"2026-12-01,10.00,USD,{reference_display(customer.pk)},T-1,Payer\n"
+        "2026-12-01,5.00,USD,no reference,T-2,Payer\n"
+    )
+    statement = statement_upload(user=owner, filename="s.csv", data=data.encode()).statement
+    return owner, stranger, statement
+
+
+def bank_statement():
+    owner, stranger, statement = _bank_statement()
+    return owner, stranger, {"pk": statement.pk}, "get"
+
+
+def bank_confirm():
+    owner, stranger, statement = _bank_statement()
+    return owner, stranger, {"pk": statement.pk}, "post"
+
+
+def _bank_line(method):
+    def scenario():
+        owner, stranger, statement = _bank_statement()
+        line = statement.lines.get(bank_transaction_id="T-2")
+        return owner, stranger, {"pk": line.pk}, method
+
+    return scenario
+
+
 SCENARIOS = {
     **{
         f"resellers:{name}": _reseller_customer("get")
@@ -295,6 +331,12 @@ SCENARIOS = {
     "cart:my_number_channels": my_number_change,
     "cart:my_number_cancel": my_number_cancel,
     "cart:my_number_keep": my_number_change,
+    "payments:bank_statement": bank_statement,
+    "payments:bank_confirm": bank_confirm,
+    "payments:bank_line": _bank_line("get"),
+    "payments:bank_line_assign": _bank_line("post"),
+    "payments:bank_line_ignore": _bank_line("post"),
+    "payments:bank_line_reopen": _bank_line("post"),
 }
 
 

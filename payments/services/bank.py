@@ -28,7 +28,7 @@ from django.utils import timezone
 from accounts.models import Account
 from accounts.permissions import handles_customer_money, is_finance, may_record_topup_for
 from billing.models import LedgerEntry
-from billing.services import TopupDuplicate, topup_record
+from billing.services import TopupDuplicate, balances_lock, topup_record
 
 from .. import references
 from ..models import BankStatement, BankStatementLine
@@ -252,7 +252,11 @@ def lines_confirm(*, user, line_ids) -> Booking:
     seller = seller_of(user)
     booking = Booking()
     with transaction.atomic():
-        for line in _lock_lines(seller, line_ids, [Status.PROPOSED]):
+        lines = _lock_lines(seller, line_ids, [Status.PROPOSED])
+        # Every balance up front, in the lock order checkout uses: two confirms of
+        # different batches crediting the same accounts wait for each other, never deadlock.
+        balances_lock([line.account for line in lines])
+        for line in lines:
             _book(line, user, booking)
     return booking
 

@@ -83,3 +83,19 @@ def test_account_for_reference_finds_the_account_within_the_given_accounts():
     # Naming two accounts matches neither: a person decides.
     both = f"{reference_for(account.pk)} {reference_for(other.pk)}"
     assert account_for_reference(both) is None
+
+
+def test_the_invoice_pdf_tells_how_to_top_up_quoting_the_reference():
+    from billing.pdf import render_invoice_html  # noqa: PLC0415
+    from tests.billing.test_pdf import domestic_invoice  # noqa: PLC0415
+
+    reference = reference_display(42)
+    resellers = render_invoice_html(
+        domestic_invoice(payment_reference=reference, bank_details="IBAN DE00 VOXEL")
+    )
+    assert f"Pay to IBAN DE00 VOXEL quoting <strong>{reference}</strong>" in resellers
+    platforms = render_invoice_html(domestic_invoice(payment_reference=reference))
+    assert f"by bank transfer quoting <strong>{reference}</strong>" in platforms
+    assert "Topping up" not in render_invoice_html(domestic_invoice())
+    void = render_invoice_html(domestic_invoice(payment_reference=reference, void=True))
+    assert reference not in void
