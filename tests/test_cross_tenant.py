@@ -42,6 +42,11 @@ NOT_TENANT_OBJECTS = {
     "catalog:country": "a public country code (coverage is public)",
     "catalog:numbers": "a public country code (coverage is public)",
     "compliance:requirement": "a requirement's legal text is public (the catalog links to it)",
+    "payments:stripe_webhook_seller": (
+        "a reseller's webhook token: Stripe calls it without a session; the event's signature "
+        "(the reseller's secret) and its payment (the reseller's) decide, an unknown token is "
+        "a 404 (tests/payments/test_resellers_routing.py)"
+    ),
 }
 
 SKIPPED_NAMESPACES = {"admin"}  # Django admin: operations superusers only
@@ -378,6 +383,7 @@ KIND_BY_SEGMENT = {
     "agreements": "agreement",
     "rules": "price_rule",
     "renewal-changes": "renewal_price_change",
+    "receipts": "receipt",
 }
 KIND_BY_URL_NAME = {}  # where the path does not say: {"app:name": "kind"}
 
@@ -572,6 +578,13 @@ def make_renewal_price_change(tenant):
     ).pk
 
 
+def make_receipt(tenant):
+    """A top-up of the tenant's balance (a receipt is a ledger entry's)."""
+    from tests.billing.factories import fund
+
+    return fund(tenant.account, "20.00").pk
+
+
 MAKERS = {
     "account": make_account,
     "user": make_user,
@@ -583,6 +596,7 @@ MAKERS = {
     "agreement": make_agreement,
     "price_rule": make_price_rule,
     "renewal_price_change": make_renewal_price_change,
+    "receipt": make_receipt,
 }
 
 
