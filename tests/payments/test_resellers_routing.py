@@ -244,3 +244,22 @@ def test_end_to_end_paid_on_the_resellers_stripe_credited_at_its_url(
     payment.refresh_from_db()
     assert payment.status == CardPayment.Status.PAID
     assert StripeKeys.objects.get(account=reseller).webhook_token == keys.webhook_token
+
+
+def test_credited_at_the_url_on_the_resellers_own_host(client, fake_stripe, reseller_keys, buyer):
+    from accounts.branding import brand_host_add
+
+    brand_host_add(account=reseller_keys.account, host="voice.reseller.example")
+    assert keys_service.webhook_url_for(reseller_keys).startswith("http://voice.reseller.example")
+    payment = _start(buyer)
+    session = fake_stripe.pay(payment.session_id, deliver=False)
+    body, headers = signed_event("checkout.session.completed", session, RESELLER_WHSEC)
+    response = client.post(
+        _url(reseller_keys),
+        data=body,
+        content_type="application/json",
+        headers={"Stripe-Signature": headers["Stripe-Signature"]},
+        HTTP_HOST="voice.reseller.example",
+    )
+    assert response.status_code == 200
+    assert _balance(buyer.account) == Decimal("60.00")
