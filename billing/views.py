@@ -13,6 +13,7 @@ from accounts.models import Account
 from accounts.permissions import allow, holds_numbers, is_finance
 from accounts.scoping import get_scoped_or_404
 from didportal.csv_export import csv_download
+from payments.stripe_api import card_payments_enabled_for
 
 from . import selectors, services, tax
 from .forms import AdjustmentForm, BalancesQuery, TaxRateForm, TopupForm
@@ -40,6 +41,8 @@ def balance(request):
             (method.label, method.instructions(account)) for method in PAYMENT_METHODS.values()
         ],
         "payment_reference": bank_transfer_details(account)[2],
+        # Whoever collects this account's money (its reseller, or the platform) has keys.
+        "card_payments": card_payments_enabled_for(account),
     }
     return render(request, "billing/balance.html", context)
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from billing.models import MONEY
 
@@ -389,6 +390,11 @@ class StripeKeys(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     updated_at = models.DateTimeField(auto_now=True)
+    # Who changed the keys and when; the secrets stay out of the history even encrypted
+    # (the change reason says which of them were replaced).
+    history = HistoricalRecords(
+        excluded_fields=["secret_key_encrypted", "webhook_secret_encrypted"]
+    )
 
     class Meta:
         verbose_name_plural = "Stripe keys"

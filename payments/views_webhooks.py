@@ -1,5 +1,7 @@
 """Stripe's webhook endpoints: the platform's, and one per reseller with its own keys."""
 
+import logging
+
 from django.http import Http404, HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
@@ -9,6 +11,8 @@ from accounts.models import Account
 
 from .models import StripeKeys
 from .services.webhooks import webhook_receive
+
+logger = logging.getLogger(__name__)
 
 # Stripe's events are a few kilobytes; anything far larger is not from Stripe.
 MAX_WEBHOOK_BYTES = 256 * 1024
@@ -37,6 +41,8 @@ def stripe_webhook(request):
 def stripe_webhook_seller(request, token):
     keys = StripeKeys.objects.select_related("account").filter(webhook_token=token).first()
     if keys is None:
+        # A mistyped URL, or a reseller's endpoint still calling after its keys were removed.
+        logger.warning("refused a call to an unknown webhook URL (token %.6s…)", token)
         raise Http404("No such webhook.")
     return _receive(request, keys.account)
 

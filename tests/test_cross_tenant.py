@@ -421,6 +421,7 @@ KIND_BY_SEGMENT = {
     "agreements": "agreement",
     "rules": "price_rule",
     "renewal-changes": "renewal_price_change",
+    "receipts": "receipt",
 }
 KIND_BY_URL_NAME = {}  # where the path does not say: {"app:name": "kind"}
 
@@ -615,6 +616,13 @@ def make_renewal_price_change(tenant):
     ).pk
 
 
+def make_receipt(tenant):
+    """A top-up of the tenant's balance (a receipt is a ledger entry's)."""
+    from tests.billing.factories import fund
+
+    return fund(tenant.account, "20.00").pk
+
+
 MAKERS = {
     "account": make_account,
     "user": make_user,
@@ -626,6 +634,7 @@ MAKERS = {
     "agreement": make_agreement,
     "price_rule": make_price_rule,
     "renewal_price_change": make_renewal_price_change,
+    "receipt": make_receipt,
 }
 
 
