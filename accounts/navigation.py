@@ -50,6 +50,7 @@ NAVIGATION = [
             NavItem("Balances", "billing:balances"),
             NavItem("Invoices", "billing:invoice_list"),
             NavItem("Reports", "billing:reports"),
+            NavItem("Payouts", "payments:payouts"),
             NavItem("Customers", "accounts:customers"),
             NavItem("Resellers", "accounts:resellers"),
         ],
@@ -63,6 +64,7 @@ NAVIGATION = [
             NavItem("Orders", "cart:orders"),
             NavItem("Cart", "cart:cart"),
             NavItem("Balance & invoices", "billing:balance"),
+            NavItem("Payouts", "payments:payouts"),
             NavItem("Pricing", "catalog:reseller_pricing"),
             NavItem("Brand", "accounts:brand"),
         ],
@@ -81,6 +83,7 @@ NAVIGATION = [
             NavItem("Customers", "accounts:customers"),
             NavItem("Balance & invoices", "billing:balance"),
             NavItem("Orders", "cart:orders"),
+            NavItem("Payouts", "payments:payouts"),
         ],
     ),
 ]
