@@ -12,7 +12,10 @@ does (``Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")``).
 
 ``fake.requests`` lists every API call (method, path, parsed form, headers); objects live
 in ``fake.sessions``, ``fake.payment_intents``, ``fake.refunds``, ``fake.customers``.
-``fake.decline_next(message)`` makes the next off-session charge fail as a card error.
+``fake.decline_next(message)`` makes the next off-session charge fail as a card error;
+``fake.fail_refund_next(message)`` the next refund. Refunds honour ``Idempotency-Key`` as
+Stripe does: the same key with the same parameters replays the first answer, with other
+parameters it is refused.
 """
 
 import hashlib
@@ -101,6 +104,8 @@ class FakeStripe:
         self.payment_methods = {}
         self.delivered = []  # (event type, status code) of each webhook sent
         self._declines = []
+        self._refund_failures = []
+        self._refund_keys = {}  # idempotency key: (form, (status, body))
         self._lock = threading.Lock()
         self._server = None
 
@@ -130,6 +135,9 @@ class FakeStripe:
 
     def decline_next(self, message="Your card was declined.", code="card_declined"):
         self._declines.append((message, code))
+
+    def fail_refund_next(self, message="The refund could not be made."):
+        self._refund_failures.append(message)
 
     # --- events --------------------------------------------------------------------------
 
@@ -257,7 +265,24 @@ class FakeStripe:
         self.sessions[session_id] = session
         return session
 
-    def create_refund(self, form):
+    def create_refund(self, form, idempotency_key=None):
+        if idempotency_key in self._refund_keys:
+            first_form, answer = self._refund_keys[idempotency_key]
+            if first_form != form:
+                return 400, _error(
+                    "idempotency_error",
+                    "Keys for idempotent requests can only be used with the same parameters.",
+                    "idempotency_key_in_use",
+                )
+            return answer
+        answer = self._refund(form)
+        if idempotency_key:
+            self._refund_keys[idempotency_key] = (form, answer)
+        return answer
+
+    def _refund(self, form):
+        if self._refund_failures:
+            return 400, _error("invalid_request_error", self._refund_failures.pop(0), "")
         intent = self.payment_intents.get(form.get("payment_intent"))
         if intent is None:
             return 404, _error(
@@ -373,7 +398,8 @@ class _Handler(BaseHTTPRequestHandler):
             if path == "/v1/checkout/sessions":
                 return self._reply(200, fake.create_session(form))
             if path == "/v1/refunds":
-                return self._reply(*fake.create_refund(form))
+                key = self.headers.get("Idempotency-Key")
+                return self._reply(*fake.create_refund(form, key))
             if path == "/v1/payment_intents":
                 return self._reply(*fake.create_intent(form))
             if path == "/v1/customers":
