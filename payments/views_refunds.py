@@ -105,7 +105,7 @@ def payout_queue(request):
     )
 
 
-def _payout_page(request, payout, pay_form=None, decline_form=None, status=200):
+def _payout_page(request, payout, pay_form=None, decline_form=None):
     account = payout.account
     may_decide = may_record_topup_for(request.user, account)
     balance = balance_for(account)
@@ -125,7 +125,7 @@ def _payout_page(request, payout, pay_form=None, decline_form=None, status=200):
         "decline_form": decline_form or PayoutDeclineForm(),
         "card_enabled": stripe_api.card_payments_enabled_for(account),
     }
-    return render(request, "payments/refunds_payout.html", context, status=status)
+    return render(request, "payments/refunds_payout.html", context)
 
 
 @require_GET
@@ -185,7 +185,7 @@ def payout_pay(request, pk):
             _paid_message(request, result)
             target = result.remainder or result.payout
             return redirect("payments:payout", pk=target.pk)
-    return _payout_page(request, payout, pay_form=form, status=400)
+    return _payout_page(request, payout, pay_form=form)
 
 
 @require_POST
@@ -203,7 +203,7 @@ def payout_decline(request, pk):
         else:
             messages.success(request, "Payout declined; the customer is told why by e-mail.")
             return redirect("payments:payout", pk=payout.pk)
-    return _payout_page(request, payout, decline_form=form, status=400)
+    return _payout_page(request, payout, decline_form=form)
 
 
 @allow(is_finance, handles_customer_money)
