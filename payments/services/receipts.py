@@ -31,8 +31,8 @@ VAT_NOTE = (
     "A prepaid top-up is not an invoice: no VAT is charged on it. VAT is invoiced when "
     "charges are made against the balance."
 )
-# Rendered receipts are kept a while (a render costs a few hundred ms; the figures never
-# change). The brand is part of the key, so a new logo or name prints from then on.
+# Rendered receipts are kept a while: a render costs a few hundred ms, and the figures of
+# a ledger entry never change.
 CACHE_SECONDS = 24 * 3600
 
 
@@ -130,12 +130,13 @@ def render_receipt_pdf(document: ReceiptDocument) -> bytes:
 
 
 def receipt_pdf(entry) -> tuple[str, bytes]:
-    """(file name, PDF bytes) of the receipt of ``entry``, from the cache when rendered
-    before with the same brand."""
+    """(file name, PDF bytes) of the receipt of ``entry``, from the cache when the same
+    document was rendered before."""
     document = receipt_document(entry)
-    seller = repr((document.brand_name, document.footer, document.seller)).encode()
-    brand_key = hashlib.sha256(seller + document.logo).hexdigest()[:16]
-    key = f"receipt-pdf:{entry.pk}:{brand_key}"
+    # Keyed by everything printed, so a changed brand (or a reused id in a fresh
+    # database) never serves another document.
+    digest = hashlib.sha256(repr(document).encode()).hexdigest()
+    key = f"receipt-pdf:{entry.pk}:{digest}"
     content = cache.get(key)
     if content is None:
         content = render_receipt_pdf(document)

@@ -217,3 +217,21 @@ def test_reseller_pays_out_its_customer(client, db):
     # The platform does not pay out a reseller's customer.
     client.force_login(UserFactory(account=root, role="platform_finance"))
     assert client.get(url).status_code == 403
+
+
+def test_queue_query_count_is_flat(client, finance_user, django_assert_max_num_queries):
+    root = platform()
+
+    def request_one():
+        account = AccountFactory(kind="customer", parent=root)
+        fund(account, "9.00")
+        refunds.payout_request(user=UserFactory(account=account, role="customer_admin"), amount="4")
+
+    request_one()
+    client.force_login(finance_user)
+    with django_assert_max_num_queries(20) as few:
+        assert client.get("/payments/payouts/").status_code == 200
+    for _ in range(6):
+        request_one()
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert len(client.get("/payments/payouts/").context["page"].object_list) == 7
