@@ -52,6 +52,7 @@ NAVIGATION = [
             NavItem("Bank statements", "payments:bank_statements"),
             NavItem("Invoices", "billing:invoice_list"),
             NavItem("Reports", "billing:reports"),
+            NavItem("Payouts", "payments:payouts"),
             NavItem("Customers", "accounts:customers"),
             NavItem("Resellers", "accounts:resellers"),
         ],
@@ -66,6 +67,7 @@ NAVIGATION = [
             NavItem("Cart", "cart:cart"),
             NavItem("Balance & invoices", "billing:balance"),
             NavItem("Bank statements", "payments:bank_statements"),
+            NavItem("Payouts", "payments:payouts"),
             NavItem("Pricing", "catalog:reseller_pricing"),
             NavItem("Brand", "accounts:brand"),
         ],
@@ -85,6 +87,7 @@ NAVIGATION = [
             NavItem("Balance & invoices", "billing:balance"),
             NavItem("Bank statements", "payments:bank_statements"),
             NavItem("Orders", "cart:orders"),
+            NavItem("Payouts", "payments:payouts"),
         ],
     ),
 ]

@@ -225,8 +225,15 @@ def refund_create(
         return _client(keys).v1.refunds.create(
             params=params, options={"idempotency_key": idempotency_key}
         )
-    except stripe.StripeError as exc:
+    except stripe.APIConnectionError as exc:
         raise _provider_error(exc) from exc
+    except stripe.StripeError as exc:
+        # Finance reads this: Stripe's own reason (a disputed charge, an expired card).
+        reason = exc.user_message or "no reason given"
+        raise PaymentProviderError(
+            f"The card processor refused the refund: {reason}",
+            code=getattr(exc, "code", "") or "",
+        ) from exc
 
 
 def event_verify(payload: bytes, signature_header: str, keys: Keys):

@@ -421,7 +421,8 @@ KIND_BY_SEGMENT = {
     "agreements": "agreement",
     "rules": "price_rule",
     "renewal-changes": "renewal_price_change",
-    "receipts": "receipt",
+    "receipts": "topup",
+    "payouts": "payout",
 }
 KIND_BY_URL_NAME = {}  # where the path does not say: {"app:name": "kind"}
 
@@ -616,11 +617,19 @@ def make_renewal_price_change(tenant):
     ).pk
 
 
-def make_receipt(tenant):
-    """A top-up of the tenant's balance (a receipt is a ledger entry's)."""
+def make_topup(tenant):
     from tests.billing.factories import fund
 
-    return fund(tenant.account, "20.00").pk
+    return fund(tenant.account, "10.00").pk
+
+
+def make_payout(tenant):
+    """An open request for some of the tenant's balance, asked by its admin."""
+    from payments.services.refunds import payout_request
+    from tests.billing.factories import fund
+
+    fund(tenant.account, "10.00")
+    return payout_request(user=tenant.admin, amount="5.00").pk
 
 
 MAKERS = {
@@ -634,7 +643,8 @@ MAKERS = {
     "agreement": make_agreement,
     "price_rule": make_price_rule,
     "renewal_price_change": make_renewal_price_change,
-    "receipt": make_receipt,
+    "topup": make_topup,
+    "payout": make_payout,
 }
 
 

@@ -12,7 +12,10 @@ does (``Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")``).
 
 ``fake.requests`` lists every API call (method, path, parsed form, headers); objects live
 in ``fake.sessions``, ``fake.payment_intents``, ``fake.refunds``, ``fake.customers``.
-``fake.decline_next(message)`` makes the next off-session charge fail as a card error.
+``fake.decline_next(message)`` makes the next off-session charge fail as a card error;
+``fake.fail_refund_next(message)`` the next refund. Refunds honour ``Idempotency-Key`` as
+Stripe does: the same key with the same parameters replays the first answer, with other
+parameters it is refused.
 
 A reseller's own Stripe account is another secret key on the same fake:
 ``fake.add_account(secret_key, webhook_secret, webhook_url)``. Objects belong to the key
@@ -110,6 +113,8 @@ class FakeStripe:
         self.accounts = {}
         self.owners = {}  # object id -> secret key of the account that created it
         self._declines = []
+        self._refund_failures = []
+        self._refund_keys = {}  # idempotency key: (form, (status, body))
         self._lock = threading.Lock()
         self._server = None
 
@@ -149,6 +154,9 @@ class FakeStripe:
 
     def decline_next(self, message="Your card was declined.", code="card_declined"):
         self._declines.append((message, code))
+
+    def fail_refund_next(self, message="The refund could not be made."):
+        self._refund_failures.append(message)
 
     # --- events --------------------------------------------------------------------------
 
@@ -281,7 +289,24 @@ class FakeStripe:
         self.owners[session_id] = key or self.secret_key
         return session
 
-    def create_refund(self, form):
+    def create_refund(self, form, idempotency_key=None):
+        if idempotency_key in self._refund_keys:
+            first_form, answer = self._refund_keys[idempotency_key]
+            if first_form != form:
+                return 400, _error(
+                    "idempotency_error",
+                    "Keys for idempotent requests can only be used with the same parameters.",
+                    "idempotency_key_in_use",
+                )
+            return answer
+        answer = self._refund(form)
+        if idempotency_key:
+            self._refund_keys[idempotency_key] = (form, answer)
+        return answer
+
+    def _refund(self, form):
+        if self._refund_failures:
+            return 400, _error("invalid_request_error", self._refund_failures.pop(0), "")
         intent = self.payment_intents.get(form.get("payment_intent"))
         if intent is None:
             return 404, _error(
@@ -409,7 +434,8 @@ class _Handler(BaseHTTPRequestHandler):
                     return self._reply(
                         404, _error("invalid_request_error", "No such payment_intent", "")
                     )
-                return self._reply(*fake.create_refund(form))
+                key = self.headers.get("Idempotency-Key")
+                return self._reply(*fake.create_refund(form, key))
             if path == "/v1/payment_intents":
                 return self._reply(*fake.create_intent(form, self._key()))
             if path == "/v1/customers":
