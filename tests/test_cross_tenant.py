@@ -378,6 +378,7 @@ KIND_BY_SEGMENT = {
     "agreements": "agreement",
     "rules": "price_rule",
     "renewal-changes": "renewal_price_change",
+    "card": "card_payment",
 }
 KIND_BY_URL_NAME = {}  # where the path does not say: {"app:name": "kind"}
 
@@ -572,6 +573,19 @@ def make_renewal_price_change(tenant):
     ).pk
 
 
+def make_card_payment(tenant):
+    """A card payment the tenant's admin started (its pages are the account's own)."""
+    from payments.models import CardPayment, seller_for
+
+    return CardPayment.objects.create(
+        account=tenant.account,
+        seller=seller_for(tenant.account),
+        amount=Decimal("60.00"),
+        currency=tenant.account.currency,
+        created_by=tenant.admin,
+    ).pk
+
+
 MAKERS = {
     "account": make_account,
     "user": make_user,
@@ -583,6 +597,7 @@ MAKERS = {
     "agreement": make_agreement,
     "price_rule": make_price_rule,
     "renewal_price_change": make_renewal_price_change,
+    "card_payment": make_card_payment,
 }
 
 
