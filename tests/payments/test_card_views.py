@@ -430,3 +430,30 @@ def test_balance_page_without_card_payments_has_no_list(client, buyer):
     text = client.get(reverse("billing:balance")).content.decode()
     assert "Pay by card" in text
     assert 'id="card-payments"' not in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_racing_opens_one_payment(fake_stripe, customer_admin):
+    """Two posts of one form at the same moment (a double click): the second waits for the
+    first's payment and is sent to the same payment page."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+    from django.test import Client
+
+    token = str(uuid.uuid4())
+
+    def submit(_):
+        client = Client()
+        client.force_login(customer_admin)
+        try:
+            return post(client, amount="75", token=token)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(submit, range(2))
+    assert first.status_code == second.status_code == 303
+    assert first["Location"] == second["Location"]
+    assert CardPayment.objects.count() == 1
+    assert len(session_requests(fake_stripe)) == 1
