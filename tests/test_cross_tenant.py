@@ -42,6 +42,7 @@ NOT_TENANT_OBJECTS = {
     "catalog:country": "a public country code (coverage is public)",
     "catalog:numbers": "a public country code (coverage is public)",
     "compliance:requirement": "a requirement's legal text is public (the catalog links to it)",
+    "payments:stripe_webhook_seller": "a reseller's webhook token: Stripe calls it, signed",
 }
 
 SKIPPED_NAMESPACES = {"admin"}  # Django admin: operations superusers only
