@@ -34,6 +34,12 @@ app.conf.beat_schedule = {
         "task": "billing.tasks.apply_renewal_price_changes",
         "schedule": crontab(minute=5),
     },
+    # Auto top-ups five minutes before each renewal run (which runs at :00, :10, …), so a
+    # balance topped up by a saved card is credited (by the webhook) when renewals charge.
+    "run-auto-topups": {
+        "task": "payments.tasks.run_auto_topups",
+        "schedule": crontab(minute="5-59/10"),
+    },
     "renew-subscriptions": {
         "task": "billing.tasks.renew_subscriptions",
         "schedule": crontab(minute="*/10"),

@@ -159,6 +159,22 @@ def payment_intent_retrieve(keys: Keys, payment_intent_id: str):
         raise _provider_error(exc) from exc
 
 
+def payment_method_retrieve(keys: Keys, payment_method_id: str):
+    """A saved card's details (``card.brand``, ``last4``, ``exp_month``, ``exp_year``)."""
+    try:
+        return _client(keys).v1.payment_methods.retrieve(payment_method_id)
+    except stripe.StripeError as exc:
+        raise _provider_error(exc) from exc
+
+
+def payment_method_detach(keys: Keys, payment_method_id: str) -> None:
+    """Forget a saved card at the provider: it can no longer be charged off-session."""
+    try:
+        _client(keys).v1.payment_methods.detach(payment_method_id)
+    except stripe.StripeError as exc:
+        raise _provider_error(exc) from exc
+
+
 def payment_intent_off_session(
     keys: Keys, *, payment: CardPayment, customer_id: str, payment_method_id: str
 ):

@@ -13,7 +13,7 @@ from django.db import transaction
 
 from .. import stripe_api
 from ..models import CardPayment, PaymentEvent
-from . import card
+from . import autotopup, card
 
 logger = logging.getLogger(__name__)
 Outcome = PaymentEvent.Outcome
@@ -135,7 +135,10 @@ def _session_expired(seller, session):
 def _intent_failed(seller, intent):
     error = _get(intent, "last_payment_error", {}) or {}
     message = _get(error, "message", "") or "The card payment failed."
-    return _closed(seller, intent, CardPayment.Status.FAILED, message)
+    result = _closed(seller, intent, CardPayment.Status.FAILED, message)
+    if result.outcome == Outcome.APPLIED:
+        autotopup.auto_topup_failure_record(result.payment)  # e-mails, if an auto top-up
+    return result
 
 
 HANDLERS = {

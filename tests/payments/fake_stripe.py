@@ -378,6 +378,11 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._reply(*fake.create_intent(form))
             if path == "/v1/customers":
                 return self._reply(200, fake._customer(form.get("email")))
+            match = re.fullmatch(r"/v1/payment_methods/([\w]+)/detach", path)
+            if match and match.group(1) in fake.payment_methods:
+                method = fake.payment_methods[match.group(1)]
+                method["customer"] = None
+                return self._reply(200, method)
             match = re.fullmatch(r"/v1/checkout/sessions/([\w]+)/expire", path)
             if match and match.group(1) in fake.sessions:
                 session = fake.sessions[match.group(1)]
