@@ -13,12 +13,11 @@ from accounts.models import Account
 from accounts.permissions import allow, holds_numbers, is_finance
 from accounts.scoping import get_scoped_or_404
 from didportal.csv_export import csv_download
-from payments.stripe_api import card_payments_enabled_for
 
 from . import selectors, services, tax
 from .forms import AdjustmentForm, BalancesQuery, TaxRateForm, TopupForm
 from .notifications import RESUME_POLICY
-from .payments import PAYMENT_METHODS, bank_transfer_details
+from .payments import bank_transfer_details, ways_to_pay
 
 PAGE_SIZE = 25
 
@@ -37,12 +36,8 @@ def balance(request):
         "held": list(selectors.held_subscriptions_for(account)),
         "resume_policy": RESUME_POLICY,
         "page": _statement_page(request, request.user, account),
-        "payment_methods": [
-            (method.label, method.instructions(account)) for method in PAYMENT_METHODS.values()
-        ],
+        "payment_methods": ways_to_pay(request.user),
         "payment_reference": bank_transfer_details(account)[2],
-        # Whoever collects this account's money (its reseller, or the platform) has keys.
-        "card_payments": card_payments_enabled_for(account),
     }
     return render(request, "billing/balance.html", context)
 

@@ -423,6 +423,7 @@ KIND_BY_SEGMENT = {
     "renewal-changes": "renewal_price_change",
     "receipts": "topup",
     "payouts": "payout",
+    "card": "card_payment",
 }
 KIND_BY_URL_NAME = {}  # where the path does not say: {"app:name": "kind"}
 
@@ -630,6 +631,17 @@ def make_payout(tenant):
 
     fund(tenant.account, "10.00")
     return payout_request(user=tenant.admin, amount="5.00").pk
+def make_card_payment(tenant):
+    """A card payment the tenant's admin started (its pages are the account's own)."""
+    from payments.models import CardPayment, seller_for
+
+    return CardPayment.objects.create(
+        account=tenant.account,
+        seller=seller_for(tenant.account),
+        amount=Decimal("60.00"),
+        currency=tenant.account.currency,
+        created_by=tenant.admin,
+    ).pk
 
 
 MAKERS = {
@@ -645,6 +657,7 @@ MAKERS = {
     "renewal_price_change": make_renewal_price_change,
     "topup": make_topup,
     "payout": make_payout,
+    "card_payment": make_card_payment,
 }
 
 
