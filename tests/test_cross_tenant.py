@@ -631,6 +631,8 @@ def make_payout(tenant):
 
     fund(tenant.account, "10.00")
     return payout_request(user=tenant.admin, amount="5.00").pk
+
+
 def make_card_payment(tenant):
     """A card payment the tenant's admin started (its pages are the account's own)."""
     from payments.models import CardPayment, seller_for
