@@ -148,6 +148,8 @@ class InvoiceDocument:
     logo_type: str = ""
     bank_details: str | None = None
     footer: str = ""
+    # The buyer's payment reference (ISO 11649 "RF…"): quoted when topping up the balance.
+    payment_reference: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "lines", tuple(self.lines))
@@ -217,6 +219,12 @@ def _context(document):
         # part of its identity as seller, on every page.
         "bank_details": pay_to if document.amount_due > 0 else "",
         "seller_bank_details": own_bank or "",
+        # Topping up the prepaid balance that pays the invoices: the reference to quote, and
+        # a reseller's bank details (the platform's stay off a page where nothing is due).
+        "topup_bank_details": own_bank or "",
+        "show_topup": bool(document.payment_reference)
+        and not document.void
+        and not document.credits,
     }
 
 

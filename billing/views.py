@@ -17,7 +17,7 @@ from didportal.csv_export import csv_download
 from . import selectors, services, tax
 from .forms import AdjustmentForm, BalancesQuery, TaxRateForm, TopupForm
 from .notifications import RESUME_POLICY
-from .payments import PAYMENT_METHODS
+from .payments import bank_transfer_details, ways_to_pay
 
 PAGE_SIZE = 25
 
@@ -36,9 +36,8 @@ def balance(request):
         "held": list(selectors.held_subscriptions_for(account)),
         "resume_policy": RESUME_POLICY,
         "page": _statement_page(request, request.user, account),
-        "payment_methods": [
-            (method.label, method.instructions(account)) for method in PAYMENT_METHODS.values()
-        ],
+        "payment_methods": ways_to_pay(request.user),
+        "payment_reference": bank_transfer_details(account)[2],
     }
     return render(request, "billing/balance.html", context)
 

@@ -33,6 +33,7 @@ from didportal.csv_export import csv_download
 from . import selectors
 from .forms import QUICK_PERIODS, InvoiceFilterForm, InvoiceVoidForm, ReportForm, period_bounds
 from .models import Invoice
+from .payments import bank_transfer_details
 from .services import invoices as invoice_services
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def invoice(request, pk):
         "issued_by_me": invoice.issuer_id == request.user.account_id,
         "may_void": may_void_invoice(request.user, invoice),
         "pdf_stale": _pdf_needs_render(invoice),
+        "topup": bank_transfer_details(invoice.account),
     }
     return render(request, "billing/invoice_detail.html", context)
 

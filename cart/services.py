@@ -424,3 +424,21 @@ def cart_holds_renew(*, user, now=None) -> RenewResult:
     tried = {did.pk for did in allowed}
     lost = sorted(item.did.number for item in items if item.did_id in tried - held)
     return RenewResult(lost=lost, limits=limits)
+
+
+@transaction.atomic
+def cart_holds_extend(*, user, until, now=None) -> set:
+    """Keep the numbers ``user``'s cart holds right now held until ``until`` (while a card
+    payment for the cart is open). Only live holds are extended, never shortened, and none
+    is taken anew, so this is no way around the hold limits; calling it again with the same
+    ``until`` changes nothing. Returns the ids of the numbers held until ``until``."""
+    now = now or timezone.now()
+    if until <= now:
+        return set()
+    cart = _locked_cart(user)
+    live = cart.items.filter(
+        did__cart_held_by=user, did__cart_held_until__gte=now, did__status=DID.Status.IN_STOCK
+    )
+    shorter = list(live.filter(did__cart_held_until__lt=until).values_list("did_id", flat=True))
+    inventory_services.dids_cart_hold(dids=shorter, user=user, until=until, now=now)
+    return set(live.filter(did__cart_held_until__gte=until).values_list("did_id", flat=True))

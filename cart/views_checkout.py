@@ -15,8 +15,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.codes import confirmation_code_send
-from accounts.permissions import allow, holds_numbers, is_platform_staff
+from accounts.permissions import allow, holds_numbers, is_platform_staff, may_fund_balance
 from accounts.throttles import client_ip
+from payments.stripe_api import card_payments_enabled_for
 
 from . import orders
 from . import selectors_orders as selectors
@@ -55,13 +56,19 @@ def checkout(request):
     page = selectors.checkout_page(request.user, agreed=agreed_requirements(request.POST))
     if not page.cart.lines:
         return redirect("cart:cart")
+    refusal = refusal or page.refusal
     context = {
         "page": page,
         "token": _token(request),
         "errors": errors,
-        "refusal": refusal or page.refusal,
+        "refusal": refusal,
+        "pay_by_card": refusal is not None and _pays_by_card(request.user),
     }
     return render(request, "cart/checkout.html", context, status=400 if errors else 200)
+
+
+def _pays_by_card(user):
+    return may_fund_balance(user) and card_payments_enabled_for(user.account)
 
 
 @require_POST

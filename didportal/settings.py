@@ -356,6 +356,9 @@ STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=20)
+# Where Stripe's hosted payment page is served: the top-up form may post to us and be sent
+# on there (the Content-Security-Policy's form-action also covers redirects).
+STRIPE_CHECKOUT_ORIGIN = env("STRIPE_CHECKOUT_ORIGIN", default="https://checkout.stripe.com")
 # A webhook signed longer ago than this is refused (a replayed old event).
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
 # The least a first top-up may be (later ones: at least 1.00).
@@ -363,6 +366,8 @@ CARD_TOPUP_FIRST_MINIMUM = Decimal(env("CARD_TOPUP_FIRST_MINIMUM", default="50.0
 CARD_TOPUP_MAXIMUM = Decimal(env("CARD_TOPUP_MAXIMUM", default="10000.00"))
 # While a card payment for a cart is open, the cart's holds last this much longer (once).
 CARD_PAYMENT_HOLD_MINUTES = env.int("CARD_PAYMENT_HOLD_MINUTES", default=30)
+# Card payments a customer may start in an hour without paying them (canceled, expired, open).
+CARD_PAYMENTS_UNPAID_PER_HOUR = env.int("CARD_PAYMENTS_UNPAID_PER_HOUR", default=5)
 # Auto top-up: saved-card charges tried per account per day, at most.
 AUTO_TOPUP_ATTEMPTS_PER_DAY = env.int("AUTO_TOPUP_ATTEMPTS_PER_DAY", default=2)
 # Fernet keys for secrets stored in the database (resellers' Stripe keys), newest first.

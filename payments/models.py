@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from billing.models import MONEY
 
@@ -364,6 +365,13 @@ class BankStatementLine(models.Model):
     def __str__(self):
         return f"{self.bank_transaction_id} {self.amount} {self.currency}"
 
+    @property
+    def reference_display(self):
+        """The RF reference found, in groups of four."""
+        from stdnum import iso11649  # noqa: PLC0415
+
+        return iso11649.format(self.reference) if self.reference else ""
+
 
 class StripeKeys(models.Model):
     """A reseller's own Stripe account, so its customers pay the reseller by card. The
@@ -382,6 +390,11 @@ class StripeKeys(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     updated_at = models.DateTimeField(auto_now=True)
+    # Who changed the keys and when; the secrets stay out of the history even encrypted
+    # (the change reason says which of them were replaced).
+    history = HistoricalRecords(
+        excluded_fields=["secret_key_encrypted", "webhook_secret_encrypted"]
+    )
 
     class Meta:
         verbose_name_plural = "Stripe keys"

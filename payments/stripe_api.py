@@ -7,15 +7,18 @@ the seller (``keys_for``): the platform's keys come from settings, a reseller's 
 endpoints used here (``tests/payments/fake_stripe.py``).
 """
 
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
 import stripe
 from django.conf import settings
 
-from didportal.crypto import decrypt
+from didportal.crypto import DecryptionError, decrypt
 
 from .models import CardPayment, StripeKeys, seller_for
+
+logger = logging.getLogger(__name__)
 
 # Stripe amounts are integers in the currency's smallest unit; all our currencies have cents.
 CENTS = Decimal(100)
@@ -55,11 +58,21 @@ def keys_for(seller) -> Keys | None:
     stored = StripeKeys.objects.filter(account=seller).first()
     if stored is None:
         return None
-    return Keys(
-        decrypt(stored.secret_key_encrypted),
-        decrypt(stored.webhook_secret_encrypted),
-        stored.publishable_key,
-    )
+    try:
+        return Keys(
+            decrypt(stored.secret_key_encrypted),
+            decrypt(stored.webhook_secret_encrypted),
+            stored.publishable_key,
+        )
+    except DecryptionError:
+        # Keys encrypted under a FIELD_ENCRYPTION_KEYS entry that is gone: card payments
+        # stop for this seller's customers (they see bank transfer) rather than erroring.
+        logger.error(
+            "Stripe keys of seller %s cannot be decrypted with FIELD_ENCRYPTION_KEYS: "
+            "card payments are off for its customers until the keys are entered again",
+            seller.pk,
+        )
+        return None
 
 
 def card_payments_enabled_for(account) -> bool:
@@ -212,8 +225,15 @@ def refund_create(
         return _client(keys).v1.refunds.create(
             params=params, options={"idempotency_key": idempotency_key}
         )
-    except stripe.StripeError as exc:
+    except stripe.APIConnectionError as exc:
         raise _provider_error(exc) from exc
+    except stripe.StripeError as exc:
+        # Finance reads this: Stripe's own reason (a disputed charge, an expired card).
+        reason = exc.user_message or "no reason given"
+        raise PaymentProviderError(
+            f"The card processor refused the refund: {reason}",
+            code=getattr(exc, "code", "") or "",
+        ) from exc
 
 
 def event_verify(payload: bytes, signature_header: str, keys: Keys):

@@ -1,6 +1,8 @@
 """Stripe's webhook endpoints (the platform's, and one per reseller with its own keys),
 and the finance pages that show what they did."""
 
+import logging
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -19,6 +21,8 @@ from .forms_webhooks import CardPaymentsQuery, ClaimSettleForm, ClaimsQuery, Eve
 from .models import StripeKeys
 from .selectors_webhooks import finance_seller
 from .services.webhooks import balance_claim_settle, webhook_receive, webhook_refuse
+
+logger = logging.getLogger(__name__)
 
 # Stripe's events are a few kilobytes; anything far larger is not from Stripe.
 MAX_WEBHOOK_BYTES = 256 * 1024
@@ -58,6 +62,8 @@ def stripe_webhook(request):
 def stripe_webhook_seller(request, token):
     keys = StripeKeys.objects.select_related("account").filter(webhook_token=token).first()
     if keys is None:
+        # A mistyped URL, or a reseller's endpoint still calling after its keys were removed.
+        logger.warning("refused a call to an unknown webhook URL (token %.6s…)", token)
         raise Http404("No such webhook.")
     return _receive(request, keys.account)
 

@@ -302,6 +302,42 @@ def balance_claim():
     return owner, stranger, {"pk": claim.pk}, "get"
 
 
+def _bank_statement():
+    """A statement uploaded by reseller A (a line matched to its customer, one unmatched);
+    reseller B's admin is the stranger."""
+    from payments.references import reference_display
+    from payments.services.bank import statement_upload
+
+    reseller, owner, stranger = _reseller_pair()
+    customer = AccountFactory(parent=reseller)
+    data = (
+        "date,amount,currency,reference,transaction_id,payer\n"
+        f"2026-12-01,10.00,USD,{reference_display(customer.pk)},T-1,Payer\n"
+        "2026-12-01,5.00,USD,no reference,T-2,Payer\n"
+    )
+    statement = statement_upload(user=owner, filename="s.csv", data=data.encode()).statement
+    return owner, stranger, statement
+
+
+def bank_statement():
+    owner, stranger, statement = _bank_statement()
+    return owner, stranger, {"pk": statement.pk}, "get"
+
+
+def bank_confirm():
+    owner, stranger, statement = _bank_statement()
+    return owner, stranger, {"pk": statement.pk}, "post"
+
+
+def _bank_line(method):
+    def scenario():
+        owner, stranger, statement = _bank_statement()
+        line = statement.lines.get(bank_transaction_id="T-2")
+        return owner, stranger, {"pk": line.pk}, method
+
+    return scenario
+
+
 SCENARIOS = {
     **{
         f"resellers:{name}": _reseller_customer("get")
@@ -331,6 +367,12 @@ SCENARIOS = {
     "cart:my_number_keep": my_number_change,
     "payments:card_payment": card_payment,
     "payments:balance_claim": balance_claim,
+    "payments:bank_statement": bank_statement,
+    "payments:bank_confirm": bank_confirm,
+    "payments:bank_line": _bank_line("get"),
+    "payments:bank_line_assign": _bank_line("post"),
+    "payments:bank_line_ignore": _bank_line("post"),
+    "payments:bank_line_reopen": _bank_line("post"),
 }
 
 
@@ -414,6 +456,9 @@ KIND_BY_SEGMENT = {
     "agreements": "agreement",
     "rules": "price_rule",
     "renewal-changes": "renewal_price_change",
+    "receipts": "topup",
+    "payouts": "payout",
+    "card": "card_payment",
 }
 KIND_BY_URL_NAME = {}  # where the path does not say: {"app:name": "kind"}
 
@@ -608,6 +653,34 @@ def make_renewal_price_change(tenant):
     ).pk
 
 
+def make_topup(tenant):
+    from tests.billing.factories import fund
+
+    return fund(tenant.account, "10.00").pk
+
+
+def make_payout(tenant):
+    """An open request for some of the tenant's balance, asked by its admin."""
+    from payments.services.refunds import payout_request
+    from tests.billing.factories import fund
+
+    fund(tenant.account, "10.00")
+    return payout_request(user=tenant.admin, amount="5.00").pk
+
+
+def make_card_payment(tenant):
+    """A card payment the tenant's admin started (its pages are the account's own)."""
+    from payments.models import CardPayment, seller_for
+
+    return CardPayment.objects.create(
+        account=tenant.account,
+        seller=seller_for(tenant.account),
+        amount=Decimal("60.00"),
+        currency=tenant.account.currency,
+        created_by=tenant.admin,
+    ).pk
+
+
 MAKERS = {
     "account": make_account,
     "user": make_user,
@@ -619,6 +692,9 @@ MAKERS = {
     "agreement": make_agreement,
     "price_rule": make_price_rule,
     "renewal_price_change": make_renewal_price_change,
+    "topup": make_topup,
+    "payout": make_payout,
+    "card_payment": make_card_payment,
 }
 
 

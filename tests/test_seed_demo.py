@@ -9,6 +9,7 @@ from billing.models import Invoice, LedgerEntry, SubscriptionCharge
 from billing.selectors import balance_for
 from cart.models import Order
 from inventory.models import DID, NumberBlock
+from payments.models import BankStatementLine
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +24,7 @@ def _counts():
         LedgerEntry.objects.count(),
         Brand.objects.count(),
         Account.history.count(),
+        BankStatementLine.objects.count(),
     )
 
 
@@ -40,6 +42,11 @@ def test_seed_demo_is_complete_and_idempotent():
     # needs 50.00.
     assert balance_for(direct) == Decimal("81.00")
     assert direct.parent.kind == "platform"
+    # A demo statement waits for finance: the direct customer's transfer matched, one not.
+    assert set(BankStatementLine.objects.values_list("account__name", "status")) >= {
+        (direct.name, "proposed"),
+        (None, "unmatched"),
+    }
     resold = User.objects.get(email="resold@didportal.test").account
     assert resold.parent.kind == "reseller"
 

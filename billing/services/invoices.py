@@ -40,6 +40,7 @@ from accounts.models import Account, Brand
 from accounts.permissions import may_void_invoice
 from accounts.services import platform_account
 from didportal.enqueue import enqueue
+from payments.references import reference_display
 
 from .. import pdf
 from ..models import (
@@ -579,6 +580,7 @@ def invoice_document(invoice) -> "pdf.InvoiceDocument":
         title="Invoice",
         paid_on=invoice.due_date,
         void=void,
+        payment_reference=reference_display(invoice.account_id),
         **_brand(invoice),
     )
 

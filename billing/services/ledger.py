@@ -497,8 +497,9 @@ def payout_record(
     """Money leaving the balance back to the payer (positive ``amount``): unused balance
     paid out by finance, or a card payment refunded at the provider (a job). Raises
     ``InsufficientBalance`` rather than take the balance below zero; the caller locks the
-    balance first (``balance_lock``) when it must pay out at most what is there."""
-    _check_finance_or_job(actor, job)
+    balance first (``balance_lock``) when it must pay out at most what is there. A user
+    pays out for the accounts whose money they collect (``may_record_topup_for``)."""
+    _check_may_record_for(actor, job, account)
     amount = money(amount)
     if amount <= 0:
         raise ValidationError("A payout amount must be positive.")

@@ -6,7 +6,9 @@ payment row, so twenty copies of the same event credit once; the ledger's unique
 (method, reference) constraint backs that up in the database.
 """
 
+import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -16,12 +18,14 @@ from django.utils import timezone
 
 from accounts.branding import brand_for_account
 from billing.models import LedgerEntry
-from billing.services import money, topup_record
+from billing.services import balance_lock, money, topup_record
 from didportal.enqueue import enqueue
 from outbox.services import email_queue
 
 from .. import stripe_api
 from ..models import CardPayment, seller_for
+
+logger = logging.getLogger(__name__)
 
 Status = CardPayment.Status
 WEBHOOK_JOB = "stripe-webhook"
@@ -228,18 +232,29 @@ def card_checkout_start(
     cancel_url,
     return_to=CardPayment.ReturnTo.BALANCE,
     save_card=False,
+    now=None,
 ) -> Started:
     """Open a card payment for the user's own account and create its hosted Checkout
     Session. ``success_url`` and ``cancel_url`` are built by the view from our own routes
     (they may contain ``{payment}`` for the payment's id). A provider failure marks the
-    payment failed and raises ``PaymentProviderError`` (its message is for the user)."""
+    payment failed and raises ``PaymentProviderError`` (its message is for the user).
+
+    An account may leave at most ``CARD_PAYMENTS_UNPAID_PER_HOUR`` payments unpaid in an
+    hour (checked under the balance lock, so two tabs cannot both pass the limit)."""
     from accounts.permissions import may_fund_balance  # noqa: PLC0415
 
     if not may_fund_balance(user):
         raise PermissionDenied("You may not pay into this account's balance.")
-    payment = card_payment_open(
-        account=user.account, amount=amount, user=user, return_to=return_to, save_card=save_card
-    )
+    with transaction.atomic():
+        balance_lock(user.account)
+        _check_unpaid_starts(user.account, now or timezone.now())
+        payment = card_payment_open(
+            account=user.account,
+            amount=amount,
+            user=user,
+            return_to=return_to,
+            save_card=save_card,
+        )
     keys = stripe_api.keys_for(payment.seller)
     auto = getattr(payment.account, "auto_topup", None) if save_card else None
     try:
@@ -258,3 +273,73 @@ def card_checkout_start(
     CardPayment.objects.filter(pk=payment.pk).update(session_id=session_id)
     payment.session_id = session_id
     return Started(payment, url)
+
+
+UNPAID_WINDOW = timedelta(hours=1)
+
+
+def _check_unpaid_starts(account, now):
+    limit = settings.CARD_PAYMENTS_UNPAID_PER_HOUR
+    unpaid = list(
+        CardPayment.objects.filter(
+            account=account, purpose=CardPayment.Purpose.TOPUP, created_at__gt=now - UNPAID_WINDOW
+        )
+        .exclude(status=Status.PAID)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:limit]
+    )
+    if len(unpaid) >= limit:
+        # The oldest of the last ``limit`` leaves the hour first.
+        free_at = timezone.localtime(unpaid[-1] + UNPAID_WINDOW)
+        raise ValidationError(
+            f"{limit} card payments were started for this account in the last hour and not "
+            f"paid. You can start another at {free_at:%H:%M}, or top up by bank transfer.",
+            code="too_many_card_payments",
+        )
+
+
+def card_hold_until(payment):
+    """Until when a cart's numbers stay held while ``payment`` (for the cart) is open:
+    ``CARD_PAYMENT_HOLD_MINUTES`` from the first checkout payment its user started within
+    that time, so starting payment after payment does not keep the numbers longer."""
+    window = timedelta(minutes=settings.CARD_PAYMENT_HOLD_MINUTES)
+    first = (
+        CardPayment.objects.filter(
+            account_id=payment.account_id,
+            created_by_id=payment.created_by_id,
+            return_to=CardPayment.ReturnTo.CHECKOUT,
+            created_at__gt=payment.created_at - window,
+            created_at__lte=payment.created_at,
+        )
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return (first or payment.created_at) + window
+
+
+CANCELED_MESSAGE = "Canceled on the payment page: nothing was charged."
+
+
+def card_checkout_cancel(*, user, payment_id) -> CardPayment:
+    """The customer came back through the payment page's cancel link: the payment (of the
+    user's own account; ``CardPayment.DoesNotExist`` for anybody else's) is marked canceled
+    if it is still open, and its hosted session is expired so it can no longer be paid.
+    A payment paid meanwhile is left as it is (and a late payment is still credited)."""
+    from accounts.permissions import may_fund_balance  # noqa: PLC0415
+
+    if not may_fund_balance(user):
+        raise PermissionDenied("You may not pay into this account's balance.")
+    payment = CardPayment.objects.get(pk=payment_id, account_id=user.account_id)
+    if payment.status != Status.OPEN:
+        return payment
+    keys = stripe_api.keys_for(payment.seller)
+    if payment.session_id and keys is not None:
+        try:
+            stripe_api.checkout_session_expire(keys, payment.session_id)
+        except stripe_api.PaymentProviderError as exc:
+            # Stripe expires an unpaid session by itself; ours is closed either way.
+            logger.warning("Could not expire %s: %s", payment.session_id, exc.message)
+    return card_payment_close(
+        payment_id=payment.pk, status=Status.CANCELED, message=CANCELED_MESSAGE
+    )

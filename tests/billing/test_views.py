@@ -6,6 +6,7 @@ from django.urls import reverse
 from billing.models import LedgerEntry
 from billing.selectors import balance_for
 from billing.services import ledger_post
+from payments.references import reference_display
 from tests.billing.factories import fund
 from tests.factories import AccountFactory
 
@@ -18,7 +19,7 @@ def test_customer_sees_balance_history_and_how_to_top_up(client, customer_admin,
     response = client.get(reverse("billing:balance"))
     content = response.content.decode()
     assert "100.00" in content
-    assert "Bank transfer" in content and f"ACCOUNT-{customer_admin.account.pk}" in content
+    assert "Bank transfer" in content and reference_display(customer_admin.account.pk) in content
     assert len(response.context["page"].object_list) == 1
 
 

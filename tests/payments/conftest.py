@@ -15,5 +15,6 @@ def fake_stripe(settings):
     settings.STRIPE_SECRET_KEY = fake.secret_key
     settings.STRIPE_WEBHOOK_SECRET = fake.webhook_secret
     settings.STRIPE_PUBLISHABLE_KEY = "pk_test_fake"
+    settings.STRIPE_CHECKOUT_ORIGIN = fake.url  # its hosted page
     yield fake
     fake.stop()

@@ -12,7 +12,16 @@ does (``Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")``).
 
 ``fake.requests`` lists every API call (method, path, parsed form, headers); objects live
 in ``fake.sessions``, ``fake.payment_intents``, ``fake.refunds``, ``fake.customers``.
-``fake.decline_next(message)`` makes the next off-session charge fail as a card error.
+``fake.decline_next(message)`` makes the next off-session charge fail as a card error;
+``fake.fail_refund_next(message)`` the next refund. Refunds honour ``Idempotency-Key`` as
+Stripe does: the same key with the same parameters replays the first answer, with other
+parameters it is refused.
+
+A reseller's own Stripe account is another secret key on the same fake:
+``fake.add_account(secret_key, webhook_secret, webhook_url)``. Objects belong to the key
+that created them (another key gets 404 for them, as in Stripe), and ``pay``/``expire``
+deliver to that account's webhook URL, signed with its secret. ``fake.requests`` records
+the key of each call (``secret_key``).
 """
 
 import hashlib
@@ -100,7 +109,12 @@ class FakeStripe:
         self.customers = {}
         self.payment_methods = {}
         self.delivered = []  # (event type, status code) of each webhook sent
+        # Other Stripe accounts: secret key -> {"webhook_secret": …, "webhook_url": …}
+        self.accounts = {}
+        self.owners = {}  # object id -> secret key of the account that created it
         self._declines = []
+        self._refund_failures = []
+        self._refund_keys = {}  # idempotency key: (form, (status, body))
         self._lock = threading.Lock()
         self._server = None
 
@@ -128,8 +142,21 @@ class FakeStripe:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
+    def add_account(self, secret_key, webhook_secret, webhook_url=None):
+        self.accounts[secret_key] = {"webhook_secret": webhook_secret, "webhook_url": webhook_url}
+
+    def _endpoint(self, object_id):
+        """(webhook URL, signing secret) of the account that owns ``object_id``."""
+        key = self.owners.get(object_id, self.secret_key)
+        if key == self.secret_key:
+            return self.webhook_url, self.webhook_secret
+        return self.accounts[key]["webhook_url"], self.accounts[key]["webhook_secret"]
+
     def decline_next(self, message="Your card was declined.", code="card_declined"):
         self._declines.append((message, code))
+
+    def fail_refund_next(self, message="The refund could not be made."):
+        self._refund_failures.append(message)
 
     # --- events --------------------------------------------------------------------------
 
@@ -169,8 +196,11 @@ class FakeStripe:
             if session["payment_intent_data"].get("setup_future_usage"):
                 self.customers.setdefault(session["customer"], {"id": session["customer"]})
             session.update(status="complete", payment_status="paid", payment_intent=intent["id"])
-        if deliver and self.webhook_url:
-            self.send_event("checkout.session.completed", session)
+            if session_id in self.owners:
+                self.owners[intent["id"]] = self.owners[session_id]
+        url, secret = self._endpoint(session_id)
+        if deliver and url:
+            self.send_event("checkout.session.completed", session, url=url, secret=secret)
         return session
 
     def expire(self, session_id, *, deliver=True):
@@ -178,8 +208,9 @@ class FakeStripe:
             session = self.sessions[session_id]
             if session["status"] == "open":
                 session["status"] = "expired"
-        if deliver and self.webhook_url:
-            self.send_event("checkout.session.expired", session)
+        url, secret = self._endpoint(session_id)
+        if deliver and url:
+            self.send_event("checkout.session.expired", session, url=url, secret=secret)
         return session
 
     def charge_for(self, payment_intent_id):
@@ -228,7 +259,7 @@ class FakeStripe:
         self.payment_intents[intent["id"]] = intent
         return intent
 
-    def create_session(self, form):
+    def create_session(self, form, key=None):
         amount = sum(
             int(item["price_data"]["unit_amount"]) * int(item.get("quantity", 1))
             for item in form.get("line_items", [])
@@ -255,9 +286,27 @@ class FakeStripe:
             "url": f"{self.url}/pay/{session_id}",
         }
         self.sessions[session_id] = session
+        self.owners[session_id] = key or self.secret_key
         return session
 
-    def create_refund(self, form):
+    def create_refund(self, form, idempotency_key=None):
+        if idempotency_key in self._refund_keys:
+            first_form, answer = self._refund_keys[idempotency_key]
+            if first_form != form:
+                return 400, _error(
+                    "idempotency_error",
+                    "Keys for idempotent requests can only be used with the same parameters.",
+                    "idempotency_key_in_use",
+                )
+            return answer
+        answer = self._refund(form)
+        if idempotency_key:
+            self._refund_keys[idempotency_key] = (form, answer)
+        return answer
+
+    def _refund(self, form):
+        if self._refund_failures:
+            return 400, _error("invalid_request_error", self._refund_failures.pop(0), "")
         intent = self.payment_intents.get(form.get("payment_intent"))
         if intent is None:
             return 404, _error(
@@ -284,7 +333,7 @@ class FakeStripe:
         self.refunds[refund["id"]] = refund
         return 200, refund
 
-    def create_intent(self, form):
+    def create_intent(self, form, key=None):
         if self._declines:
             message, code = self._declines.pop(0)
             return 402, _error("card_error", message, code)
@@ -295,6 +344,7 @@ class FakeStripe:
             customer=form.get("customer"),
             payment_method=form.get("payment_method"),
         )
+        self.owners[intent["id"]] = key or self.secret_key
         return 200, intent
 
 
@@ -321,8 +371,13 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length).decode() if length else ""
         return nested(parse_qsl(raw, keep_blank_values=True))
 
+    def _key(self):
+        auth = self.headers.get("Authorization") or ""
+        return auth[len("Bearer ") :] if auth.startswith("Bearer ") else ""
+
     def _authorized(self):
-        return self.headers.get("Authorization") == f"Bearer {self.fake.secret_key}"
+        key = self._key()
+        return key == self.fake.secret_key or key in self.fake.accounts
 
     def _record(self, form):
         self.fake.requests.append(
@@ -331,6 +386,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "path": urlparse(self.path).path,
                 "form": form,
                 "idempotency_key": self.headers.get("Idempotency-Key"),
+                "secret_key": self._key(),
             }
         )
 
@@ -352,7 +408,8 @@ class _Handler(BaseHTTPRequestHandler):
             match = re.fullmatch(pattern, path)
             if match:
                 obj = store.get(match.group(1))
-                if obj is None:
+                owner = self.fake.owners.get(match.group(1))
+                if obj is None or owner not in (None, self._key()):
                     return self._reply(
                         404, _error("invalid_request_error", "No such object", "resource_missing")
                     )
@@ -371,11 +428,16 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.fake
         with fake._lock:
             if path == "/v1/checkout/sessions":
-                return self._reply(200, fake.create_session(form))
+                return self._reply(200, fake.create_session(form, self._key()))
             if path == "/v1/refunds":
-                return self._reply(*fake.create_refund(form))
+                if fake.owners.get(form.get("payment_intent")) not in (None, self._key()):
+                    return self._reply(
+                        404, _error("invalid_request_error", "No such payment_intent", "")
+                    )
+                key = self.headers.get("Idempotency-Key")
+                return self._reply(*fake.create_refund(form, key))
             if path == "/v1/payment_intents":
-                return self._reply(*fake.create_intent(form))
+                return self._reply(*fake.create_intent(form, self._key()))
             if path == "/v1/customers":
                 return self._reply(200, fake._customer(form.get("email")))
             match = re.fullmatch(r"/v1/payment_methods/([\w]+)/detach", path)

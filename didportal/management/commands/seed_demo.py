@@ -6,6 +6,7 @@ from cart.demo import seed_orders
 from catalog.demo import seed_voxel_price_list
 from compliance.demo import seed_requirements
 from inventory.demo import seed_inventory
+from payments.demo import seed_bank_statements
 
 
 class Command(BaseCommand):
@@ -20,6 +21,7 @@ class Command(BaseCommand):
         seed_balances(accounts)
         seed_orders()
         seed_platform_invoices(accounts)
+        seed_bank_statements(accounts)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready ({len(accounts)} accounts, {added} numbers added)."
