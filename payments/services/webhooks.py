@@ -9,9 +9,9 @@ and ``_take_back`` for refunds and disputes).
 Everything read from an event is checked for type and size before use: a signed body is
 still only data, and no body may turn into a server error.
 
-Lock order for a card payment's money: the ``CardPayment`` row first, then its account's
-balance (as ``card_payment_credit`` does). The refunds lane holds the same payment row while
-it refunds at Stripe and books its own debit, so the ``charge.refunded`` that follows finds
+A refund or dispute locks the account's balance, then the ``CardPayment`` row (the
+project's lock order; payouts take the same). A payout holds both while it refunds at
+Stripe and books its own debit, so the ``charge.refunded`` that follows waits, then finds
 ``refunded_amount`` already raised and debits nothing more.
 """
 
@@ -184,10 +184,11 @@ def _intent_failed(seller, intent):
 
 
 def _paid_payment(seller, obj):
-    """The paid payment a charge or dispute belongs to, locked: found by its PaymentIntent,
-    else by our metadata."""
+    """The paid payment a charge or dispute belongs to (by its PaymentIntent, else by our
+    metadata), locked after its account's balance: the project's lock order, the one the
+    payouts (``services.refunds``) take too."""
     intent_id = _text(obj, "payment_intent")
-    payments = CardPayment.objects.select_for_update().filter(seller=seller)
+    payments = CardPayment.objects.filter(seller=seller)
     payment = payments.filter(payment_intent_id=intent_id).first() if intent_id else None
     if payment is None:
         payment = payments.filter(pk=_payment_id(obj)).first()
@@ -196,9 +197,12 @@ def _paid_payment(seller, obj):
         if intent_id and payment.payment_intent_id and payment.payment_intent_id != intent_id:
             raise Refused(f"payment intent {intent_id} is not {payment.reference}'s", payment)
     if payment.status != CardPayment.Status.PAID:
-        # Refused, so Stripe sends it again: by then the credit will have come.
+        # Refused, so Stripe sends it again: by then the credit will have come. (A paid
+        # payment stays paid, so this unlocked look is safe; and an unpaid one, which
+        # the credit locks before the balance, is never locked here.)
         raise Refused(f"{payment.reference} is not credited (yet); nothing to take back", payment)
-    return payment
+    balance_lock(payment.account)
+    return CardPayment.objects.select_for_update().select_related("account").get(pk=payment.pk)
 
 
 def _charge_payment(seller, charge):
@@ -224,7 +228,7 @@ class TakenBack:
 def _take_back(payment, amount, *, key, why):
     """Take ``amount`` back from the payer's balance: what the balance holds is debited
     (a payout), the rest becomes a ``BalanceClaim``; the balance never goes below zero.
-    The caller holds the payment's row lock; the balance is locked here, after it."""
+    The caller holds the balance's and the payment's row locks (``_paid_payment``)."""
     account = payment.account
     balance = balance_lock(account)
     debited = min(max(balance.amount, Decimal("0.00")), amount)

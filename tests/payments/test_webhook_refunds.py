@@ -110,12 +110,13 @@ def test_refund_with_an_empty_balance_is_all_claimed(client, fake_stripe, paid):
 
 
 def test_refund_booked_by_the_refunds_lane_is_not_debited_twice(client, fake_stripe, paid):
-    """What the refunds lane does: lock the payment row, refund at Stripe, debit the balance
-    and raise ``refunded_amount`` in one transaction. Stripe's ``charge.refunded`` for that
+    """What a payout to the card does (``services.refunds``): lock the balance and the
+    payment row, refund at Stripe, debit the balance and raise ``refunded_amount`` in one
+    transaction. Stripe's ``charge.refunded`` for that
     refund then finds nothing new."""
     with transaction.atomic():
+        balance_lock(paid.account)
         payment = CardPayment.objects.select_for_update().get(pk=paid.pk)
-        balance_lock(payment.account)
         refunded = _refund_at_stripe(fake_stripe, payment, 2500)
         payout_record(
             account=payment.account,
@@ -139,11 +140,31 @@ def test_refund_booked_by_the_refunds_lane_is_not_debited_twice(client, fake_str
     assert _balance(paid.account) == Decimal("25.00")
 
 
+def test_refund_event_after_a_real_payout_to_the_card_debits_nothing_more(
+    client, fake_stripe, paid, finance_user
+):
+    """The same with the payouts service itself: finance pays 25.00 back to the card."""
+    from payments.models import Payout  # noqa: PLC0415
+    from payments.services.refunds import payout_start  # noqa: PLC0415
+
+    done = payout_start(
+        actor=finance_user, account=paid.account, amount="25.00", method=Payout.Method.CARD
+    )
+    assert done.applied
+    assert _balance(paid.account) == Decimal("35.00")
+    refunded = fake_stripe.charge_for(paid.payment_intent_id)
+    assert refunded["amount_refunded"] == 2500
+    assert _send(client, fake_stripe, "charge.refunded", refunded).status_code == 200
+    assert _balance(paid.account) == Decimal("35.00")
+    assert PaymentEvent.objects.get(event_type="charge.refunded").outcome == "duplicate"
+    assert not BalanceClaim.objects.exists()
+
+
 def test_refund_event_waiting_for_the_refunds_lane_lock_debits_nothing_new(
     transactional_db, fake_stripe, paid
 ):
-    """The webhook arrives while the refunds lane still holds the payment row: it waits for
-    the lane's commit, then sees the raised ``refunded_amount``."""
+    """The webhook arrives while the payout still holds the balance and the payment row: it
+    waits for the payout's commit, then sees the raised ``refunded_amount``."""
     import threading  # noqa: PLC0415
 
     from django.db import connection  # noqa: PLC0415
@@ -162,11 +183,11 @@ def test_refund_event_waiting_for_the_refunds_lane_lock_debits_nothing_new(
     thread = threading.Thread(target=webhook)
     thread.start()
     with transaction.atomic():
+        balance_lock(paid.account)
         payment = CardPayment.objects.select_for_update().get(pk=paid.pk)
-        balance_lock(payment.account)
         _refund_at_stripe(fake_stripe, payment, 6000)
         locked.set()
-        thread.join(1)  # the webhook is blocked on the payment row meanwhile
+        thread.join(1)  # the webhook is blocked on the locks meanwhile
         assert thread.is_alive()
         payout_record(
             account=payment.account,
