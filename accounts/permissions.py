@@ -71,6 +71,12 @@ administers_customers = _role_in(Role.PLATFORM_ADMIN, Role.RESELLER_ADMIN)
 serves_customers = _role_in(Role.RESELLER_ADMIN, Role.RESELLER_SUPPORT)
 # A reseller's users who handle its customers' money (top-ups, statements, invoices).
 handles_customer_money = _role_in(Role.RESELLER_ADMIN, Role.RESELLER_FINANCE)
+# Collects money from other accounts and looks after it (bank statements, card payments,
+# payouts): the platform's finance and admins, a reseller's admins and finance (from its
+# customers). Each sees what its own account collected (``payments.models.collector_of``).
+collects_money = _role_in(
+    Role.PLATFORM_ADMIN, Role.PLATFORM_FINANCE, Role.RESELLER_ADMIN, Role.RESELLER_FINANCE
+)
 # Manages the users of their own account.
 manages_team = _role_in(Role.PLATFORM_ADMIN, Role.RESELLER_ADMIN, Role.CUSTOMER_ADMIN)
 # A reseller's price list: its admins change it; its finance members read it.

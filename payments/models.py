@@ -26,6 +26,14 @@ def seller_for(account):
     return account.parent if account.parent_id is not None else account
 
 
+def collector_of(user):
+    """The account whose collected money ``user`` looks after (their own, when their role
+    ``collects_money``), else None."""
+    from accounts.permissions import collects_money  # noqa: PLC0415
+
+    return user.account if collects_money(user) else None
+
+
 class CardPayment(models.Model):
     """One card payment we asked a provider for: a Checkout Session the customer pays on
     the provider's page, or an off-session charge of a saved card (auto top-up).

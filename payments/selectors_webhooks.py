@@ -1,17 +1,7 @@
 """Reads of the finance pages on card payments: payments, the webhook log and balance
 claims, each limited to what the viewer's account collected (its ``seller``)."""
 
-from accounts.permissions import handles_customer_money, is_finance
-
 from .models import BalanceClaim, CardPayment, PaymentEvent
-
-
-def finance_seller(user):
-    """The account whose card money ``user`` looks after: the platform for its finance
-    staff and admins, a reseller for its admins and finance members; else None."""
-    if is_finance(user) or handles_customer_money(user):
-        return user.account
-    return None
 
 
 def card_payments_for(seller, *, status="", search="", date_from=None, date_to=None):

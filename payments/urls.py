@@ -4,6 +4,7 @@ from . import (
     views_autotopup,
     views_bank,
     views_card,
+    views_home,
     views_refunds,
     views_stripe_keys,
     views_webhooks,
@@ -12,6 +13,7 @@ from . import (
 app_name = "payments"
 
 urlpatterns = [
+    *views_home.urlpatterns,
     *views_card.urlpatterns,
     *views_webhooks.urlpatterns,
     *views_bank.urlpatterns,

@@ -1,6 +1,6 @@
 """Bank statements: upload, review and confirm the matched lines, settle the unmatched.
 
-For the user who collects the money (``services.bank.may_reconcile_bank``); their account
+For the user who collects the money (``accounts.permissions.collects_money``); their account
 is the seller, and another seller's statement or line is a 404.
 """
 
@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from accounts.permissions import allow
+from accounts.permissions import allow, collects_money
 from didportal.forms import add_service_errors
 
 from . import selectors_bank as selectors
@@ -27,7 +27,7 @@ def _page(request, rows):
     return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
-@allow(bank.may_reconcile_bank)
+@allow(collects_money)
 def statements(request):
     seller = request.user.account
     form = UploadForm(request.POST or None, request.FILES or None)
@@ -62,7 +62,7 @@ def statements(request):
     )
 
 
-@allow(bank.may_reconcile_bank)
+@allow(collects_money)
 def statement(request, pk):
     seller = request.user.account
     statement = selectors.statement_for(seller, pk)
@@ -79,7 +79,7 @@ def statement(request, pk):
 
 
 @require_POST
-@allow(bank.may_reconcile_bank)
+@allow(collects_money)
 def confirm(request, pk):
     """Book proposed lines: first a page listing what will be credited, then the booking."""
     seller = request.user.account
@@ -115,7 +115,7 @@ def confirm(request, pk):
     return redirect("payments:bank_statement", pk=statement.pk)
 
 
-@allow(bank.may_reconcile_bank)
+@allow(collects_money)
 def unmatched(request):
     seller = request.user.account
     context = {"page": _page(request, selectors.unmatched_for(seller))}
@@ -137,13 +137,13 @@ def _line_page(request, line, assign_form=None, ignore_form=None):
     return render(request, "payments/bank_line.html", context)
 
 
-@allow(bank.may_reconcile_bank)
+@allow(collects_money)
 def line(request, pk):
     return _line_page(request, selectors.line_for(request.user.account, pk))
 
 
 @require_POST
-@allow(bank.may_reconcile_bank)
+@allow(collects_money)
 def line_assign(request, pk):
     line = selectors.line_for(request.user.account, pk)
     form = AssignForm(request.POST)
@@ -167,7 +167,7 @@ def line_assign(request, pk):
 
 
 @require_POST
-@allow(bank.may_reconcile_bank)
+@allow(collects_money)
 def line_ignore(request, pk):
     line = selectors.line_for(request.user.account, pk)
     form = IgnoreForm(request.POST)
@@ -183,7 +183,7 @@ def line_ignore(request, pk):
 
 
 @require_POST
-@allow(bank.may_reconcile_bank)
+@allow(collects_money)
 def line_reopen(request, pk):
     line = selectors.line_for(request.user.account, pk)
     try:

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import Account
 from accounts.permissions import (
     allow,
-    handles_customer_money,
+    collects_money,
     holds_numbers,
     is_finance,
     may_fund_balance,
@@ -93,7 +93,7 @@ def payout_ask(request):
 # --- Who pays out: the queue, a payout, paying, declining, starting ---------------------------
 
 
-@allow(is_finance, handles_customer_money)
+@allow(collects_money)
 def payout_queue(request):
     status = PayoutListQuery(request.GET).values()["status"] or "requested"
     payouts = selectors.payouts_decidable_by(request.user, status="" if status == "all" else status)
@@ -129,7 +129,7 @@ def _payout_page(request, payout, pay_form=None, decline_form=None):
 
 
 @require_GET
-@allow(is_finance, handles_customer_money)
+@allow(collects_money)
 def payout_detail(request, pk):
     return _payout_page(request, selectors.payout_for(request.user, pk))
 
@@ -162,7 +162,7 @@ def _paid_message(request, result):
 
 
 @require_POST
-@allow(is_finance, handles_customer_money)
+@allow(collects_money)
 def payout_pay(request, pk):
     payout = _decidable(request, pk)
     form = PayoutPayForm(request.POST)
@@ -189,7 +189,7 @@ def payout_pay(request, pk):
 
 
 @require_POST
-@allow(is_finance, handles_customer_money)
+@allow(collects_money)
 def payout_decline(request, pk):
     payout = _decidable(request, pk)
     form = PayoutDeclineForm(request.POST)
@@ -206,7 +206,7 @@ def payout_decline(request, pk):
     return _payout_page(request, payout, decline_form=form)
 
 
-@allow(is_finance, handles_customer_money)
+@allow(collects_money)
 def payout_start(request, pk):
     """Finance pays out an account's balance nobody asked for: a payout, paid at once."""
     account = get_scoped_or_404(

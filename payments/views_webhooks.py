@@ -13,13 +13,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Account
-from accounts.permissions import allow, handles_customer_money, is_finance
+from accounts.permissions import allow, collects_money
 from didportal.forms import add_service_errors
 
 from . import selectors_webhooks as selectors
 from .forms_webhooks import CardPaymentsQuery, ClaimSettleForm, ClaimsQuery, EventsQuery
-from .models import StripeKeys
-from .selectors_webhooks import finance_seller
+from .models import StripeKeys, collector_of
 from .services.webhooks import balance_claim_settle, webhook_receive, webhook_refuse
 
 logger = logging.getLogger(__name__)
@@ -82,14 +81,14 @@ PAGE_SIZE = 25
 
 
 def _seller(request):
-    return finance_seller(request.user)
+    return collector_of(request.user)
 
 
 def _page(request, rows):
     return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
-@allow(is_finance, handles_customer_money)
+@allow(collects_money)
 def card_payments(request):
     form = CardPaymentsQuery(request.GET)
     query = form.values()
@@ -104,7 +103,7 @@ def card_payments(request):
     return render(request, "payments/webhooks_payments.html", context)
 
 
-@allow(is_finance, handles_customer_money)
+@allow(collects_money)
 def card_payment(request, pk):
     payment = selectors.card_payment_of(_seller(request), pk)
     if payment is None:
@@ -117,7 +116,7 @@ def card_payment(request, pk):
     return render(request, "payments/webhooks_payment.html", context)
 
 
-@allow(is_finance, handles_customer_money)
+@allow(collects_money)
 def webhook_events(request):
     form = EventsQuery(request.GET)
     query = form.values()
@@ -126,7 +125,7 @@ def webhook_events(request):
     return render(request, "payments/webhooks_events.html", context)
 
 
-@allow(is_finance, handles_customer_money)
+@allow(collects_money)
 def balance_claims(request):
     form = ClaimsQuery(request.GET)
     state = form.values()["state"]
@@ -136,7 +135,7 @@ def balance_claims(request):
 
 
 @require_http_methods(["GET", "POST"])
-@allow(is_finance, handles_customer_money)
+@allow(collects_money)
 def balance_claim(request, pk):
     seller = _seller(request)
     claim = selectors.claim_of(seller, pk)

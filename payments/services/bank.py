@@ -26,28 +26,23 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from accounts.permissions import handles_customer_money, is_finance, may_record_topup_for
+from accounts.permissions import may_record_topup_for
 from billing.models import LedgerEntry
 from billing.services import TopupDuplicate, balances_lock, topup_record
 
 from .. import references
-from ..models import BankStatement, BankStatementLine
+from ..models import BankStatement, BankStatementLine, collector_of
 from ..statements import StatementError, parse_statement
 
 Status = BankStatementLine.Status
 
 
-def may_reconcile_bank(user) -> bool:
-    """Uploads bank statements and books the transfers in them: platform finance and
-    admins, a reseller's admins and finance."""
-    return is_finance(user) or handles_customer_money(user)
-
-
 def seller_of(user):
     """The account whose bank statements ``user`` reconciles (their own)."""
-    if not may_reconcile_bank(user):
+    seller = collector_of(user)
+    if seller is None:
         raise PermissionDenied("Your role does not reconcile bank statements.")
-    return user.account
+    return seller
 
 
 def collected_accounts(seller):

@@ -113,10 +113,14 @@ def card_payment_credit(
     (``CardPayment.DoesNotExist``). A payment credited already returns ``applied=False``.
     Expired or failed payments are credited too: the money was taken after all.
     """
-    payments = CardPayment.objects.select_for_update()
+    payments = CardPayment.objects.all()
     if seller is not None:
         payments = payments.filter(seller=seller)
-    payment = payments.select_related("account").get(pk=payment_id)
+    account = payments.select_related("account").get(pk=payment_id).account
+    # The project's lock order: the balance first, then the payment (as payouts do).
+    balance_lock(account)
+    payment = payments.select_for_update().get(pk=payment_id)
+    payment.account = account
     if payment.status == Status.PAID:
         return Credit(payment, applied=False)
     if str(currency).upper() != payment.currency or stripe_api.to_cents(payment.amount) != int(

@@ -30,7 +30,7 @@ from billing.services import balance_lock, payout_record
 from outbox.services import email_queue
 
 from .. import stripe_api
-from ..models import BalanceClaim, CardPayment, PaymentEvent
+from ..models import BalanceClaim, CardPayment, PaymentEvent, collector_of
 from . import autotopup, card
 
 logger = logging.getLogger(__name__)
@@ -423,9 +423,7 @@ def balance_claim_settle(*, claim_id, seller, user, note) -> BalanceClaim:
     """Mark a claim settled (collected, or written off) with finance's note. Only the
     seller that collects for the claim's account settles it (its finance staff or
     admins), once."""
-    from ..selectors_webhooks import finance_seller  # noqa: PLC0415
-
-    if finance_seller(user) != seller:
+    if collector_of(user) != seller:
         raise PermissionDenied("Only the finance staff of the seller settle its claims.")
     note = " ".join(str(note).split())[:255]
     if not note:

@@ -164,7 +164,7 @@ def test_navigation_is_role_aware(client, customer_admin, platform_admin):
         "Resellers",
         "Orders",
         "Invoices",
-        "Bank statements",
+        "Payments",
         "Compliance",
     ]
 

@@ -31,6 +31,7 @@ def test_upload_confirm_and_assign(page, finance_user, tmp_path):
     statement.write_bytes(camt053(direct_a, direct_b))
 
     sign_in(page, finance_user)
+    page.get_by_role("link", name="Payments").first.click()
     page.get_by_role("link", name="Bank statements").first.click()
     expect(page.get_by_text("No statement uploaded yet")).to_be_visible()
     page.set_input_files("input[type=file]", str(statement))

@@ -38,6 +38,7 @@ def test_finance_finds_a_refund_and_settles_its_claim(
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("button", name="Toggle navigation").click()
+    page.get_by_role("link", name="Payments").first.click()
     page.get_by_role("link", name="Card payments").first.click()
     expect(page.get_by_role("heading", name="Card payments")).to_be_visible()
     expect(page.get_by_text("Refunded 60.00")).to_be_visible()
