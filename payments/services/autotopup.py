@@ -22,12 +22,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.branding import brand_for_account
-from accounts.models import Account, Role
+from accounts.models import Account
 from billing.models import Balance
 from outbox.services import email_queue
 
 from .. import stripe_api
 from ..models import AutoTopup, CardPayment, seller_for
+from ..notifications import money_contacts
 from . import card
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,10 @@ REDRIVE_AFTER = timedelta(minutes=10)
 # Stripe keeps idempotency keys for 24 hours: an unanswered payment older than this is
 # closed as failed instead (a late webhook still credits it).
 GIVE_UP_AFTER = timedelta(hours=23)
+# Stripe retries a webhook for three days: an auto top-up charged but still unconfirmed after
+# that will not hear from it. It is closed as failed, so it stops blocking the next one (a
+# webhook arriving after all still credits it: a failed payment is credited when paid).
+UNCONFIRMED_AFTER = timedelta(days=3)
 # Paid card top-ups that asked to save the card are looked at again for this long when
 # their save task was lost.
 SAVE_CATCH_UP = timedelta(days=7)
@@ -303,6 +308,7 @@ def auto_topups_run(now=None) -> dict:
     counts = RunCounts()
     counts.cards_saved = cards_save_pending()
     _redrive_unanswered(now, counts)
+    _close_unconfirmed(now)
     for account_id in list(due_auto_topups().values_list("account_id", flat=True)):
         payment = _open(account_id, now)
         if payment is None:
@@ -424,6 +430,22 @@ def auto_topup_failure_record(payment, *, now=None) -> None:
         _failure_email_queue(payment, auto, message)
 
 
+def _close_unconfirmed(now):
+    unconfirmed = CardPayment.objects.filter(
+        purpose=Purpose.AUTO_TOPUP,
+        status=Status.OPEN,
+        payment_intent_id__isnull=False,
+        created_at__lt=now - UNCONFIRMED_AFTER,
+    ).values_list("pk", flat=True)
+    for payment_id in list(unconfirmed):
+        _fail(
+            CardPayment(pk=payment_id),
+            "The card processor never confirmed this charge; if it was taken, your balance "
+            "is credited when it does.",
+            now,
+        )
+
+
 def _redrive_unanswered(now, counts):
     """Open auto top-up payments with no PaymentIntent: the run that opened them died
     before the provider answered. Charge them again with the same idempotency key (the
@@ -448,17 +470,7 @@ def _redrive_unanswered(now, counts):
 
 def _failure_email_queue(payment, auto, message):
     account = payment.account
-    recipients = sorted(
-        account.users.filter(
-            role__in=(
-                Role.CUSTOMER_ADMIN,
-                Role.CUSTOMER_BILLING,
-                Role.RESELLER_ADMIN,
-                Role.RESELLER_FINANCE,
-            ),
-            is_active=True,
-        ).values_list("email", flat=True)
-    )
+    recipients = money_contacts(account)
     if not recipients:
         return
     brand = brand_for_account(account)

@@ -24,6 +24,7 @@ from outbox.services import email_queue
 
 from .. import stripe_api
 from ..models import CardPayment, seller_for
+from ..notifications import money_contacts
 
 logger = logging.getLogger(__name__)
 
@@ -187,22 +188,8 @@ def card_payment_close(*, payment_id, status, message="", seller=None) -> CardPa
 
 
 def _receipt_email_queue(payment, entry):
-    from accounts.models import Role  # noqa: PLC0415
-
     account = payment.account
-    recipients = set(
-        account.users.filter(
-            role__in=(
-                Role.CUSTOMER_ADMIN,
-                Role.CUSTOMER_BILLING,
-                Role.RESELLER_ADMIN,
-                Role.RESELLER_FINANCE,
-            ),
-            is_active=True,
-        ).values_list("email", flat=True)
-    )
-    if payment.created_by_id and payment.created_by.is_active:
-        recipients.add(payment.created_by.email)
+    recipients = money_contacts(account, also=payment.created_by)
     if not recipients:
         return
     brand = brand_for_account(account)

@@ -26,13 +26,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.branding import brand_for_account
-from accounts.models import Role
 from accounts.permissions import may_fund_balance, may_record_topup_for
 from billing.services import balance_lock, money, payout_record
 from outbox.services import email_queue
 
 from .. import stripe_api
 from ..models import CardPayment, Payout, seller_for
+from ..notifications import money_contacts
 
 logger = logging.getLogger(__name__)
 Status = Payout.Status
@@ -363,23 +363,9 @@ def payout_decline(*, actor, payout_id, note) -> Payout:
 
 # --- E-mails ------------------------------------------------------------------------------
 
-MONEY_ROLES = (
-    Role.CUSTOMER_ADMIN,
-    Role.CUSTOMER_BILLING,
-    Role.RESELLER_ADMIN,
-    Role.RESELLER_FINANCE,
-)
-
 
 def _recipients(payout):
-    account = payout.account
-    recipients = set(
-        account.users.filter(role__in=MONEY_ROLES, is_active=True).values_list("email", flat=True)
-    )
-    requester = payout.requested_by
-    if requester is not None and requester.is_active and requester.account_id == account.pk:
-        recipients.add(requester.email)
-    return sorted(recipients)
+    return money_contacts(payout.account, also=payout.requested_by)
 
 
 def _email(payout, what, *, subject, body):

@@ -31,6 +31,7 @@ from outbox.services import email_queue
 
 from .. import stripe_api
 from ..models import BalanceClaim, CardPayment, PaymentEvent, collector_of
+from ..notifications import money_contacts
 from . import autotopup, card
 
 logger = logging.getLogger(__name__)
@@ -257,20 +258,8 @@ def _take_back(payment, amount, *, key, why):
 
 
 def _taken_back_email_queue(payment, *, key, why, debited, claimed):
-    from accounts.models import Role  # noqa: PLC0415
-
     account = payment.account
-    recipients = sorted(
-        account.users.filter(
-            role__in=(
-                Role.CUSTOMER_ADMIN,
-                Role.CUSTOMER_BILLING,
-                Role.RESELLER_ADMIN,
-                Role.RESELLER_FINANCE,
-            ),
-            is_active=True,
-        ).values_list("email", flat=True)
-    )
+    recipients = money_contacts(account)
     if not recipients:
         return
     brand = brand_for_account(account)

@@ -272,6 +272,28 @@ def test_a_charge_whose_answer_was_lost_is_sent_again_with_the_same_key(
     assert payment.payment_intent_id and payment.status == "open"
 
 
+def test_a_charge_never_confirmed_stops_blocking_after_stripes_retry_window(
+    client, fake_stripe, customer_admin
+):
+    saved_card(client, fake_stripe, customer_admin)
+    with time_machine.travel(DAY1, tick=False) as clock:
+        assert run_auto_topups.apply().get()["charged"] == 1
+        payment = CardPayment.objects.get(purpose="auto_topup")
+        clock.shift(timedelta(days=2))
+        run_auto_topups.apply().get()
+        payment.refresh_from_db()
+        assert payment.status == "open"  # Stripe may still deliver the webhook
+        clock.shift(timedelta(days=1, minutes=1))
+        run_auto_topups.apply().get()
+    payment.refresh_from_db()
+    assert payment.status == "failed" and "never confirmed" in payment.failure_message
+    # The webhook arriving after all still credits it, once.
+    intent = fake_stripe.payment_intents[payment.payment_intent_id]
+    before = balance(customer_admin.account)
+    post_event(client, fake_stripe, "payment_intent.succeeded", intent)
+    assert balance(customer_admin.account) == before + payment.amount
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_runs_charge_once(client, fake_stripe, customer_admin):
     saved_card(client, fake_stripe, customer_admin)
