@@ -289,17 +289,22 @@ def _check_unpaid_starts(account, now):
         )
 
 
+# A user's card payments for checkout extend its cart's holds once in this time.
+CARD_HOLD_ONCE_PER = timedelta(days=1)
+
+
 def card_hold_until(payment):
     """Until when a cart's numbers stay held while ``payment`` (for the cart) is open:
-    ``CARD_PAYMENT_HOLD_MINUTES`` from the first checkout payment its user started within
-    that time, so starting payment after payment does not keep the numbers longer."""
+    ``CARD_PAYMENT_HOLD_MINUTES`` from the first checkout payment its user started in the
+    last ``CARD_HOLD_ONCE_PER`` (a day), so starting payment after payment, however
+    spaced, never keeps the numbers longer than that once a day."""
     window = timedelta(minutes=settings.CARD_PAYMENT_HOLD_MINUTES)
     first = (
         CardPayment.objects.filter(
             account_id=payment.account_id,
             created_by_id=payment.created_by_id,
             return_to=CardPayment.ReturnTo.CHECKOUT,
-            created_at__gt=payment.created_at - window,
+            created_at__gt=payment.created_at - CARD_HOLD_ONCE_PER,
             created_at__lte=payment.created_at,
         )
         .order_by("created_at")

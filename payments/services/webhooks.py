@@ -199,8 +199,7 @@ def _paid_payment(seller, obj):
             raise Refused(f"payment intent {intent_id} is not {payment.reference}'s", payment)
     if payment.status != CardPayment.Status.PAID:
         # Refused, so Stripe sends it again: by then the credit will have come. (A paid
-        # payment stays paid, so this unlocked look is safe; and an unpaid one, which
-        # the credit locks before the balance, is never locked here.)
+        # payment stays paid, so this unlocked look is safe.)
         raise Refused(f"{payment.reference} is not credited (yet); nothing to take back", payment)
     balance_lock(payment.account)
     return CardPayment.objects.select_for_update().select_related("account").get(pk=payment.pk)

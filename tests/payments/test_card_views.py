@@ -395,6 +395,19 @@ def test_paying_for_checkout_extends_the_carts_holds_once(client, buyer, in_cart
     post(client, amount="50", return_to="checkout")
     second = CardPayment.objects.latest("pk")
     assert card.card_hold_until(second) == payment.created_at + timedelta(minutes=20)
+    # Payments started every 25 minutes cannot keep the numbers held: the first one of the
+    # day bounds them all.
+    CardPayment.objects.filter(pk=payment.pk).update(
+        created_at=payment.created_at - timedelta(hours=5)
+    )
+    CardPayment.objects.filter(pk=second.pk).update(
+        created_at=payment.created_at - timedelta(minutes=25)
+    )
+    post(client, amount="50", return_to="checkout")
+    third = CardPayment.objects.latest("pk")
+    assert card.card_hold_until(third) == payment.created_at - timedelta(hours=5, minutes=-30)
+    assert card.card_hold_until(third) < third.created_at  # so nothing is extended
+    assert DID.objects.get(pk=in_cart.pk).cart_held_until == until
 
 
 def test_hold_extension_takes_no_hold_anew_and_never_shortens(buyer, in_cart):
