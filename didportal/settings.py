@@ -361,6 +361,9 @@ STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=20)
 STRIPE_CHECKOUT_ORIGIN = env("STRIPE_CHECKOUT_ORIGIN", default="https://checkout.stripe.com")
 # A webhook signed longer ago than this is refused (a replayed old event).
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+# Webhook calls whose signature does not verify (anybody can send them) kept as log rows,
+# per seller and minute; the rest go to the server log only.
+WEBHOOK_UNVERIFIED_LOGGED_PER_MINUTE = env.int("WEBHOOK_UNVERIFIED_LOGGED_PER_MINUTE", default=30)
 # The least a first top-up may be (later ones: at least 1.00).
 CARD_TOPUP_FIRST_MINIMUM = Decimal(env("CARD_TOPUP_FIRST_MINIMUM", default="50.00"))
 CARD_TOPUP_MAXIMUM = Decimal(env("CARD_TOPUP_MAXIMUM", default="10000.00"))

@@ -20,11 +20,13 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.branding import brand_for_account
+from accounts.throttles import throttle_hit
 from billing.models import LedgerEntry
 from billing.services import balance_lock, payout_record
 from outbox.services import email_queue
@@ -359,10 +361,24 @@ def _log(seller, event_id, event_type, result):
     )
 
 
+def _log_unverified(seller, result):
+    """Log a call refused before its signature verified. Anybody can make those, so at
+    most ``WEBHOOK_UNVERIFIED_LOGGED_PER_MINUTE`` a minute per seller are kept as rows
+    (the rest only in the server log): a flood cannot fill the database."""
+    logger.warning("refused a Stripe webhook for seller %s: %s", seller.pk, result.detail)
+    if throttle_hit(
+        scope="stripe-webhook-unverified",
+        value=seller.pk,
+        limit=settings.WEBHOOK_UNVERIFIED_LOGGED_PER_MINUTE,
+        window_seconds=60,
+    ):
+        _log(seller, "", "", result)
+
+
 def webhook_refuse(*, seller, detail) -> Result:
     """Log a call refused before it was read (too large, a garbled length)."""
     result = Result(Outcome.REFUSED, detail)
-    _log(seller, "", "", result)
+    _log_unverified(seller, result)
     return result
 
 
@@ -370,20 +386,13 @@ def webhook_receive(*, seller, payload: bytes, signature: str) -> Result:
     """Verify and apply one webhook call for ``seller``; always logged."""
     keys = stripe_api.keys_for(seller)
     if keys is None:
-        result = Result(Outcome.REFUSED, "card payments are not set up for this seller")
-        _log(seller, "", "", result)
-        return result
+        return webhook_refuse(seller=seller, detail="card payments are not set up for this seller")
     if not signature.isascii():
-        result = Result(Outcome.REFUSED, "signature: the header is not ASCII")
-        _log(seller, "", "", result)
-        return result
+        return webhook_refuse(seller=seller, detail="signature: the header is not ASCII")
     try:
         event = stripe_api.event_verify(payload, signature, keys)
     except stripe_api.SignatureError as exc:
-        result = Result(Outcome.REFUSED, f"signature: {exc}")
-        logger.warning("refused a Stripe webhook for seller %s: %s", seller.pk, exc)
-        _log(seller, "", "", result)
-        return result
+        return webhook_refuse(seller=seller, detail=f"signature: {exc}")
     except (AttributeError, TypeError):
         # Signed, but JSON that is not an object: Stripe's library cannot read it.
         result = Result(Outcome.REFUSED, "body: not an event object")

@@ -424,3 +424,15 @@ def test_any_content_length_header(platform_account, fake_stripe, length):
         "POST", URL, data=b"{}", content_type="application/json", CONTENT_LENGTH=length
     )
     assert response.status_code in (400, 413)
+
+
+def test_a_flood_of_unsigned_calls_cannot_fill_the_log(fake_stripe, customer_admin, settings):
+    settings.WEBHOOK_UNVERIFIED_LOGGED_PER_MINUTE = 5
+    payment, session = open_paid(fake_stripe, customer_admin)
+    for _ in range(12):
+        forged = send(fake_stripe, "checkout.session.completed", session, secret="whsec_forged")
+        assert forged.status_code == 400
+    assert PaymentEvent.objects.filter(outcome="refused").count() == 5
+    # The real event is still verified, applied and logged.
+    assert send(fake_stripe, "checkout.session.completed", session).status_code == 200
+    assert PaymentEvent.objects.filter(outcome="applied", payment=payment).count() == 1
