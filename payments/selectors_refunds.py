@@ -51,6 +51,23 @@ def payout_for(user, pk):
     return get_object_or_404(payouts, pk=pk)
 
 
+def payout_parts(payout):
+    """The other payouts one request was paid as (a card payout split across card
+    payments: each part is its own paid payout, asked at the same moment)."""
+    if payout.status != Payout.Status.PAID:
+        return Payout.objects.none()
+    return (
+        Payout.objects.filter(
+            account_id=payout.account_id,
+            requested_at=payout.requested_at,
+            status=Payout.Status.PAID,
+        )
+        .exclude(pk=payout.pk)
+        .select_related("card_payment")
+        .order_by("pk")
+    )
+
+
 def own_payouts(account):
     return (
         Payout.objects.filter(account=account)

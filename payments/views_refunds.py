@@ -117,6 +117,7 @@ def _payout_page(request, payout, pay_form=None, decline_form=None):
         pay_form = PayoutPayForm(initial={"amount": min(payout.amount, balance), "method": method})
     context = {
         "payout": payout,
+        "parts": list(selectors.payout_parts(payout)),
         "account": account,
         "balance": balance,
         "refundable": refundable,

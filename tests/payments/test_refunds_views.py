@@ -162,6 +162,19 @@ def test_pay_to_card_through_the_page(client, fake_stripe, customer_admin, finan
     assert len(refund_requests(fake_stripe)) == 2
 
 
+def test_a_split_payout_shows_its_parts(client, fake_stripe, customer_admin, finance_user):
+    older = paid_card(fake_stripe, customer_admin, "60.00")
+    paid_card(fake_stripe, customer_admin, "40.00")
+    payout = refunds.payout_request(user=customer_admin, amount="70")
+    client.force_login(finance_user)
+    response = client.post(pay_url(payout), {"method": "card", "amount": "70"}, follow=True)
+    page = response.content.decode()
+    assert "Paid back 70.00 USD to 2 card payments" in page
+    assert "paid in 2 parts" in page and f"30.00 USD to {older.reference}" in page
+    other = Payout.objects.exclude(pk=payout.pk).get()
+    assert f"/payments/payouts/{other.pk}/" in page
+
+
 def test_decline_through_the_page(client, customer_admin, finance_user):
     fund(customer_admin.account, "20.00")
     payout = refunds.payout_request(user=customer_admin, amount="20")
