@@ -40,6 +40,7 @@ WEBHOOK_EVENTS = (
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
     "charge.refunded",
+    "charge.dispute.funds_withdrawn",
 )
 
 
