@@ -63,3 +63,18 @@ def test_admin_adds_a_range_imports_a_fixed_file_and_finds_the_numbers(page, set
     page.get_by_label("Number starts with").fill("+31205550099")
     page.get_by_label("Number starts with").press("Enter")
     page.get_by_role("link", name="+31205550099").wait_for()
+
+
+def test_the_blocks_page_fits_a_phone(page):
+    """Its table scrolls inside its own box: the hidden "Actions" label, absolutely
+    positioned, once stretched the whole page past 390 px."""
+    admin = UserFactory(account=platform(), role="platform_admin")
+    NumberBlockFactory(operator=OperatorFactory(name="KPN"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/accounts/login/")
+    page.get_by_label("E-mail address").fill(admin.email)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto("/staff/inventory/blocks/")
+    expect(page.get_by_role("heading", name="Number blocks & pricing")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
