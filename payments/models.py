@@ -201,6 +201,7 @@ class Payout(models.Model):
         REQUESTED = "requested", "Requested"
         PAID = "paid", "Paid"
         DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"
         FAILED = "failed", "Failed"
 
     account = models.ForeignKey(

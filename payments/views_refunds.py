@@ -7,7 +7,7 @@ import logging
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.cache import patch_cache_control
@@ -88,6 +88,22 @@ def payout_ask(request):
         "currency": account.currency,
     }
     return render(request, "payments/refunds_ask.html", context)
+
+
+@require_POST
+@allow(may_fund_balance)
+def payout_withdraw(request, pk):
+    try:
+        payout = refunds.payout_withdraw(user=request.user, payout_id=pk)
+    except Payout.DoesNotExist as exc:
+        raise Http404("No such payout request.") from exc
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, f"Request for {payout.amount} {payout.account.currency} back withdrawn."
+        )
+    return redirect(reverse("billing:balance") + "#payouts")
 
 
 # --- Who pays out: the queue, a payout, paying, declining, starting ---------------------------
@@ -255,6 +271,7 @@ def payout_start(request, pk):
 urlpatterns = [
     path("receipts/<int:pk>/pdf/", receipt_pdf, name="receipt_pdf"),
     path("payouts/ask/", payout_ask, name="payout_ask"),
+    path("payouts/<int:pk>/withdraw/", payout_withdraw, name="payout_withdraw"),
     path("payouts/", payout_queue, name="payouts"),
     path("payouts/<int:pk>/", payout_detail, name="payout"),
     path("payouts/<int:pk>/pay/", payout_pay, name="payout_pay"),

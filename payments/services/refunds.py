@@ -361,6 +361,24 @@ def payout_decline(*, actor, payout_id, note) -> Payout:
     return payout
 
 
+def payout_withdraw(*, user, payout_id) -> Payout:
+    """The customer takes back its own open request (before finance paid it). Another
+    account's payout is ``Payout.DoesNotExist``."""
+    if not may_fund_balance(user):
+        raise PermissionDenied("You may not change this account's payout requests.")
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().get(pk=payout_id, account_id=user.account_id)
+        if payout.status != Status.REQUESTED:
+            raise ValidationError(
+                f"This payout is {payout.get_status_display().lower()} already: nothing changed."
+            )
+        payout.status = Status.WITHDRAWN
+        payout.decided_by = user
+        payout.decided_at = timezone.now()
+        payout.save(update_fields=["status", "decided_by", "decided_at"])
+    return payout
+
+
 # --- E-mails ------------------------------------------------------------------------------
 
 

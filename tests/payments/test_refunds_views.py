@@ -248,3 +248,23 @@ def test_queue_query_count_is_flat(client, finance_user, django_assert_max_num_q
         request_one()
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert len(client.get("/payments/payouts/").context["page"].object_list) == 7
+
+
+def test_customer_withdraws_an_open_request(client, customer_admin, stranger):
+    fund(customer_admin.account, "40.00")
+    payout = refunds.payout_request(user=customer_admin, amount="25")
+    url = f"/payments/payouts/{payout.pk}/withdraw/"
+    client.force_login(stranger)
+    assert client.post(url).status_code == 404  # another account's request
+    client.force_login(customer_admin)
+    assert 'id="payout-withdraw"' in client.get("/billing/balance/").content.decode()
+    assert client.get(url).status_code == 405
+    page = client.post(url, follow=True).content.decode()
+    assert "withdrawn" in page
+    payout.refresh_from_db()
+    assert (payout.status, payout.decided_by) == ("withdrawn", customer_admin)
+    assert Balance.objects.get(account=customer_admin.account).amount == D("40.00")
+    again = client.post(url, follow=True).content.decode()
+    assert "withdrawn already: nothing changed" in again
+    # A new request may be made now: the one open request was withdrawn.
+    assert refunds.payout_request(user=customer_admin, amount="10").status == "requested"
