@@ -23,7 +23,6 @@ from django.utils import timezone
 from accounts.permissions import allow, holds_numbers, may_fund_balance
 from billing.selectors import balance_for
 from cart import selectors_orders as checkout_selectors
-from cart import services as cart_services
 from didportal.forms import add_service_errors
 
 from . import selectors_card as selectors
@@ -140,8 +139,12 @@ def _start(request, form):
         cache.set(key, {"errors": [exc.message]}, timeout=TOKEN_SECONDS)
         return None
     cache.set(key, {"url": started.redirect_url}, timeout=TOKEN_SECONDS)
-    if data["return_to"] == ReturnTo.CHECKOUT:
-        _hold_cart(request, started.payment)
+    if started.held_until is not None:
+        messages.info(
+            request,
+            f"The numbers in your cart are held until "
+            f"{timezone.localtime(started.held_until):%H:%M} while you pay.",
+        )
     return HttpResponseSeeOther(started.redirect_url)
 
 
@@ -159,16 +162,6 @@ def _repeated(form, key):
     if not form.errors:
         form.add_error(None, "This payment is already being opened: wait a moment and reload.")
     return None
-
-
-def _hold_cart(request, payment):
-    until = card.card_hold_until(payment)
-    if cart_services.cart_holds_extend(user=request.user, until=until):
-        messages.info(
-            request,
-            f"The numbers in your cart are held until {timezone.localtime(until):%H:%M} "
-            "while you pay.",
-        )
 
 
 def _status_context(payment):

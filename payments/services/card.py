@@ -8,7 +8,7 @@ payment row, so twenty copies of the same event credit once; the ledger's unique
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.branding import brand_for_account
 from billing.models import LedgerEntry
 from billing.services import balance_lock, money, topup_record
+from cart.services import cart_holds_extend
 from didportal.enqueue import enqueue
 from outbox.services import email_queue
 
@@ -213,6 +214,9 @@ class Started:
     payment: CardPayment
     # Where to send the customer: the provider's hosted payment page.
     redirect_url: str
+    # A payment for checkout: until when the cart's numbers are held meanwhile (None when
+    # no hold was extended).
+    held_until: datetime | None = None
 
 
 def card_checkout_start(
@@ -231,7 +235,8 @@ def card_checkout_start(
     payment failed and raises ``PaymentProviderError`` (its message is for the user).
 
     An account may leave at most ``CARD_PAYMENTS_UNPAID_PER_HOUR`` payments unpaid in an
-    hour (checked under the balance lock, so two tabs cannot both pass the limit)."""
+    hour (checked under the balance lock, so two tabs cannot both pass the limit). A
+    payment for checkout keeps the cart's numbers held meanwhile (``card_hold_until``)."""
     from accounts.permissions import may_fund_balance  # noqa: PLC0415
 
     if not may_fund_balance(user):
@@ -263,7 +268,12 @@ def card_checkout_start(
         raise
     CardPayment.objects.filter(pk=payment.pk).update(session_id=session_id)
     payment.session_id = session_id
-    return Started(payment, url)
+    held_until = None
+    if return_to == CardPayment.ReturnTo.CHECKOUT:
+        until = card_hold_until(payment)
+        if cart_holds_extend(user=user, until=until):
+            held_until = until
+    return Started(payment, url, held_until)
 
 
 UNPAID_WINDOW = timedelta(hours=1)
