@@ -118,6 +118,8 @@ class Account(models.Model):
 class Role(models.TextChoices):
     PLATFORM_ADMIN = "platform_admin", "Platform admin"
     PLATFORM_FINANCE = "platform_finance", "Finance"
+    # Reviews customers' registrations (identities, addresses, documents) for numbers.
+    PLATFORM_COMPLIANCE = "platform_compliance", "Compliance"
     RESELLER_ADMIN = "reseller_admin", "Reseller admin"
     RESELLER_SUPPORT = "reseller_support", "Reseller support"
     RESELLER_FINANCE = "reseller_finance", "Reseller finance"
@@ -127,7 +129,7 @@ class Role(models.TextChoices):
 
 
 ROLES_BY_ACCOUNT_KIND = {
-    Account.Kind.PLATFORM: (Role.PLATFORM_ADMIN, Role.PLATFORM_FINANCE),
+    Account.Kind.PLATFORM: (Role.PLATFORM_ADMIN, Role.PLATFORM_FINANCE, Role.PLATFORM_COMPLIANCE),
     Account.Kind.RESELLER: (Role.RESELLER_ADMIN, Role.RESELLER_SUPPORT, Role.RESELLER_FINANCE),
     Account.Kind.CUSTOMER: (Role.CUSTOMER_ADMIN, Role.CUSTOMER_MEMBER, Role.CUSTOMER_BILLING),
 }

@@ -82,6 +82,12 @@ manages_team = _role_in(Role.PLATFORM_ADMIN, Role.RESELLER_ADMIN, Role.CUSTOMER_
 # A reseller's price list: its admins change it; its finance members read it.
 may_edit_price_list = _role_in(Role.RESELLER_ADMIN)
 may_view_price_list = _role_in(Role.RESELLER_ADMIN, Role.RESELLER_FINANCE)
+# Reviews registrations (approve, reject) and opens any account's compliance documents:
+# the platform's compliance officers and admins. Admins also edit the requirements.
+reviews_registrations = _role_in(Role.PLATFORM_ADMIN, Role.PLATFORM_COMPLIANCE)
+# Provides its own account's registrations (identities, addresses, documents, submissions)
+# and opens its documents: the admins of an account that holds numbers, and its members.
+provides_registrations = _role_in(Role.CUSTOMER_ADMIN, Role.CUSTOMER_MEMBER, Role.RESELLER_ADMIN)
 # Any signed-in portal user of an active account.
 is_portal_user = _role_in(*Role.values)
 
@@ -306,3 +312,29 @@ def customer_rights(user, account) -> dict:
         "can_topup": may_record_topup_for(user, account) and not is_finance(user),
         "can_change_status": administers_customers(user),
     }
+
+
+# --- Compliance: registrations ----------------------------------------------------------------
+
+
+def may_provide_registration_for(user, account) -> bool:
+    """Creates and submits ``account``'s identities, addresses, documents and registrations:
+    its own admins and members (``provides_registrations``), nobody else — a reseller sees
+    its customers' statuses, never their papers."""
+    return provides_registrations(user) and account is not None and user.account_id == account.pk
+
+
+def may_open_document_of(user, account) -> bool:
+    """Downloads a compliance document of ``account``: its own providers and the platform's
+    reviewers only."""
+    return reviews_registrations(user) or may_provide_registration_for(user, account)
+
+
+def may_see_registrations_of(user, account) -> bool:
+    """Sees ``account``'s registration statuses (not its documents): its own users, the
+    platform's reviewers, and the reseller it belongs to (to chase its customer)."""
+    if reviews_registrations(user):
+        return True
+    if holds_numbers(user) and user.account_id == account.pk:
+        return True
+    return is_reseller(user) and _own_customer(user, account)

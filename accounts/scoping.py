@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 
 from .models import Account, Role
 
-PLATFORM_ROLES = (Role.PLATFORM_ADMIN, Role.PLATFORM_FINANCE)
+PLATFORM_ROLES = (Role.PLATFORM_ADMIN, Role.PLATFORM_FINANCE, Role.PLATFORM_COMPLIANCE)
 # Every role of a reseller's team sees the reseller's own account and its customers'; what
 # each may do with them is ``accounts.permissions``' answer.
 RESELLER_ROLES = (Role.RESELLER_ADMIN, Role.RESELLER_SUPPORT, Role.RESELLER_FINANCE)

@@ -74,6 +74,9 @@ class Invoice(models.Model):
         # One invoice per account per day for the charges no order invoiced: renewals,
         # periods charged after a top-up resumed a held number.
         DAILY = "daily", "Daily charges"
+        # The numbers a registration approval activated: their first period, charged at
+        # purchase, is invoiced when it starts.
+        REGISTRATION = "registration", "Registration approved"
 
     issuer = models.ForeignKey(
         "accounts.Account", on_delete=models.PROTECT, related_name="issued_invoices"

@@ -32,6 +32,10 @@ class Subscription(models.Model):
         MONTH = "month", "Month"
 
     class Status(models.TextChoices):
+        # Bought and its first period charged, but the number awaits registration
+        # (compliance): the period starts, and renewals with it, when the registration is
+        # approved; if it never is, the charge is refunded in full and the rental ends.
+        PENDING = "pending", "Awaiting registration"
         ACTIVE = "active", "Active"
         HOLD = "hold", "On hold"
         CANCELLED = "cancelled", "Cancelled"
@@ -48,7 +52,7 @@ class Subscription(models.Model):
 
     LIVE_STATUSES = (Status.ACTIVE, Status.HOLD)
     # Not ended yet: a cancelled subscription runs to the end of its paid period.
-    RUNNING_STATUSES = (Status.ACTIVE, Status.HOLD, Status.CANCELLED)
+    RUNNING_STATUSES = (Status.PENDING, Status.ACTIVE, Status.HOLD, Status.CANCELLED)
 
     account = models.ForeignKey(
         "accounts.Account", on_delete=models.PROTECT, related_name="subscriptions"
@@ -133,7 +137,7 @@ class Subscription(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["active", "hold", "cancelled", "ended"]),
+                condition=Q(status__in=["pending", "active", "hold", "cancelled", "ended"]),
                 name="subscription_status_valid",
             ),
             models.CheckConstraint(
@@ -221,7 +225,7 @@ class Subscription(models.Model):
             # One live rental per number.
             models.UniqueConstraint(
                 fields=["did"],
-                condition=Q(kind="number", status__in=["active", "hold", "cancelled"]),
+                condition=Q(kind="number", status__in=["pending", "active", "hold", "cancelled"]),
                 name="subscription_one_live_per_did",
             ),
         ]
@@ -273,6 +277,15 @@ class SubscriptionCharge(models.Model):
         null=True,
         blank=True,
         related_name="subscription_charge",
+    )
+    # The refund that gave this charge back in full (a registration never completed): such
+    # a charge is never invoiced.
+    refund_entry = models.OneToOneField(
+        "billing.LedgerEntry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunded_charge",
     )
     created_by_job = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -44,8 +44,13 @@ from billing.services.subscriptions import (
 )
 from billing.tax import sale_tax_for
 from catalog.selectors import formatted
-from compliance.selectors import requirements_at_versions, requirements_for_blocks
+from compliance.selectors import (
+    approved_requirement_ids,
+    requirements_at_versions,
+    requirements_for_blocks,
+)
 from compliance.services import agreements_record
+from compliance.services.registrations import number_registration_record
 from inventory.services.sales import (
     did_sell,
     dids_lock_any,
@@ -252,10 +257,14 @@ def _place(*, user, token, agreed, ip_address, code, now, account, items=None):
     CartItem.objects.filter(pk__in=[item.pk for item in items if item.pk]).delete()
     text, html = _render_confirmation(order)
     # Last: the invoice number's row lock is held from here to commit.
-    if sold:
+    # Numbers awaiting registration are invoiced when approved (their period starts then).
+    invoiced = [item for item in sold if item.subscription.status != "pending"]
+    if invoiced:
         order.invoice = invoice_for_charges(
             account=account,
-            charges=[item.subscription.charges.get(period_index=0, side="sale") for item in sold],
+            charges=[
+                item.subscription.charges.get(period_index=0, side="sale") for item in invoiced
+            ],
             source=Invoice.Source.ORDER,
             idempotency_key=f"order:{order.pk}",
             reference=("order", order.pk),
@@ -305,14 +314,18 @@ def _sell(order, quote, *, user, now):
         reason = f"Only {len(dids)} of {item.quantity} numbers were still available here."
         claims += [(item, line, None, reason)] * short
     package = sale_package(packages=packages, adding=sum(1 for c in claims if c[2]))
+    registering = _registrations_needed(order.account, {item.block for item, _ in quote.lines})
     reseller = order.account.reseller
     sold, reseller_short = [], []
     for position, (item, line, did, reason) in enumerate(claims, start=1):
         if did is not None:
             try:
                 with transaction.atomic():  # a savepoint: this number fails, not the order
+                    requirement = registering.get(item.block.requirement_id)
                     sold.append(
-                        _sell_one(order, position, did, item, line, package, user, now, quote)
+                        _sell_one(
+                            order, position, did, item, line, package, user, now, quote, requirement
+                        )
                     )
                 continue
             except InsufficientBalance as exc:
@@ -330,17 +343,51 @@ def _sell(order, quote, *, user, now):
     return sold, reseller_short
 
 
-def _sell_one(order, position, did, item, line, package, user, now, quote):
+def _registrations_needed(account, blocks):
+    """``{requirement id: requirement}`` of the blocks' requirements that need a
+    registration, each with ``.approved``: whether ``account``'s is approved already (its
+    numbers go live at once) or not (they are sold awaiting it)."""
+    needed = [r for r in requirements_for_blocks(blocks) if r.needs_registration]
+    approved = approved_requirement_ids(account, needed)
+    for requirement in needed:
+        requirement.approved = requirement.pk in approved
+    return {r.pk: r for r in needed}
+
+
+def _sell_one(order, position, did, item, line, package, user, now, quote, requirement=None):
+    """Sell, subscribe and charge one number; ``requirement``: the registration it needs
+    (from ``_registrations_needed``). Until that is approved, the number is sold awaiting
+    it: owned and charged, not routed, its subscription pending until approval."""
+    awaiting = requirement is not None and not requirement.approved
     did_sell(
         did=did,
         account=order.account,
         client_package=package,
         actor=user,
         reason=f"sold in order {order.pk}",
+        awaiting_registration=awaiting,
     )
     subscription = _subscribe(
-        order, position, did, item, line, user=user, now=now, decision=quote.decision
+        order,
+        position,
+        did,
+        item,
+        line,
+        user=user,
+        now=now,
+        decision=quote.decision,
+        awaiting=awaiting,
     )
+    if requirement is not None:
+        number_registration_record(
+            account=order.account,
+            did=did,
+            requirement=requirement,
+            awaiting=awaiting,
+            order_id=order.pk,
+            order_item_position=position,
+            now=now,
+        )
     return _write_item(order, position, item, line, did=did, subscription=subscription)
 
 
@@ -351,7 +398,7 @@ def _failure_reason(exc):
     return NOT_SOLD
 
 
-def _subscribe(order, position, did, item, line, *, user, now, decision):
+def _subscribe(order, position, did, item, line, *, user, now, decision, awaiting=False):
     if item.billing_period == "one_time":
         billing = {"billing_type": "one_time"}
     else:
@@ -370,6 +417,7 @@ def _subscribe(order, position, did, item, line, *, user, now, decision):
         actor=user,
         now=now,
         tax_decision=decision,  # the quote's: its order's rate and its charges agree
+        awaiting_registration=awaiting,
         **billing,
     )
 

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404
 
 from accounts.scoping import get_scoped_or_404, scoped
 
-from .models import Requirement, RequirementAgreement, RequirementVersion
+from .models import Requirement, RequirementAgreement, RequirementVersion, Submission
 
 
 def requirements_for_blocks(blocks):
@@ -29,6 +29,18 @@ def requirements_for_blocks(blocks):
             "country", "number_type", "title", "pk"
         )
     )
+
+
+def approved_requirement_ids(account, requirements):
+    """The ids among ``requirements`` that ``account`` has an approved registration for (one
+    query; none when ``requirements`` is empty)."""
+    ids = [r.pk for r in requirements]
+    if not ids:
+        return set()
+    approved = Submission.objects.filter(
+        account=account, requirement_id__in=ids, status=Submission.Status.APPROVED
+    )
+    return set(approved.values_list("requirement_id", flat=True))
 
 
 def requirements_at_versions(seen):

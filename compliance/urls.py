@@ -8,7 +8,7 @@
 
 from django.urls import path
 
-from . import views
+from . import views, views_profile, views_registrations, views_review
 
 app_name = "compliance"
 
@@ -34,3 +34,5 @@ urlpatterns = [
     path("compliance/agreements/", views.agreement_list, name="agreements"),
     path("compliance/agreements/<int:pk>/", views.agreement_detail, name="agreement_detail"),
 ]
+urlpatterns += views_profile.urlpatterns + views_registrations.urlpatterns
+urlpatterns += views_review.urlpatterns

@@ -54,6 +54,11 @@ app.conf.beat_schedule = {
         "task": "billing.tasks.issue_daily_invoices",
         "schedule": crontab(minute=30),
     },
+    # Numbers awaiting registration: reminders before the deadline, then cancel and refund.
+    "registration-deadlines": {
+        "task": "compliance.tasks.registration_deadlines",
+        "schedule": crontab(minute=40),
+    },
     "render-missing-invoice-pdfs": {
         "task": "billing.tasks.render_missing_invoice_pdfs",
         "schedule": crontab(minute="*/15"),

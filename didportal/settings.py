@@ -234,6 +234,26 @@ STORAGES = {
         )
     },
 }
+# Compliance documents (identity papers, proofs of address): private, never under a web
+# root, reached only through the portal's own download view. Any Django storage works, e.g.
+# an S3-compatible one (COMPLIANCE_STORAGE_BACKEND=storages.backends.s3.S3Storage, with its
+# own settings), as long as it is not publicly readable.
+STORAGES["compliance"] = {
+    "BACKEND": env(
+        "COMPLIANCE_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+    ),
+    "OPTIONS": (
+        {}
+        if env("COMPLIANCE_STORAGE_BACKEND", default="")
+        else {"location": str(PRIVATE_STORAGE_ROOT("compliance")), "base_url": None}
+    ),
+}
+COMPLIANCE_DOCUMENT_MAX_BYTES = env.int("COMPLIANCE_DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# ClamAV's clamd (e.g. tcp://127.0.0.1:3310): uploads are scanned when set, refused if infected.
+CLAMD_URL = env("CLAMD_URL", default="")
+CLAMD_TIMEOUT = env.float("CLAMD_TIMEOUT", default=30)
+# Days before a registration's deadline when its reminder e-mail goes out.
+REGISTRATION_REMINDER_DAYS = env.int("REGISTRATION_REMINDER_DAYS", default=3)
 # Development: WhiteNoise serves static files straight from the apps (no collectstatic).
 WHITENOISE_USE_FINDERS = DEVELOPMENT
 WHITENOISE_AUTOREFRESH = DEVELOPMENT

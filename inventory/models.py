@@ -253,7 +253,7 @@ class DID(models.Model):
 
     number = models.CharField(max_length=16, unique=True, help_text="E.164, e.g. +31205550000")
     block = models.ForeignKey(NumberBlock, on_delete=models.PROTECT, related_name="dids")
-    status = models.CharField(max_length=16, choices=DIDStatus.choices, default=DIDStatus.IN_STOCK)
+    status = models.CharField(max_length=24, choices=DIDStatus.choices, default=DIDStatus.IN_STOCK)
     after_hold_status = models.CharField(
         max_length=16,
         choices=[(s.value, s.label) for s in AFTER_HOLD_STATUSES],

@@ -49,6 +49,7 @@ from ..models import (
     InvoiceLine,
     InvoiceLogo,
     InvoiceSequence,
+    Subscription,
     SubscriptionCharge,
 )
 from ..tax import OUTSIDE_EU_NOTE, REVERSE_CHARGE_NOTE, TaxDecision
@@ -368,8 +369,14 @@ def invoice_for_charges(
 
 
 def _uninvoiced_charges():
+    """Charges no invoice bills yet, except those awaiting registration (invoiced when their
+    period starts, at approval) and those refunded because it never came."""
     billed = InvoiceLine.objects.filter(subscription_charge=OuterRef("pk"))
-    return SubscriptionCharge.objects.filter(amount__gt=0).exclude(Exists(billed))
+    return (
+        SubscriptionCharge.objects.filter(amount__gt=0, refund_entry__isnull=True)
+        .exclude(subscription__status=Subscription.Status.PENDING)
+        .exclude(Exists(billed))
+    )
 
 
 def _start_of_today(now):

@@ -76,6 +76,8 @@ BLOCK_PERIODS = {"monthly": ("month", 1), "weekly": ("week", 1), "daily": ("day"
 # --- Status ---------------------------------------------------------------------------------
 
 ALLOWED_TRANSITIONS = {
+    # Registration approved (the first period starts then), or never completed (refunded).
+    Status.PENDING: {Status.ACTIVE, Status.ENDED},
     # Renewal unpaid; cancelled (runs to the period end); ended (number released, or a
     # one-time rental cancelled).
     Status.ACTIVE: {Status.HOLD, Status.CANCELLED, Status.ENDED},
@@ -452,8 +454,13 @@ def subscription_start(
     wholesale_recurring_price=None,
     wholesale_extra_channels_price=None,
     wholesale_setup_fee=None,
+    awaiting_registration=False,
 ):
     """Start a subscription and charge its first period (plus the setup fee) in advance.
+
+    ``awaiting_registration``: the number awaits registration; the subscription is
+    ``pending`` (charged, not renewing) until ``billing.services.registration`` starts its
+    first period at approval or refunds it.
 
     The number must already be held by ``account`` (checkout assigns it in the same
     transaction). ``included_channels`` (default: all of ``channels``) are the plan's; the
@@ -544,6 +551,9 @@ def subscription_start(
     if subscription.is_recurring:
         _, end = period_bounds_of(subscription, 0)
         subscription.current_period_end = subscription.next_renewal_at = end
+    if awaiting_registration:
+        subscription.status = Status.PENDING
+        subscription.next_renewal_at = None
     try:
         with transaction.atomic():
             subscription.save()
@@ -553,7 +563,8 @@ def subscription_start(
             return existing
         raise ValidationError(f"The number {did} already has a live subscription.") from exc
     job = job or ("" if actor else "subscription_start")
-    event_record(subscription, from_status="", actor=actor, job=job, reason="started", now=now)
+    started = "started, awaiting registration" if awaiting_registration else "started"
+    event_record(subscription, from_status="", actor=actor, job=job, reason=started, now=now)
     record_charge(
         subscription,
         index=0,

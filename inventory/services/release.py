@@ -10,11 +10,13 @@ console's status change and bulk status reach the same ending through ``did_tran
 
 from django.db import transaction
 
-from ..choices import OWNED_STATUSES, DIDStatus
+from ..choices import DIDStatus
 from ..models import DID
 from .transitions import lock_in_pk_order, transition_locked
 
 S = DIDStatus
+# A number awaiting registration is not released here: compliance cancels it, with a refund.
+RELEASABLE = (S.ACTIVE, S.HOLD)
 
 
 @transaction.atomic
@@ -25,7 +27,7 @@ def dids_release(*, dids_queryset_or_ids, reason, actor=None, job=None, owner=No
     locked = [
         did
         for did in lock_in_pk_order(dids_queryset_or_ids)
-        if did.status in OWNED_STATUSES and (owner is None or did.owner_id == owner.pk)
+        if did.status in RELEASABLE and (owner is None or did.owner_id == owner.pk)
     ]
     return release_locked(locked, reason=reason, actor=actor, job=job)
 

@@ -83,11 +83,13 @@ def sale_package(*, packages, adding):
 
 
 @transaction.atomic
-def did_sell(*, did, account, client_package=None, actor, reason):
-    """The locked, buyable ``did`` becomes ``account``'s active number (its cart hold ends)."""
+def did_sell(*, did, account, client_package=None, actor, reason, awaiting_registration=False):
+    """The locked, buyable ``did`` becomes ``account``'s active number (its cart hold ends),
+    or, with ``awaiting_registration``, its number awaiting registration: owned and charged,
+    not routed until compliance approves it."""
     return did_transition(
         did=did,
-        to_status=S.ACTIVE,
+        to_status=S.AWAITING_REGISTRATION if awaiting_registration else S.ACTIVE,
         owner=account,
         client_package=client_package,
         actor=actor,

@@ -19,7 +19,7 @@ from . import dependents
 S = DIDStatus
 
 ALLOWED_TRANSITIONS = {
-    S.IN_STOCK: {S.RESERVED, S.ACTIVE, S.ARCHIVE},
+    S.IN_STOCK: {S.RESERVED, S.ACTIVE, S.ARCHIVE, S.AWAITING_REGISTRATION},
     S.RESERVED: {S.IN_STOCK, S.ACTIVE, S.ARCHIVE},
     # An active number is never archived directly: it is released (in_stock) or put on
     # hold first, so a live customer number cannot vanish by one mistaken click.
@@ -28,6 +28,8 @@ ALLOWED_TRANSITIONS = {
     # number's after_hold_status (the expiry job), or to another one by an admin.
     S.HOLD: {S.ACTIVE, S.IN_STOCK, S.RESERVED, S.ARCHIVE},
     S.ARCHIVE: {S.IN_STOCK},
+    # Approved (active, same owner), or released when the registration is cancelled.
+    S.AWAITING_REGISTRATION: {S.ACTIVE, S.IN_STOCK},
 }
 
 # Fields a transition may change; updates write exactly these.
@@ -46,6 +48,10 @@ TRANSITION_FIELDS = [
 TRANSITION_ATTNAMES = [DID._meta.get_field(name).attname for name in TRANSITION_FIELDS]
 
 
+# Moves to active from these keep the number's own owner.
+KEEPS_OWNER = (S.HOLD, S.AWAITING_REGISTRATION)
+
+
 class InvalidTransition(ValidationError):
     pass
 
@@ -55,7 +61,13 @@ def _may_move(from_status, to_status, owner):
     for it)? Active needs an owner, except from hold, where the number keeps its own."""
     if to_status not in ALLOWED_TRANSITIONS.get(from_status, set()):
         return False
-    return not (to_status == S.ACTIVE and from_status != S.HOLD and owner is None)
+    if from_status == S.AWAITING_REGISTRATION:
+        # Only compliance moves it (approval, or cancellation with a refund), through
+        # ``transition_locked``: a console move would skip the refund.
+        return False
+    if to_status == S.AWAITING_REGISTRATION:
+        return owner is not None
+    return not (to_status == S.ACTIVE and from_status not in KEEPS_OWNER and owner is None)
 
 
 def moves_without_owner(from_statuses):
@@ -76,6 +88,7 @@ STATUS_WORDS = {
     S.ACTIVE: "active",
     S.HOLD: "on hold",
     S.ARCHIVE: "archived",
+    S.AWAITING_REGISTRATION: "awaiting registration",
 }
 
 
@@ -84,11 +97,15 @@ def _refusal(from_status, to_status, numbers):
     many = len(numbers) != 1
     was = STATUS_WORDS[from_status]
     who = f"{len(numbers)} number{'s' if many else ''} {'are' if many else 'is'} {was}"
-    if to_status == S.ACTIVE:
+    if from_status == S.AWAITING_REGISTRATION:
+        why = "a number awaiting registration is approved or cancelled by compliance review"
+    elif to_status == S.ACTIVE:
         why = "a number becomes active only when it is assigned to a customer (Assign, on "
         why += "the number's page)"
     elif to_status == S.HOLD:
         why = "only a customer's active number can go on hold"
+    elif to_status == S.AWAITING_REGISTRATION:
+        why = "a number awaits registration only when it is sold to a customer"
     else:
         why = f"{was} numbers cannot move to {STATUS_WORDS[to_status]}"
     return f"Nothing was changed: {who} ({examples}); {why}."
@@ -118,11 +135,12 @@ def _apply_transition(did, *, to_status, owner, client_package, now):
     from_status = did.status
     if to_status not in ALLOWED_TRANSITIONS.get(from_status, set()):
         raise InvalidTransition(f"Cannot move {did.number} from {from_status} to {to_status}.")
-    if to_status == S.ACTIVE:
-        if from_status == S.HOLD:
+    if to_status in (S.ACTIVE, S.AWAITING_REGISTRATION):
+        if from_status in KEEPS_OWNER:
             if owner is not None and owner.pk != did.owner_id:
+                held = STATUS_WORDS[from_status]
                 raise InvalidTransition(
-                    f"{did.number} is on hold for another account; release it first."
+                    f"{did.number} is {held} for another account; release it first."
                 )
         else:
             if owner is None:
@@ -155,6 +173,11 @@ def did_transition(
 ):
     """Move one DID to ``to_status``; refreshes ``did`` and returns it."""
     locked = DID.objects.select_for_update().get(pk=did.pk)
+    if (
+        locked.status == S.AWAITING_REGISTRATION
+        and to_status in ALLOWED_TRANSITIONS[S.AWAITING_REGISTRATION]
+    ):
+        raise InvalidTransition(_refusal(locked.status, to_status, [locked.number]))
     now = timezone.now()
     had_owner = locked.owner_id is not None
     _apply_transition(

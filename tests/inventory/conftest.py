@@ -14,7 +14,7 @@ def make_did(block, customer):
     """A DID put straight into ``status`` (bypassing services), owned when the status needs it."""
 
     def make(status="in_stock", **fields):
-        if status in ("active", "hold"):
+        if status in ("active", "hold", "awaiting_registration"):
             fields.setdefault("owner", customer)
             fields.setdefault("ever_sold", True)
         if status == "hold":

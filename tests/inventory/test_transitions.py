@@ -15,6 +15,9 @@ pytestmark = pytest.mark.django_db
 
 STATUSES = DIDStatus.values
 ALLOWED = [(a, b) for a, targets in ALLOWED_TRANSITIONS.items() for b in sorted(targets)]
+# Compliance alone moves a number awaiting registration (approval, or cancellation with a
+# refund, through ``transition_locked``); ``did_transition`` refuses to.
+BY_COMPLIANCE = [(a, b) for a, b in ALLOWED if a == "awaiting_registration"]
 ILLEGAL = [
     (a, b) for a, b in itertools.product(STATUSES, STATUSES) if b not in ALLOWED_TRANSITIONS[a]
 ]
@@ -27,7 +30,9 @@ def test_table_covers_every_status():
     assert all(a != b for a, b in ALLOWED)
 
 
-@pytest.mark.parametrize(("from_status", "to_status"), ALLOWED)
+@pytest.mark.parametrize(
+    ("from_status", "to_status"), [move for move in ALLOWED if move not in BY_COMPLIANCE]
+)
 def test_allowed_move(make_did, customer, from_status, to_status):
     did = make_did(
         from_status,
@@ -39,13 +44,13 @@ def test_allowed_move(make_did, customer, from_status, to_status):
         )
         else "",
     )
-    owner = customer if to_status == "active" else None
+    owner = customer if to_status in ("active", "awaiting_registration") else None
 
     did_transition(did=did, to_status=to_status, owner=owner, job="test", reason="testing")
 
     did.refresh_from_db()
     assert did.status == to_status
-    if to_status in ("active", "hold"):
+    if to_status in ("active", "hold", "awaiting_registration"):
         assert did.owner == customer
         assert did.ever_sold
     else:
@@ -65,6 +70,17 @@ def test_illegal_move_names_both_states(make_did, customer, from_status, to_stat
     assert exc_info.value.messages == [
         f"Cannot move {did.number} from {from_status} to {to_status}."
     ]
+    did.refresh_from_db()
+    assert did.status == from_status
+
+
+@pytest.mark.parametrize(("from_status", "to_status"), BY_COMPLIANCE)
+def test_a_number_awaiting_registration_is_moved_by_compliance_only(
+    make_did, platform_admin, from_status, to_status
+):
+    did = make_did(from_status)
+    with pytest.raises(InvalidTransition, match="approved or cancelled by compliance review"):
+        did_transition(did=did, to_status=to_status, actor=platform_admin, reason="x")
     did.refresh_from_db()
     assert did.status == from_status
 

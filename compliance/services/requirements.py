@@ -14,10 +14,26 @@ from django.utils import timezone
 
 from accounts.permissions import is_platform_admin
 
-from .models import Requirement, RequirementAgreement, RequirementVersion, text_sha256
+from ..models import Requirement, RequirementAgreement, RequirementVersion, text_sha256
 
 # What an admin may set; version, dates and authorship are the service's business.
-EDITABLE_FIELDS = ("country", "number_type", "title", "text", "internal_notes", "active")
+EDITABLE_FIELDS = (
+    "country",
+    "number_type",
+    "area",
+    "title",
+    "text",
+    "internal_notes",
+    "active",
+    "identity_type",
+    "identity_fields",
+    "address_scope",
+    "identity_proofs",
+    "address_proofs",
+    "company_proofs",
+    "other_proofs",
+    "deadline_days",
+)
 # Changing these changes what a buyer agrees to: a new version.
 VERSIONED_FIELDS = ("title", "text")
 

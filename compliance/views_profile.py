@@ -1,0 +1,3 @@
+"""Compliance pages: profile (to be built)."""
+
+urlpatterns = []

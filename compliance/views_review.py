@@ -1,0 +1,3 @@
+"""Compliance pages: review (to be built)."""
+
+urlpatterns = []
