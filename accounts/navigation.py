@@ -21,6 +21,7 @@ NAVIGATION = [
             NavItem("My numbers", "cart:my_numbers"),
             NavItem("Orders", "cart:orders"),
             NavItem("Cart", "cart:cart"),
+            NavItem("Registrations", "compliance:registrations"),
             NavItem("Balance & invoices", "billing:balance"),
         ],
     ),
@@ -43,6 +44,14 @@ NAVIGATION = [
             NavItem("Invoices", "billing:invoice_list"),
             NavItem("Payments", "payments:home"),
             NavItem("Compliance", "compliance:requirements"),
+            NavItem("Review queue", "compliance:review_queue"),
+        ],
+    ),
+    (
+        permissions.reviews_registrations,  # the platform's compliance officers
+        [
+            NavItem("Review queue", "compliance:review_queue"),
+            NavItem("Requirements", "compliance:requirements"),
         ],
     ),
     (
@@ -64,6 +73,7 @@ NAVIGATION = [
             NavItem("Our numbers", "cart:my_numbers"),
             NavItem("Orders", "cart:orders"),
             NavItem("Cart", "cart:cart"),
+            NavItem("Registrations", "resellers:registrations"),
             NavItem("Balance & invoices", "billing:balance"),
             NavItem("Payments", "payments:home"),
             NavItem("Pricing", "catalog:reseller_pricing"),
@@ -76,6 +86,7 @@ NAVIGATION = [
             NavItem("Customers", "accounts:customers"),
             NavItem("Our numbers", "cart:my_numbers"),
             NavItem("Orders", "cart:orders"),
+            NavItem("Registrations", "resellers:registrations"),
         ],
     ),
     (
