@@ -55,6 +55,13 @@ class DecisionForm(forms.Form):
 
 
 class ApproveForm(DecisionForm):
+    """Approve; its ids start ``approve_`` (the reject form on the same page has a comment
+    too)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "approve_%s")
+        super().__init__(*args, **kwargs)
+
     comment = forms.CharField(
         required=False,
         max_length=2000,
@@ -64,6 +71,10 @@ class ApproveForm(DecisionForm):
 
 
 class RejectForm(DecisionForm):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "reject_%s")
+        super().__init__(*args, **kwargs)
+
     reasons = forms.MultipleChoiceField(
         choices=RejectionReason.choices,
         widget=forms.CheckboxSelectMultiple,
