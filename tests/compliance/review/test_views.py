@@ -234,6 +234,19 @@ def test_the_review_page_shows_everything_sent(client, reviewer, submitted, cust
     assert page.context["problems"] == {}
 
 
+def test_the_review_page_reads_in_a_fixed_number_of_queries(
+    client, reviewer, submitted, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(30) as counted:
+        client.get(review_url(submitted))
+    before = len(counted.captured_queries)
+    from tests.compliance.factories import DocumentFactory
+
+    submitted.documents.add(*(DocumentFactory(account=submitted.account) for _ in range(3)))
+    with django_assert_max_num_queries(before):
+        assert len(client.get(review_url(submitted)).context["documents"]) == 5
+
+
 def test_the_page_warns_when_what_was_sent_no_longer_meets_the_requirement(
     client, reviewer, submitted
 ):
@@ -267,6 +280,12 @@ def test_a_document_is_served_inline_to_reviewers_only_from_its_submission(
     assert "frame-ancestors 'self'" in response["Content-Security-Policy"]
     assert "sandbox" in response["Content-Security-Policy"]
     assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    pdf = submitted.documents.get(kind="identity")
+    response = client.get(reverse("compliance:review_document", args=[submitted.pk, pdf.pk]))
+    assert b"".join(response.streaming_content).startswith(b"%PDF-")
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Security-Policy"].startswith("sandbox;")
+    assert response["X-Frame-Options"] == "SAMEORIGIN"
     # Another submission's id with this document, or a document not sent: not found.
     other = queued(AccountFactory(), RequirementFactory())
     assert client.get(f"/staff/compliance/review/{other.pk}/documents/{png.pk}/").status_code == 404
