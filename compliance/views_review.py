@@ -24,6 +24,7 @@ from .rejections import ADVICE, explained
 from .services.registrations import submission_approve, submission_reject
 
 PAGE_SIZE = 25
+KIND_ORDER = list(DocumentKind.values)  # identity, address, company, other
 
 
 def _tabs(counts):
@@ -72,7 +73,7 @@ def _review_page(request, submission, *, approve_form=None, reject_form=None, st
         "requirement": submission.requirement,
         "needs": _needs(submission.requirement),
         "account": submission.account,
-        "documents": list(submission.documents.all()),
+        "documents": sorted(submission.documents.all(), key=lambda d: KIND_ORDER.index(d.kind)),
         "events": [
             (event, explained(event.rejection_reasons)) for event in submission.events.all()
         ],
