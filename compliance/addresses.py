@@ -65,7 +65,7 @@ def _clean(text):
 
 def address_rules(country_code) -> AddressRules | None:
     """The rules of ``country_code``'s addresses, or None when the code is unknown."""
-    code = (country_code or "").upper()
+    code = str(country_code or "").upper()
     if code not in countries:
         return None
     try:

@@ -131,6 +131,7 @@ def document_list(request):
 def _form_page(request, *, obj, form_class, fields, save, noun, list_name, template):
     """Add (``obj`` None) or edit an identity or address through ``save`` (the service)."""
     initial = model_to_dict(obj, fields=fields) if obj else {"country": _home_country(request)}
+    initial["country"] = str(initial.get("country") or "")  # a code, not a Country object
     if obj is None and form_class is IdentityForm:
         initial["kind"] = "personal"
     form = form_class(request.POST or None, initial=initial)
