@@ -126,6 +126,7 @@ class AddressForm(CrispyForm, forms.Form):
 class DocumentUploadForm(CrispyForm, forms.Form):
     kind = forms.ChoiceField(label="What it proves", choices=DocumentKind.choices)
     file = forms.FileField(
+        label="Document file",
         allow_empty_file=True,  # the service says why an empty file is refused
         max_length=1000,
         help_text="PDF, JPEG or PNG.",
