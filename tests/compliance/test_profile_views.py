@@ -421,3 +421,26 @@ def test_a_missing_file_is_a_404_not_an_error(client, customer_admin, document_s
     document_storage.delete(document.file.name)
     login(client, customer_admin)
     assert client.get(reverse("compliance:document_file", args=[document.pk])).status_code == 404
+
+
+def test_list_pages_cost_the_same_queries_for_many_rows(client, customer_admin, document_storage):
+    account = customer_admin.account
+    login(client, customer_admin)
+
+    def queries_for(name):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse(name)).status_code == 200
+        return len(captured)
+
+    identity, address = IdentityFactory(account=account), AddressFactory(account=account)
+    DocumentFactory(account=account, identity=identity, address=address)
+    few = {name: queries_for(name) for name in ("compliance:profile", "compliance:documents")}
+    for _ in range(6):
+        extra_identity = IdentityFactory(account=account)
+        extra_address = AddressFactory(account=account)
+        DocumentFactory(account=account, identity=extra_identity, address=extra_address)
+    many = {name: queries_for(name) for name in few}
+    assert many == few
