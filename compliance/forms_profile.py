@@ -85,6 +85,9 @@ class IdentityForm(CrispyForm, forms.Form):
 
 
 class AddressForm(CrispyForm, forms.Form):
+    country = forms.ChoiceField(
+        choices=_country_choices, help_text="Its postal rules are checked when you save."
+    )
     line1 = forms.CharField(label="Street address", max_length=200, required=False)
     line2 = forms.CharField(
         label="Address line 2",
@@ -100,7 +103,6 @@ class AddressForm(CrispyForm, forms.Form):
         required=False,
         help_text="Only where the country uses one (e.g. US states, Canadian provinces).",
     )
-    country = forms.ChoiceField(choices=_country_choices)
     description = forms.CharField(
         label="Your label",
         max_length=100,

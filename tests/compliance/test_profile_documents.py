@@ -195,7 +195,13 @@ def test_an_encrypted_pdf_is_refused():
 
 
 def _javascript_open_action(writer):
-    writer.add_js("app.alert('hi');")
+    action = DictionaryObject(
+        {
+            NameObject("/S"): NameObject("/JavaScript"),
+            NameObject("/JS"): TextStringObject("app.alert('hi');"),
+        }
+    )
+    writer._root_object[NameObject("/OpenAction")] = writer._add_object(action)
 
 
 def _launch_action(writer):
