@@ -5,13 +5,9 @@ documents inline, and approve or reject it with reasons. Everyone else: 403."""
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
-from django.utils.http import content_disposition_header
-from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import allow, reviews_registrations
@@ -165,40 +161,9 @@ def review_reject(request, pk):
 # The document's own policy: sandboxed, nothing loads or runs in it, and only our pages may
 # frame it (the site's X-Frame-Options DENY and frame-ancestors 'none' would blank the
 # review page's viewer). Chromium's PDF viewer renders a sandboxed PDF (checked).
-DOCUMENT_CSP = (
-    "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
-)
-
-
-@require_GET
-@xframe_options_sameorigin
-@allow(reviews_registrations)
-def review_document(request, pk, document_pk):
-    """A document of a submission sent for review, shown inline on its review page. Only
-    the submission's own documents (another id is a 404); never cached."""
-    submission = selectors.submission_for_review(pk)
-    document = get_object_or_404(submission.documents.all(), pk=document_pk)
-    try:
-        handle = document.file.open("rb")
-    except OSError as exc:
-        raise Http404("The stored file is missing.") from exc
-    response = FileResponse(handle, content_type=document.content_type)
-    response["Content-Disposition"] = content_disposition_header(False, document.original_name)
-    response["Content-Security-Policy"] = DOCUMENT_CSP
-    response["X-Content-Type-Options"] = "nosniff"
-    add_never_cache_headers(response)
-    response["Cache-Control"] += ", private"
-    return response
-
-
 urlpatterns = [
     path("staff/compliance/review/", review_queue, name="review_queue"),
     path("staff/compliance/review/<int:pk>/", review_detail, name="review"),
-    path(
-        "staff/compliance/review/<int:pk>/documents/<int:document_pk>/",
-        review_document,
-        name="review_document",
-    ),
     path("staff/compliance/review/<int:pk>/approve/", review_approve, name="review_approve"),
     path("staff/compliance/review/<int:pk>/reject/", review_reject, name="review_reject"),
 ]

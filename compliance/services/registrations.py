@@ -44,6 +44,9 @@ from inventory.services.transitions import lock_in_pk_order, transition_locked
 from .. import notifications
 from ..checks import submission_problems
 from ..models import (
+    Address,
+    Document,
+    Identity,
     NumberRegistration,
     RejectionReason,
     Submission,
@@ -151,7 +154,13 @@ def submission_submit(*, submission, actor, identity, address, documents, now=No
         raise ValidationError(
             "This registration is already awaiting review: you will hear from us by e-mail."
         )
-    documents = list(documents)
+    # Locked after the submission and re-read: an edit of one of them committing meanwhile
+    # is either seen here or refused by its freeze (``services.profile``).
+    identity = _locked(Identity, identity)
+    address = _locked(Address, address)
+    documents = list(
+        Document.objects.select_for_update().filter(pk__in=[d.pk for d in documents]).order_by("pk")
+    )
     problems = submission_problems(
         submission.requirement,
         account=submission.account,
@@ -180,6 +189,10 @@ def submission_submit(*, submission, actor, identity, address, documents, now=No
     )
     notifications.submission_received(submission, again=again)
     return submission
+
+
+def _locked(model, row):
+    return None if row is None else model.objects.select_for_update().get(pk=row.pk)
 
 
 def _lock_for_decision(submission, actor):
