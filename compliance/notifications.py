@@ -5,14 +5,17 @@ Who hears: the account's admins and members who provide its registrations (and w
 submitted it). A reseller's customer gets them under its reseller's brand.
 """
 
+import math
+
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.branding import brand_for_account
 from accounts.models import Role
+from billing.services.registration import pending_refund_due
 from outbox.services import email_queue
 
-from .models import RejectionReason
+from .models import RejectionReason, Submission
 
 PROVIDER_ROLES = (Role.CUSTOMER_ADMIN, Role.CUSTOMER_MEMBER, Role.RESELLER_ADMIN)
 
@@ -97,31 +100,92 @@ def submission_rejected(submission):
     )
 
 
-def registration_deadline_soon(registration):
+def _when(moment):
+    local = timezone.localtime(moment)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+def _days_left(deadline, now):
+    """Whole days until ``deadline``, rounded up ("3 days" three days before, give or take
+    the hour the reminder job waits); at least one."""
+    seconds = (deadline - now).total_seconds()
+    days = max(1, math.ceil(seconds / 86400 - 1e-9))
+    return f"{days} day{'s' if days != 1 else ''}"
+
+
+def _where_it_stands(registration, account):
+    """What the account should do now, by the state of its submission, and the link to it."""
+    submission = registration.submission or (
+        Submission.objects.filter(account=account, requirement=registration.requirement).first()
+    )
+    if submission is None or submission.status == Submission.Status.DRAFT:
+        return (
+            "You have not sent this registration yet. Choose or add an identity and an "
+            "address and upload the documents it asks for, then submit it:\n"
+            f"{_link(account, reverse('compliance:registrations'))}\n"
+        )
+    link = _link(account, reverse("compliance:submission", args=[submission.pk]))
+    if submission.status == Submission.Status.SUBMITTED:
+        sent = timezone.localtime(submission.submitted_at)
+        return (
+            f"You sent the registration on {sent:%Y-%m-%d} and it is awaiting review by our "
+            "compliance team; there is nothing more to do unless we ask you for a fix. "
+            f"You can follow it here:\n{link}\n"
+        )
+    if submission.status == Submission.Status.REJECTED:
+        reasons = ", ".join(
+            RejectionReason(code).label.lower() for code in submission.rejection_reasons
+        )
+        return (
+            f"We could not approve the registration you sent ({reasons}). Fix what the "
+            f"reviewer pointed out and submit it again:\n{link}\n"
+        )
+    return f"See the registration here:\n{link}\n"
+
+
+def registration_deadline_soon(registration, *, now=None):
+    """The one reminder of a number whose registration deadline is near: how long is left,
+    what happens then (cancelled, and how much is refunded), and what to do now."""
     account = registration.account
-    deadline = timezone.localtime(registration.deadline_at)
+    number = registration.did.number
+    now = now or timezone.now()
+    deadline = registration.deadline_at
+    refund = pending_refund_due(did_id=registration.did_id, account=account)
     _send(
         account,
         key=f"registration-reminder:{registration.pk}",
-        subject=f"Registration due by {deadline:%Y-%m-%d}: {registration.did.number}",
+        subject=f"{number}: registration due in {_days_left(deadline, now)}",
         text=(
-            f"{registration.did.number} is waiting for the registration “"
-            f"{registration.requirement.title}”. If it is not approved by "
-            f"{deadline:%Y-%m-%d %H:%M} {deadline.tzname()}, the number is cancelled and "
-            "refunded in full.\n\n"
-            f"Provide it here: {_link(account, reverse('compliance:registrations'))}\n"
+            f"{number} is yours but is not routed yet: it is waiting for the registration "
+            f"“{registration.requirement.title}”.\n\n"
+            f"Deadline: {_when(deadline)}, in {_days_left(deadline, now)}.\n"
+            "If the registration is not approved by then, the number is cancelled and the "
+            f"{refund} {account.currency} you paid for it is refunded to your balance in full.\n\n"
+            f"{_where_it_stands(registration, account)}"
         ),
     )
 
 
 def registration_cancelled(registration):
+    """A number cancelled because its registration never came: why, and the refund."""
     account = registration.account
+    number = registration.did.number
+    again = (
+        "If you still want a number there, buy one again and provide the registration within "
+        f"{registration.requirement.deadline_days} days; once a registration is approved, "
+        "every later number under it goes live at once.\n"
+    )
     _send(
         account,
         key=f"registration-cancelled:{registration.pk}",
-        subject=f"Number cancelled and refunded: {registration.did.number}",
+        subject=f"{number} cancelled and refunded {registration.refunded} {account.currency}",
         text=(
-            f"{registration.did.number} is cancelled: {registration.cancel_reason}.\n\n"
-            f"We refunded {registration.refunded} {account.currency} to your balance.\n"
+            f"{number} is cancelled: {registration.cancel_reason} "
+            f"({_when(registration.cancelled_at)}). It is no longer yours and was never "
+            "routed.\n\n"
+            f"We refunded {registration.refunded} {account.currency} to your balance: "
+            "everything you paid for it (setup fee and first period, tax included). You "
+            "will not be invoiced for it.\n\n"
+            f"{again}"
         ),
     )
