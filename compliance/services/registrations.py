@@ -171,6 +171,11 @@ def submission_submit(*, submission, actor, identity, address, documents, now=No
     submission.submitted_at, submission.submitted_by = now, actor
     submission.save()
     submission.documents.set(documents)
+    # A number sold while this submission was being opened (the checkout and the opening
+    # take no common lock) was recorded without it: it is this submission's too.
+    _awaiting_of(submission.account, submission.requirement).filter(submission__isnull=True).update(
+        submission=submission
+    )
     again = from_status == Status.REJECTED
     _event(
         submission,

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 
 from billing.models import Invoice, InvoiceLine, LedgerEntry, Subscription, SubscriptionCharge
 from billing.selectors import balance_for, balance_mismatches
@@ -17,6 +18,7 @@ from billing.services.invoices import invoices_issue_daily
 from billing.services.renewals import subscriptions_renew_due
 from compliance.models import NumberRegistration, Requirement
 from compliance.services.registrations import (
+    number_registration_cancel,
     submission_approve,
     submission_get_or_create,
     submission_reject,
@@ -358,3 +360,55 @@ def test_a_submission_awaiting_review_is_named_in_the_reminder(buyer):
     (mail,) = mails("registration-reminder:")
     assert "awaiting review" in mail.text
     assert f"/compliance/registrations/{submission.pk}/" in mail.text
+
+
+# --- The customer gives up; who may ---------------------------------------------------------
+
+
+def test_the_customer_cancels_a_waiting_number_and_is_refunded_at_once(
+    buyer, customer_member, stranger, reseller_admin
+):
+    account = buyer.account
+    with at(BOUGHT):
+        buy(buyer, PARIS_1)
+    registration = NumberRegistration.objects.get()
+    for outsider in (stranger, reseller_admin):
+        with pytest.raises(PermissionDenied):
+            number_registration_cancel(registration=registration, reason="no", actor=outsider)
+    assert NumberRegistration.objects.get().status == "awaiting"
+    assert balance_for(account) == Decimal("92.86")
+
+    with at(BOUGHT + timedelta(days=3)):
+        number_registration_cancel(
+            registration=registration, reason="cancelled at your request", actor=customer_member
+        )
+    registration.refresh_from_db()
+    assert (registration.status, registration.refunded) == ("cancelled", Decimal("7.14"))
+    assert balance_for(account) == Decimal("100.00")
+    refund = LedgerEntry.objects.get(account=account, kind="refund")
+    assert refund.created_by_id == customer_member.pk
+    (mail,) = mails("registration-cancelled:")
+    assert "cancelled at your request" in mail.text
+    assert sorted(mail.to) == sorted([buyer.email, customer_member.email])
+    with at(DEADLINE):
+        assert registration_deadlines.apply().get() == {"reminded": 0, "cancelled": 0}
+    assert LedgerEntry.objects.filter(kind="refund").count() == 1
+    assert list(balance_mismatches()) == []
+
+
+def test_a_number_sold_while_the_submission_opened_joins_it_on_submit(buyer, compliance_officer):
+    buy(buyer, PARIS_1)
+    requirement = NumberRegistration.objects.get().requirement
+    submission = submission_get_or_create(
+        account=buyer.account, requirement=requirement, actor=buyer
+    )
+    assert NumberRegistration.objects.get().submission_id == submission.pk
+    # A checkout committing just after the opening recorded its number without it.
+    buy(buyer, PARIS_2)
+    NumberRegistration.objects.update(submission=None)
+    submission_submit(submission=submission, actor=buyer, **paris_profile(buyer.account))
+    assert set(NumberRegistration.objects.values_list("submission_id", flat=True)) == {
+        submission.pk
+    }
+    submission_approve(submission=submission, actor=compliance_officer)
+    assert set(NumberRegistration.objects.values_list("status", flat=True)) == {"activated"}
