@@ -6,6 +6,7 @@ submitted it). A reseller's customer gets them under its reseller's brand.
 """
 
 import math
+from decimal import Decimal
 
 from django.urls import reverse
 from django.utils import timezone
@@ -113,10 +114,10 @@ def _days_left(deadline, now):
     return f"{days} day{'s' if days != 1 else ''}"
 
 
-def _where_it_stands(registration, account):
+def _where_it_stands(requirement, account, submission=None):
     """What the account should do now, by the state of its submission, and the link to it."""
-    submission = registration.submission or (
-        Submission.objects.filter(account=account, requirement=registration.requirement).first()
+    submission = submission or (
+        Submission.objects.filter(account=account, requirement=requirement).first()
     )
     if submission is None or submission.status == Submission.Status.DRAFT:
         return (
@@ -143,25 +144,39 @@ def _where_it_stands(registration, account):
     return f"See the registration here:\n{link}\n"
 
 
-def registration_deadline_soon(registration, *, now=None):
-    """The one reminder of a number whose registration deadline is near: how long is left,
-    what happens then (cancelled, and how much is refunded), and what to do now."""
-    account = registration.account
-    number = registration.did.number
+def registration_deadline_soon(registrations, *, now=None):
+    """The one reminder about an account's numbers awaiting the same requirement whose
+    deadline is near (``registrations``, soonest first): how long is left, what happens
+    then (cancelled, and how much comes back), and what to do now."""
+    first = registrations[0]
+    account, requirement = first.account, first.requirement
     now = now or timezone.now()
-    deadline = registration.deadline_at
-    refund = pending_refund_due(did_id=registration.did_id, account=account)
+    many = len(registrations) > 1
+    refund = sum(
+        (pending_refund_due(did_id=r.did_id, account=account) for r in registrations),
+        start=Decimal("0.00"),
+    )
+    if len({r.deadline_at for r in registrations}) == 1:
+        numbers = "".join(f"  {r.did.number}\n" for r in registrations)
+        deadline = (
+            f"Deadline: {_when(first.deadline_at)}, in {_days_left(first.deadline_at, now)}.\n"
+        )
+    else:
+        numbers = "".join(f"  {r.did.number}: by {_when(r.deadline_at)}\n" for r in registrations)
+        deadline = f"The first deadline is in {_days_left(first.deadline_at, now)}.\n"
+    these = "These numbers are" if many else "This number is"
+    them = "they are" if many else "it is"
+    subject_what = f"{len(registrations)} numbers" if many else first.did.number
     _send(
         account,
-        key=f"registration-reminder:{registration.pk}",
-        subject=f"{number}: registration due in {_days_left(deadline, now)}",
+        key=f"registration-reminder:{first.pk}",
+        subject=f"Registration due in {_days_left(first.deadline_at, now)}: {subject_what}",
         text=(
-            f"{number} is yours but is not routed yet: it is waiting for the registration "
-            f"“{registration.requirement.title}”.\n\n"
-            f"Deadline: {_when(deadline)}, in {_days_left(deadline, now)}.\n"
-            "If the registration is not approved by then, the number is cancelled and the "
-            f"{refund} {account.currency} you paid for it is refunded to your balance in full.\n\n"
-            f"{_where_it_stands(registration, account)}"
+            f"{these} yours but not routed yet: waiting for the registration "
+            f"“{requirement.title}”.\n{numbers}\n{deadline}"
+            f"If the registration is not approved by then, {them} cancelled and the "
+            f"{refund} {account.currency} you paid is refunded to your balance in full.\n\n"
+            f"{_where_it_stands(requirement, account, first.submission)}"
         ),
     )
 

@@ -366,25 +366,34 @@ def registrations_cancel_overdue(*, now=None, job="cancel_overdue_registrations"
 
 
 def registrations_remind_due(*, now=None, job="remind_registrations"):
-    """E-mail once about every number whose deadline is within
-    ``REGISTRATION_REMINDER_DAYS``. Returns how many reminders were queued."""
+    """E-mail once about the numbers whose deadline is within
+    ``REGISTRATION_REMINDER_DAYS``: one e-mail per account and requirement, listing its
+    numbers due (an order of ten numbers is one reminder, not ten). Safe to run twice or
+    concurrently: a number reminded is never reminded again. Returns how many numbers were
+    reminded."""
     now = now or timezone.now()
     soon = now + timedelta(days=settings.REGISTRATION_REMINDER_DAYS)
     due = NumberRegistration.objects.filter(
         status=Reg.AWAITING, reminded_at__isnull=True, deadline_at__gt=now, deadline_at__lte=soon
     )
+    groups = sorted(set(due.values_list("account_id", "requirement_id")))
     reminded = 0
-    for pk in due.order_by("deadline_at", "pk").values_list("pk", flat=True):
+    for account_id, requirement_id in groups:
         with transaction.atomic():
-            registration = (
-                NumberRegistration.objects.select_for_update()
-                .filter(pk=pk, status=Reg.AWAITING, reminded_at__isnull=True)
-                .first()
+            # Locked in pk order, as an approval locks them: the two never deadlock. A twin
+            # run waits here, then finds them reminded (the filter is checked again).
+            registrations = list(
+                due.filter(account_id=account_id, requirement_id=requirement_id)
+                .select_for_update(of=("self",))
+                .select_related("account", "did", "requirement", "submission")
+                .order_by("pk")
             )
-            if registration is None:
+            if not registrations:
                 continue
-            registration.reminded_at = now
-            registration.save(update_fields=["reminded_at"])
-            notifications.registration_deadline_soon(registration, now=now)
-            reminded += 1
+            NumberRegistration.objects.filter(pk__in=[r.pk for r in registrations]).update(
+                reminded_at=now
+            )
+            registrations.sort(key=lambda r: (r.deadline_at, r.pk))
+            notifications.registration_deadline_soon(registrations, now=now)
+            reminded += len(registrations)
     return reminded

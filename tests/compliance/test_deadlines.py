@@ -210,14 +210,15 @@ def test_one_reminder_three_days_before_then_cancelled_and_refunded_to_the_cent(
     for hours in (1, 24, 71):
         with at(DEADLINE - timedelta(days=3) + timedelta(hours=hours)):
             assert run_deadlines_as_beat_does() == {"reminded": 0, "cancelled": 0}
-    reminders = mails("registration-reminder:")
-    assert len(reminders) == 2  # once per number, never again
-    text = reminders[0].text
-    assert PARIS_1 in reminders[0].subject or PARIS_2 in reminders[0].subject
-    assert "2026-12-31 09:00" in text and "3 days" in text
-    assert f"7.14 {account.currency}" in text  # what comes back if it lapses
+    (reminder,) = mails("registration-reminder:")  # one e-mail for the order's two numbers
+    assert reminder.subject.endswith("Registration due in 3 days: 2 numbers")
+    text = reminder.text
+    assert PARIS_1 in text and PARIS_2 in text
+    assert "Deadline: 2026-12-31 09:00 UTC, in 3 days" in text
+    assert f"14.28 {account.currency}" in text  # what comes back if they lapse
+    assert "You have not sent this registration yet" in text
     assert "/compliance/registrations/" in text
-    assert reminders[0].to == [buyer.email]
+    assert reminder.to == [buyer.email]
 
     with at(DEADLINE - timedelta(seconds=1)):
         assert run_deadlines_as_beat_does() == {"reminded": 0, "cancelled": 0}
@@ -412,3 +413,22 @@ def test_a_number_sold_while_the_submission_opened_joins_it_on_submit(buyer, com
     }
     submission_approve(submission=submission, actor=compliance_officer)
     assert set(NumberRegistration.objects.values_list("status", flat=True)) == {"activated"}
+
+
+def test_one_reminder_per_account_listing_each_numbers_own_deadline(buyer, stranger):
+    fund(stranger.account, "100.00")
+    with at(BOUGHT):
+        buy(buyer, PARIS_1)
+        buy(stranger, "+33155500002")
+    with at(BOUGHT + timedelta(days=1)):
+        buy(buyer, PARIS_2)
+    with at(DEADLINE - timedelta(days=2)):
+        assert registration_deadlines.apply().get() == {"reminded": 3, "cancelled": 0}
+    by_recipient = {tuple(m.to): m for m in mails("registration-reminder:")}
+    assert set(by_recipient) == {(buyer.email,), (stranger.email,)}
+    ours, theirs = by_recipient[(buyer.email,)], by_recipient[(stranger.email,)]
+    assert f"{PARIS_1}: by 2026-12-31 09:00 UTC" in ours.text
+    assert f"{PARIS_2}: by 2027-01-01 09:00 UTC" in ours.text
+    assert "The first deadline is in 2 days" in ours.text
+    assert "+33155500002" not in ours.text
+    assert "+33155500002" in theirs.text and PARIS_1 not in theirs.text
