@@ -215,3 +215,29 @@ def test_two_reminder_runs_send_one_reminder(paris):
     assert OutgoingEmail.objects.filter(key__startswith="registration-reminder:").count() == 1
     registration.refresh_from_db()
     assert registration.reminded_at is not None
+
+
+def test_a_reminder_run_racing_an_approval_neither_deadlocks_nor_splits(compliance_officer, paris):
+    user, registration = awaiting_customer("+33155500000")
+    account = user.account
+    buy(user, "+33155500001")
+    first, second = NumberRegistration.objects.filter(account=account).order_by("pk")
+    # Deadlines in the opposite order of the rows' keys: both sides must still lock by key.
+    now = timezone.now()
+    NumberRegistration.objects.filter(pk=first.pk).update(deadline_at=now + timedelta(days=2))
+    NumberRegistration.objects.filter(pk=second.pk).update(deadline_at=now + timedelta(days=1))
+    submission = registration.submission
+
+    def race(i):
+        if i == 0:
+            return submission_approve(submission=submission, actor=compliance_officer)
+        return registrations_remind_due(job="race")
+
+    results = run_in_threads(race, count=2)
+
+    no_errors(results)
+    assert results[1] in (0, 2)  # both numbers in one reminder, or none (already approved)
+    for number in ("+33155500000", "+33155500001"):
+        assert_live_and_billed(account, number)
+    reminders = OutgoingEmail.objects.filter(key__startswith="registration-reminder:")
+    assert reminders.count() == (1 if results[1] else 0)
