@@ -28,11 +28,13 @@ from compliance.tasks import registration_deadlines
 from didportal.celery import app
 from inventory.choices import DIDStatus
 from inventory.models import DID
+from inventory.services import dids_add
 from outbox.models import OutgoingEmail
 from tests.billing.factories import fund
 from tests.compliance.conftest import buy
 from tests.compliance.factories import AddressFactory, DocumentFactory, IdentityFactory
 from tests.factories import AccountFactory, MarkupRuleFactory, UserFactory
+from tests.inventory.factories import NumberBlockFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -432,3 +434,64 @@ def test_one_reminder_per_account_listing_each_numbers_own_deadline(buyer, stran
     assert "The first deadline is in 2 days" in ours.text
     assert "+33155500002" not in ours.text
     assert "+33155500002" in theirs.text and PARIS_1 not in theirs.text
+
+
+def test_a_cancel_before_the_approval_leaves_the_approval_nothing_to_activate(
+    buyer, compliance_officer
+):
+    """The deadline ran first (the race's other order, made deterministic): the review
+    still stands, but no number comes back to life and nothing is invoiced."""
+    with at(BOUGHT):
+        buy(buyer, PARIS_1)
+    requirement = NumberRegistration.objects.get().requirement
+    with at(BOUGHT + timedelta(days=29)):
+        submission = submission_get_or_create(
+            account=buyer.account, requirement=requirement, actor=buyer
+        )
+        submission_submit(submission=submission, actor=buyer, **paris_profile(buyer.account))
+    with at(DEADLINE + timedelta(minutes=40)):
+        assert registration_deadlines.apply().get() == {"reminded": 0, "cancelled": 1}
+        submission_approve(submission=submission, actor=compliance_officer)
+    did = DID.objects.get(number=PARIS_1)
+    assert (did.status, did.owner_id) == (DIDStatus.IN_STOCK, None)
+    assert NumberRegistration.objects.get().status == "cancelled"
+    assert Subscription.objects.get().status == "ended"
+    assert not Invoice.objects.exists()
+    assert balance_for(buyer.account) == Decimal("100.00")
+    (approved,) = mails(f"registration-approved:{submission.pk}")
+    assert PARIS_1 not in approved.text
+    # Numbers bought from now on go live at once.
+    buy(buyer, PARIS_2)
+    assert DID.objects.get(number=PARIS_2).status == DIDStatus.ACTIVE
+    assert list(balance_mismatches()) == []
+
+
+@pytest.mark.parametrize(
+    ("setup", "monthly"), [("0.99", "3.33"), ("0.00", "0.07"), ("12.345", "9.995")]
+)
+def test_awkward_prices_come_back_to_the_cent(buyer, paris, platform_admin, setup, monthly):
+    block = NumberBlockFactory(
+        operator=paris.operator,
+        country="FR",
+        city="Paris",
+        area_code="1",
+        setup_fee=Decimal(setup),
+        monthly_price=Decimal(monthly),
+        requirement=paris.requirement,
+    )
+    dids_add(block=block, spec_text="+33155510000-+33155510002", actor=platform_admin)
+    with at(BOUGHT):
+        buy(buyer, "+33155510000", "+33155510001", PARIS_1)
+    paid = Decimal("100.00") - balance_for(buyer.account)
+    charged = -sum(
+        LedgerEntry.objects.filter(account=buyer.account, kind="charge").values_list(
+            "amount", flat=True
+        )
+    )
+    assert paid == charged > 0
+    with at(DEADLINE):
+        assert registration_deadlines.apply().get() == {"reminded": 0, "cancelled": 3}
+    assert balance_for(buyer.account) == Decimal("100.00")
+    refunded = sum(NumberRegistration.objects.values_list("refunded", flat=True))
+    assert refunded == paid
+    assert list(balance_mismatches()) == []
