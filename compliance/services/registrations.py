@@ -295,6 +295,11 @@ def submission_reject(*, submission, actor, reasons, comment="", now=None):
     submission.decided_at, submission.decided_by = now, actor
     submission.rejection_reasons, submission.comment = reasons, comment
     submission.save()
+    # Time to fix it: a deadline that passed during the review, or is near, moves out.
+    fix_by = now + timedelta(days=settings.REGISTRATION_FIX_DAYS)
+    _awaiting_of(submission.account, submission.requirement).filter(
+        deadline_at__lt=fix_by
+    ).update(deadline_at=fix_by, reminded_at=None)
     labels = ", ".join(RejectionReason(r).label.lower() for r in reasons)
     _event(
         submission,
@@ -333,6 +338,8 @@ def _cancel(*, registration, reason, actor=None, job="", now=None):
     registration = NumberRegistration.objects.select_for_update().get(pk=registration.pk)
     if registration.status != Reg.AWAITING:
         return registration, False
+    if job and _under_review(registration):
+        return registration, False  # the wait is ours, not the customer's: see the deadline
     # Read under the locks: an approval or a twin cancel that committed first is seen.
     subscription = pending_subscription_of(registration.did_id)
     refunded = []
@@ -361,12 +368,27 @@ def _cancel(*, registration, reason, actor=None, job="", now=None):
 DEADLINE_REASON = "registration not completed by its deadline"
 
 
+def _under_review(registration):
+    return Submission.objects.filter(
+        account_id=registration.account_id,
+        requirement_id=registration.requirement_id,
+        status=Status.SUBMITTED,
+    ).exists()
+
+
 def registrations_cancel_overdue(*, now=None, job="cancel_overdue_registrations"):
     """Cancel and refund every number whose registration deadline has passed, one
     transaction each: one failure is logged and leaves the others done (the next run tries
-    it again). Safe to run twice or concurrently. Returns how many were cancelled."""
+    it again). Safe to run twice or concurrently. Returns how many were cancelled.
+
+    A number whose registration is awaiting review when its deadline passes is not
+    cancelled: the customer provided it in time and the wait is ours. If the review then
+    rejects it, ``submission_reject`` gives the customer at least ``REGISTRATION_FIX_DAYS``
+    to fix it before the deadline cancels the number."""
     now = now or timezone.now()
-    due = NumberRegistration.objects.filter(status=Reg.AWAITING, deadline_at__lte=now)
+    due = NumberRegistration.objects.filter(status=Reg.AWAITING, deadline_at__lte=now).exclude(
+        submission__status=Status.SUBMITTED
+    )
     cancelled = 0
     for registration in due.select_related("account__parent").order_by("deadline_at", "pk"):
         try:

@@ -439,8 +439,9 @@ def test_one_reminder_per_account_listing_each_numbers_own_deadline(buyer, stran
 def test_a_cancel_before_the_approval_leaves_the_approval_nothing_to_activate(
     buyer, compliance_officer
 ):
-    """The deadline ran first (the race's other order, made deterministic): the review
-    still stands, but no number comes back to life and nothing is invoiced."""
+    """The deadline ran first (the customer had opened the registration but not sent it):
+    sent and approved later, the review stands, but no number comes back to life and
+    nothing is invoiced."""
     with at(BOUGHT):
         buy(buyer, PARIS_1)
     requirement = NumberRegistration.objects.get().requirement
@@ -448,9 +449,9 @@ def test_a_cancel_before_the_approval_leaves_the_approval_nothing_to_activate(
         submission = submission_get_or_create(
             account=buyer.account, requirement=requirement, actor=buyer
         )
-        submission_submit(submission=submission, actor=buyer, **paris_profile(buyer.account))
     with at(DEADLINE + timedelta(minutes=40)):
         assert registration_deadlines.apply().get() == {"reminded": 0, "cancelled": 1}
+        submission_submit(submission=submission, actor=buyer, **paris_profile(buyer.account))
         submission_approve(submission=submission, actor=compliance_officer)
     did = DID.objects.get(number=PARIS_1)
     assert (did.status, did.owner_id) == (DIDStatus.IN_STOCK, None)
