@@ -9,6 +9,7 @@ from accounts.scoping import get_scoped_or_404, scoped
 from billing.selectors import balance_for
 from compliance.selectors import requirements_for_blocks
 from compliance.selectors_checkout import (
+    awaiting_registration_count,
     policy_deadline_days,
     registration_outlooks,
     registrations_of_order,
@@ -86,6 +87,7 @@ def orders_for(user, *, search="", status=""):
     return found.annotate(
         completed_count=Count("items", filter=Q(items__status="completed")),
         failed_count=Count("items", filter=Q(items__status="failed")),
+        awaiting_count=awaiting_registration_count(),
     ).order_by("-created_at", "-pk")
 
 

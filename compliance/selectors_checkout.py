@@ -10,6 +10,9 @@ before the buyer pays; it decides nothing.
 
 from dataclasses import dataclass, field
 
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+
 from .models import (
     AddressScope,
     DocumentKind,
@@ -183,3 +186,18 @@ def registrations_of_order(order):
     registration (one query). The order is already scoped to the viewer."""
     rows = NumberRegistration.objects.filter(order_id=order.pk).order_by("pk")
     return {r.order_item_position: r for r in rows if r.order_item_position is not None}
+
+
+def awaiting_registration_count(order_ref="pk"):
+    """An annotation for orders: how many of the order's numbers still await registration
+    (a correlated subquery; 0 for none)."""
+    counts = (
+        NumberRegistration.objects.filter(
+            order_id=OuterRef(order_ref), status=NumberRegistration.Status.AWAITING
+        )
+        .order_by()
+        .values("order_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)

@@ -14,7 +14,8 @@ from billing.models import Subscription
 from billing.selectors import balance_for, balance_mismatches
 from billing.services.capacity import capacity_add, capacity_reduce, number_rental_cancel
 from cart import services as cart_services
-from compliance.models import NumberRegistration
+from cart.orders import _render_confirmation
+from compliance.models import NumberRegistration, Requirement
 from compliance.services.registrations import (
     number_registration_cancel,
     submission_approve,
@@ -44,6 +45,10 @@ POLICY = (
     "so no paid day is lost while we review it. They are not routed until then. If it is not "
     "approved within 30 days, the number is cancelled and refunded in full."
 )
+
+
+def agreed_all():
+    return {r.pk: r.version for r in Requirement.objects.filter(active=True)}
 
 
 def text(response):
@@ -158,9 +163,19 @@ def test_order_marks_awaiting_items_with_deadline_and_link(buyer_client, buyer):
     assert "Awaiting registration" in page
     assert "Provide the registration by 31 Dec 2026" in page
     assert f'href="{reverse("compliance:registrations")}"' in page
+    assert "issued when the registration is approved" in page
     complete = text(buyer_client.get(reverse("cart:order_complete", args=[order.pk])))
     assert "1 number awaits registration." in complete
     assert "the first period starts then and is invoiced then" in complete
+
+
+def test_order_list_counts_numbers_awaiting_registration(buyer_client, buyer):
+    order = buy(buyer, PARIS_1, PARIS_2)
+    page = text(buyer_client.get(reverse("cart:orders")))
+    assert order.reference in page and "2 awaiting registration" in page
+    registration = NumberRegistration.objects.filter(order_id=order.pk).first()
+    number_registration_cancel(registration=registration, reason="gave up", actor=buyer)
+    assert "1 awaiting registration" in text(buyer_client.get(reverse("cart:orders")))
 
 
 def test_order_shows_a_cancelled_item_with_its_refund(buyer_client, buyer):
@@ -189,6 +204,24 @@ def test_confirmation_email_marks_awaiting_items_and_names_no_invoice(buyer):
     assert link.endswith(reverse("compliance:registrations"))
     assert "Awaiting registration" in email.html
     assert reverse("compliance:registrations") in email.html
+
+
+def test_confirmation_of_an_order_placed_for_a_customer_names_who_provides(paris):
+    """A reseller's user placing the order is told the customer's users provide the
+    registration (the link would open the reseller's own). Rendered directly: an on-behalf
+    checkout of a block with a requirement is refused today (``agreements_record`` records
+    the buyer's own account only)."""
+    reseller = AccountFactory(kind="reseller", name="Reseller A")
+    customer = AccountFactory(parent=reseller, name="Client Paris")
+    fund(customer, "50.00")
+    fund(reseller, "50.00")
+    order = buy(UserFactory(account=customer, role="customer_admin"), PARIS_1)
+    order.placed_by = UserFactory(account=reseller, role="reseller_admin")
+    plain, html = _render_confirmation(order)
+    assert "AWAITING REGISTRATION" in plain
+    assert "Client Paris's own users provide the registration from their portal." in plain
+    assert "Provide the registration:" not in plain
+    assert "Client Paris’s own users provide the registration" in html
 
 
 def test_confirmation_email_of_a_mixed_order_names_the_invoice(buyer, blocks):
