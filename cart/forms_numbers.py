@@ -16,6 +16,7 @@ STATUS_CHOICES = [
     ("", "Any status"),
     ("active", "Active"),
     ("hold", "On hold"),
+    ("awaiting_registration", "Awaiting registration"),
     ("ending", "Cancelled, ending"),
 ]
 

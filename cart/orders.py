@@ -49,6 +49,7 @@ from compliance.selectors import (
     requirements_at_versions,
     requirements_for_blocks,
 )
+from compliance.selectors_checkout import registrations_of_order
 from compliance.services import agreements_record
 from compliance.services.registrations import number_registration_record
 from inventory.services.sales import (
@@ -469,10 +470,20 @@ def _render_confirmation(order):
     """The confirmation e-mail's text and HTML, rendered before the invoice is numbered (no
     template is rendered while the sequence is locked): ``INVOICE_NUMBER_SLOT`` stands where
     the number goes."""
+    items = list(order.items.select_related("did", "block").order_by("position"))
+    registrations = registrations_of_order(order)
+    for item in items:
+        item.registration = registrations.get(item.position)
+    awaiting = [i for i in items if i.registration and i.registration.status == "awaiting"]
+    # Numbers awaiting registration are invoiced on approval: none invoiced now if all wait.
+    invoiced = order.gross > 0 and any(
+        item.status == OrderItem.Status.COMPLETED and item not in awaiting for item in items
+    )
     context = {
         "order": order,
-        "items": list(order.items.select_related("did", "block").order_by("position")),
-        "invoice_number": INVOICE_NUMBER_SLOT if order.gross > 0 else "",
+        "items": items,
+        "awaiting": awaiting,
+        "invoice_number": INVOICE_NUMBER_SLOT if invoiced else "",
         "portal_name": brand_for_account(order.account).name,
         "site_url": brand_for_account(order.account).site_url,
     }

@@ -51,6 +51,8 @@ class CartLine:
     quote: object  # cart.pricing.LineQuote
     state: str  # "held" | "expired" | "gone" | "" (any N)
     periods: list = field(default_factory=list)
+    # compliance's RegistrationOutlook when the number needs a registration (checkout only)
+    registration: object = None
 
     @property
     def title(self):

@@ -3,7 +3,8 @@
 Every read starts from ``scoped(...)`` and the user's own account, so a number of another
 account is never fetched (its id answers 404). A page of numbers costs a fixed number of
 queries whatever its length: the numbers with their blocks, then one query each for the
-number subscriptions, the capacity subscriptions and the assigned users of the page.
+number subscriptions, the capacity subscriptions, the registrations awaiting and the
+assigned users of the page.
 """
 
 import re
@@ -13,7 +14,7 @@ from functools import cached_property
 
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q, Sum
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Account
@@ -22,6 +23,7 @@ from accounts.scoping import scoped
 from billing.models import Subscription
 from billing.services.capacity import ChannelTotals, channel_totals
 from catalog.selectors import formatted
+from compliance.models import NumberRegistration
 from inventory.choices import OWNED_STATUSES, DIDStatus
 from inventory.models import DID
 
@@ -46,6 +48,8 @@ class NumberRow:
     rental: Subscription | None  # the live number subscription (active, hold or cancelled)
     capacity: list  # capacity subscriptions of this account on the number (shown statuses)
     assigned: list  # users of the account the number is assigned to
+    # compliance's NumberRegistration while the number awaits its registration, else None
+    registration: NumberRegistration | None = None
 
     @cached_property
     def _formatted(self):
@@ -64,6 +68,26 @@ class NumberRow:
         """ "New York, US"; the country's name when the block has no city."""
         block = self.did.block
         return f"{block.city}, {block.country.code}" if block.city else block.country.name
+
+    @property
+    def awaiting(self):
+        """Sold awaiting registration: owned and charged, not routed until approved."""
+        return self.did.status == DIDStatus.AWAITING_REGISTRATION
+
+    @property
+    def deadline_at(self):
+        """When an awaiting number is cancelled and refunded unless approved."""
+        return self.registration.deadline_at if self.registration else None
+
+    @property
+    def can_cancel_registration(self):
+        """Awaiting, with its pending rental: cancelling refunds it in full."""
+        return (
+            self.awaiting
+            and self.registration is not None
+            and self.rental is not None
+            and self.rental.status == SubStatus.PENDING
+        )
 
     @property
     def on_hold(self):
@@ -87,6 +111,8 @@ class NumberRow:
         """ "Active", or on hold and why: its renewal is unpaid, its provider is sorting it
         out, the account is suspended, or something else (a deactivated package) put it on
         hold."""
+        if self.awaiting:
+            return "Awaiting registration"
         if not self.on_hold:
             return "Active"
         return HOLD_LABELS.get(self.hold_cause, "On hold")
@@ -179,7 +205,8 @@ def _digits_filter(text):
 
 
 def my_numbers_queryset(user, *, owners=None):
-    """The numbers the user's account holds (active or on hold), with what a row shows.
+    """The numbers the user's account holds (active, on hold or awaiting registration), with
+    what a row shows.
     ``owners``: the accounts whose numbers to read instead (a queryset or ids; the
     reseller's customers when it acts for them), still within the user's scope."""
     owners = [user.account_id] if owners is None else owners
@@ -199,6 +226,13 @@ def my_numbers_queryset(user, *, owners=None):
                 to_attr="capacity_rentals",
             ),
             Prefetch(
+                "registrations",
+                queryset=NumberRegistration.objects.filter(
+                    account_id__in=owners, status=NumberRegistration.Status.AWAITING
+                ),
+                to_attr="awaiting_registrations",
+            ),
+            Prefetch(
                 "assigned_users",
                 queryset=get_user_model()
                 .objects.filter(account_id__in=owners)
@@ -216,16 +250,18 @@ def _row(did):
         rental=rentals[0] if rentals else None,
         capacity=did.capacity_rentals,
         assigned=did.assigned,
+        registration=did.awaiting_registrations[0] if did.awaiting_registrations else None,
     )
 
 
 def my_numbers_page(user, *, search="", status="", page=None):
     """One page (PAGE_SIZE) of the account's numbers, by number; ``page.rows`` are
-    NumberRows. ``status``: "active", "hold" or "ending" (cancelled, running out)."""
+    NumberRows. ``status``: "active", "hold", "awaiting_registration" or "ending" (cancelled,
+    running out)."""
     numbers = my_numbers_queryset(user)
     if search and (condition := _digits_filter(search)) is not None:
         numbers = numbers.filter(condition)
-    if status in (DIDStatus.ACTIVE, DIDStatus.HOLD):
+    if status in (DIDStatus.ACTIVE, DIDStatus.HOLD, DIDStatus.AWAITING_REGISTRATION):
         numbers = numbers.filter(status=status)
     elif status == "ending":
         cancelled = Subscription.objects.filter(
@@ -251,3 +287,12 @@ def my_number(user, pk) -> NumberRow:
             Q(pk=user.account_id) | Q(pk__in=customers.values("pk"))
         ).values("pk")
     return _row(get_object_or_404(my_numbers_queryset(user, owners=owners), pk=pk))
+
+
+def refund_due(row):
+    """What cancelling an awaiting number gives back to its account: every charge of its
+    pending rental not refunded yet (the setup fee and the first period, VAT included)."""
+    if not row.can_cancel_registration:
+        return Decimal("0.00")
+    charges = row.rental.charges.filter(account_id=row.did.owner_id, refund_entry__isnull=True)
+    return charges.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")

@@ -8,6 +8,12 @@ from django.db.models import Count, Q
 from accounts.scoping import get_scoped_or_404, scoped
 from billing.selectors import balance_for
 from compliance.selectors import requirements_for_blocks
+from compliance.selectors_checkout import (
+    awaiting_registration_count,
+    policy_deadline_days,
+    registration_outlooks,
+    registrations_of_order,
+)
 from didportal.forms import parse_id
 
 from .models_orders import Order
@@ -23,6 +29,18 @@ class CheckoutPage:
     minimum: object
     currency: str
     code_required: bool
+    # ``{requirement id: RegistrationOutlook}``: what each registration needs and whether
+    # the account's is approved ("check before you buy"); each line has ``.registration``.
+    registrations: dict
+
+    @property
+    def awaiting(self):
+        """The outlooks of requirements whose numbers would be sold awaiting registration."""
+        return [o for o in self.registrations.values() if not o.covered]
+
+    @property
+    def policy_days(self):
+        return policy_deadline_days(self.registrations.values())
 
     @property
     def total(self):
@@ -43,6 +61,11 @@ def checkout_page(user, *, agreed=None):
     requirements = requirements_for_blocks({line.item.block for line in view.lines})
     for requirement in requirements:
         requirement.agreed = requirement.pk in (agreed or {})
+    registrations = registration_outlooks(user.account, {line.item.block for line in view.lines})
+    for line in view.lines:
+        line.registration = registrations.get(line.item.block.requirement_id)
+    for requirement in requirements:
+        requirement.registration = registrations.get(requirement.pk)
     return CheckoutPage(
         cart=view,
         requirements=requirements,
@@ -50,6 +73,7 @@ def checkout_page(user, *, agreed=None):
         minimum=settings.MIN_PURCHASE_BALANCE,
         currency=user.account.currency,
         code_required=code_required(view.quote.gross),
+        registrations=registrations,
     )
 
 
@@ -63,6 +87,7 @@ def orders_for(user, *, search="", status=""):
     return found.annotate(
         completed_count=Count("items", filter=Q(items__status="completed")),
         failed_count=Count("items", filter=Q(items__status="failed")),
+        awaiting_count=awaiting_registration_count(),
     ).order_by("-created_at", "-pk")
 
 
@@ -75,5 +100,13 @@ def order_for(user, pk):
         Order.objects.select_related("account", "placed_by", "invoice"), user, pk=pk
     )
     order.item_list = list(order.items.select_related("did", "block").order_by("position"))
+    registrations = registrations_of_order(order)
+    for item in order.item_list:
+        item.registration = registrations.get(item.position)
+    order.awaiting_items = [
+        item
+        for item in order.item_list
+        if item.registration is not None and item.registration.status == "awaiting"
+    ]
     order.history = list(order.status_changes.select_related("actor"))
     return order

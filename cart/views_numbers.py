@@ -24,6 +24,7 @@ from accounts.permissions import (
     may_change_channels,
     may_manage_number,
     may_manage_numbers_of,
+    may_provide_registration_for,
     require_may_manage_number,
 )
 from billing.selectors import balance_for
@@ -37,6 +38,7 @@ from billing.services.capacity import (
     number_rental_cancel,
     number_rental_keep,
 )
+from compliance.services.registrations import number_registration_cancel
 from didportal.forms import add_service_errors
 from didportal.htmx import render_page_or_results
 from inventory.customer import did_destination_set, did_users_assign
@@ -85,6 +87,8 @@ def _detail(request, row, *, status=200, **forms):
         "can_assign": is_customer_admin(user) and account.pk == user.account_id,
         "can_channels": may_change_channels(user, account, row.did),
         "can_cancel_rental": may_manage_numbers_of(user, account),
+        # Awaiting registration: the account's own providers register or cancel it.
+        "can_register": row.awaiting and may_provide_registration_for(user, account),
     }
     context = {
         "row": row,
@@ -253,8 +257,11 @@ def _numbers_list(request, row):
 @allow(holds_numbers)
 @require_http_methods(["GET", "POST"])
 def my_number_cancel(request, pk):
-    """GET: what cancelling means for this number (confirmation). POST: cancel it."""
+    """GET: what cancelling means for this number (confirmation). POST: cancel it. A number
+    awaiting registration is cancelled through its registration: refunded in full."""
     row = selectors.my_number(request.user, pk)
+    if row.awaiting:
+        return _cancel_awaiting(request, row)
     _require_may_manage_numbers(request.user, row)
     if request.method == "GET" or not row.can_cancel:
         if request.method == "POST":
@@ -275,6 +282,30 @@ def my_number_cancel(request, pk):
         return redirect("cart:my_number", pk=row.did.pk)
     messages.success(request, f"{row.did.number} is cancelled and released.")
     return _numbers_list(request, row)
+
+
+def _cancel_awaiting(request, row):
+    if not may_provide_registration_for(request.user, row.did.owner):
+        raise PermissionDenied(
+            "Only the account's own users cancel a number awaiting registration."
+        )
+    if request.method == "GET" or not row.can_cancel_registration:
+        if request.method == "POST":
+            messages.error(request, f"{row.did.number} has nothing left to cancel.")
+        context = {"row": row, "did": row.did, "refund": selectors.refund_due(row)}
+        return render(request, "cart/number_cancel_awaiting.html", context)
+    registration = number_registration_cancel(
+        registration=row.registration, reason="cancelled by the customer", actor=request.user
+    )
+    if registration.status != registration.Status.CANCELLED:
+        messages.info(request, f"{row.did.number} is no longer awaiting registration.")
+        return redirect("cart:my_number", pk=row.did.pk)
+    messages.success(
+        request,
+        f"{row.did.number} is cancelled and released: {registration.refunded} "
+        f"{row.did.owner.currency} refunded to your balance.",
+    )
+    return redirect("cart:my_numbers")
 
 
 @allow(holds_numbers)

@@ -61,9 +61,19 @@ def _block_filter(filters):
     elif filters.billing:
         lookups[f"{filters.billing}_price__isnull"] = False
         lookups["billing_type"] = NumberBlock.BillingType.RECURRING
-    if filters.registration:
-        lookups["requirement__isnull"] = filters.registration == "no"
     return lookups
+
+
+# Blocks whose numbers wait for a registration (compliance's ``Requirement.needs_registration``
+# as a query): an identity, an address or a proof asked for. A text to agree to alone is not.
+NEEDS_REGISTRATION = Q(requirement__isnull=False) & (
+    ~Q(requirement__identity_type="")
+    | ~Q(requirement__address_scope="")
+    | Q(requirement__identity_proofs__gt=0)
+    | Q(requirement__address_proofs__gt=0)
+    | Q(requirement__company_proofs__gt=0)
+    | Q(requirement__other_proofs__gt=0)
+)
 
 
 def not_held_by_others(holder=None, now=None):
@@ -84,6 +94,10 @@ def buyable_blocks(filters=CoverageFilters(), country=None):
     """Blocks with at least one buyable number, annotated with ``available`` (cart-held
     numbers not counted)."""
     blocks = NumberBlock.objects.filter(**_block_filter(filters))
+    if filters.registration == "yes":
+        blocks = blocks.filter(NEEDS_REGISTRATION)
+    elif filters.registration == "no":
+        blocks = blocks.exclude(NEEDS_REGISTRATION)
     if country:
         blocks = blocks.filter(country=country)
     return blocks.annotate(available=Sum("stock_deltas__delta")).filter(available__gt=0)
@@ -176,7 +190,7 @@ def search_numbers(
     numbers = buyable_dids(holder).filter(block__in=blocks.values("pk"))
     if query is not None:
         numbers = numbers_matching(numbers, query, country, mode)
-    numbers = numbers.select_related("block")
+    numbers = numbers.select_related("block", "block__requirement")
     if before:
         rows = list(numbers.filter(number__lt=before).order_by("-number")[: page_size + 1])
         has_more_before = len(rows) > page_size

@@ -13,6 +13,7 @@ from didportal.forms import add_service_errors
 from . import selectors, services
 from .forms import AgreementListQuery, RequirementFilterForm, RequirementForm
 from .models import Requirement
+from .selectors_checkout import requirement_page
 
 PAGE_SIZE = 25
 
@@ -94,11 +95,9 @@ def requirement_reactivate(request, pk):
 
 def requirement_detail(request, pk):
     """A requirement's current text: public, like the coverage pages that link to it."""
-    return render(
-        request,
-        "compliance/requirement_detail.html",
-        {"requirement": selectors.requirement_public(pk)},
-    )
+    requirement = selectors.requirement_public(pk)
+    context = {"requirement": requirement, **requirement_page(requirement)}
+    return render(request, "compliance/requirement_detail.html", context)
 
 
 # --- Recorded agreements --------------------------------------------------------------------

@@ -19,6 +19,7 @@ from billing.selectors import balance_for
 from cart.models_orders import Order
 from catalog.pricing import block_prices
 from catalog.selectors import buyable_blocks
+from compliance.selectors_checkout import awaiting_registration_count
 from inventory.choices import OWNED_STATUSES
 from inventory.models import DID
 
@@ -142,6 +143,7 @@ def customer_orders(user, customer):
         .annotate(
             completed_count=Count("items", filter=Q(items__status="completed")),
             failed_count=Count("items", filter=Q(items__status="failed")),
+            awaiting_count=awaiting_registration_count(),
         )
         .order_by("-created_at", "-pk")
     )

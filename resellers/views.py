@@ -31,6 +31,7 @@ from cart.forms import agreed_requirements
 from cart.models import CartItem
 from cart.pricing import line_quote
 from compliance.selectors import requirements_for_blocks
+from compliance.selectors_checkout import policy_deadline_days, registration_outlooks
 from didportal.csv_export import csv_download
 from didportal.forms import parse_id
 
@@ -215,8 +216,10 @@ def _review(request, customer, block, item, values):
     )
     requirements = requirements_for_blocks([block])
     agreed = agreed_requirements(request.POST) if request.method == "POST" else {}
+    outlooks = registration_outlooks(customer, [block])
     for requirement in requirements:
         requirement.agreed = requirement.pk in agreed
+        requirement.registration = outlooks.get(requirement.pk)
     balance = selectors.customer_summary(customer)["balance"]
     return {
         "quote": quote,
@@ -224,6 +227,8 @@ def _review(request, customer, block, item, values):
         "enough": balance >= quote.gross and balance >= settings.MIN_PURCHASE_BALANCE,
         "minimum": settings.MIN_PURCHASE_BALANCE,
         "requirements": requirements,
+        "awaiting": [o for o in outlooks.values() if not o.covered],
+        "policy_days": policy_deadline_days(outlooks.values()),
         "code_required": orders.code_required(quote.gross),
         "token": values["token"] or new_token(),
         "values": values,

@@ -183,6 +183,13 @@ def _check_can_grow(number_subscription, now):
     if sub.kind != Kind.NUMBER:
         raise ValidationError("Extra capacity is added to a number's subscription.")
     did = sub.did
+    if sub.status == Status.PENDING or did.status == DIDStatus.AWAITING_REGISTRATION:
+        raise ValidationError(
+            {
+                "extra_channels": f"{did.number} is awaiting registration: channels can be added "
+                "once its registration is approved."
+            }
+        )
     if (
         sub.status != Status.ACTIVE
         or did.status != DIDStatus.ACTIVE
@@ -421,6 +428,7 @@ def capacity_reduce_plan(*, number_subscription, channels, live=None):
     that is below the channels the number's plan includes or above what it has."""
     if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
         raise ValidationError({"channels": "Enter a whole number of channels, at least 1."})
+    _refuse_awaiting(number_subscription, "its channels can be changed")
     if live is None:
         live = list(capacity_subscriptions(number_subscription))
     number = number_subscription
@@ -448,6 +456,18 @@ def capacity_reduce_plan(*, number_subscription, channels, live=None):
         effective_at=number_subscription.current_period_end,
         cancel=cancel,
     )
+
+
+def _refuse_awaiting(number_subscription, what):
+    """A number awaiting registration keeps what it was bought with until approved (its
+    refund gives back exactly what was charged)."""
+    if number_subscription.status == Status.PENDING:
+        raise ValidationError(
+            {
+                "channels": f"{number_subscription.did.number} is awaiting registration: {what} "
+                "once its registration is approved."
+            }
+        )
 
 
 def _split_checkout_channels(number, *, actor):
@@ -526,6 +546,11 @@ def number_rental_cancel(*, number_subscription, actor, now=None):
     number = _lock_number_subscription(number_subscription)
     if actor is None or not may_manage_numbers_of(actor, number.account):
         raise PermissionDenied("You may not cancel this number.")
+    if number.status == Status.PENDING:
+        raise ValidationError(
+            f"{number.did.number} is awaiting registration: cancel it from its registration, "
+            "which refunds it in full."
+        )
     live = capacity_subscriptions(number, statuses=Subscription.LIVE_STATUSES)
     for sub in live.select_for_update():
         subscription_cancel(subscription=sub, actor=actor, now=now)

@@ -5,6 +5,7 @@ import pytest
 from catalog import selectors
 from catalog.search import number_query_parse
 from catalog.selectors import CoverageFilters
+from compliance.models import Requirement
 from inventory import services as inventory_services
 from inventory.models import DID
 from tests.factories import AccountFactory
@@ -58,7 +59,16 @@ def test_sold_out_country_disappears(stock, platform_admin):
     ],
 )
 def test_filters_combine(stock, query, expected):
+    # München's requirement asks for an address: its numbers wait for a registration.
+    Requirement.objects.filter(pk=stock["munich"].requirement_id).update(address_scope="area")
     assert set(by_country(CoverageFilters.from_query(query))) == expected
+
+
+def test_a_requirement_with_only_a_text_to_agree_needs_no_registration(stock):
+    """München's requirement is a text to agree to and nothing to provide."""
+    assert set(by_country(CoverageFilters.from_query({"registration": "yes"}))) == set()
+    no = CoverageFilters.from_query({"registration": "no"})
+    assert set(by_country(no)) == {"NL", "DE"}
 
 
 @pytest.mark.parametrize("search", ["munchen", "MÜNCHEN", "bavaria", "89", "+4989"])
