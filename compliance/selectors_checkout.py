@@ -143,7 +143,7 @@ class RegistrationOutlook:
         if self.under_review:
             return (
                 "Sold awaiting registration: yours is under review and covers it once "
-                f"approved (within {days} day{'s' if days != 1 else ''})"
+                "approved (a number is never cancelled while we review)"
             )
         return (
             f"Sold awaiting registration: provide {self.needs_text} within {days} "

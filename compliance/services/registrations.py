@@ -297,9 +297,9 @@ def submission_reject(*, submission, actor, reasons, comment="", now=None):
     submission.save()
     # Time to fix it: a deadline that passed during the review, or is near, moves out.
     fix_by = now + timedelta(days=settings.REGISTRATION_FIX_DAYS)
-    _awaiting_of(submission.account, submission.requirement).filter(
-        deadline_at__lt=fix_by
-    ).update(deadline_at=fix_by, reminded_at=None)
+    _awaiting_of(submission.account, submission.requirement).filter(deadline_at__lt=fix_by).update(
+        deadline_at=fix_by, reminded_at=None
+    )
     labels = ", ".join(RejectionReason(r).label.lower() for r in reasons)
     _event(
         submission,

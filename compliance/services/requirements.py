@@ -12,7 +12,7 @@ from django.core.validators import validate_ipv46_address
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.permissions import is_platform_admin
+from accounts.permissions import is_platform_admin, may_serve_customer
 
 from ..models import Requirement, RequirementAgreement, RequirementVersion, text_sha256
 
@@ -137,7 +137,8 @@ def agreements_record(
     rows already recorded and adds none; the unique constraint makes that hold under
     concurrency too. Returns the agreements in the order of ``requirements``.
     """
-    if user.account_id != account.pk:
+    if user.account_id != account.pk and not may_serve_customer(user, account):
+        # The buyer's own users agree; so may its reseller's team, buying on its behalf.
         raise ValidationError("Agreements are recorded for the buyer's own account.")
     wanted = {}
     for requirement in requirements:

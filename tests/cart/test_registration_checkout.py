@@ -14,8 +14,10 @@ from billing.models import Subscription
 from billing.selectors import balance_for, balance_mismatches
 from billing.services.capacity import capacity_add, capacity_reduce, number_rental_cancel
 from cart import services as cart_services
-from cart.orders import _render_confirmation
-from compliance.models import NumberRegistration, Requirement
+from cart.models import CartItem
+from cart.orders import _render_confirmation, order_place
+from compliance.models import NumberRegistration, Requirement, RequirementAgreement
+from compliance.services import agreements_record
 from compliance.services.registrations import (
     number_registration_cancel,
     submission_approve,
@@ -102,7 +104,10 @@ def test_checkout_under_review_says_so(buyer_client, buyer, paris_requirement):
     submit(buyer, paris_requirement)
     cart_services.cart_add_numbers(user=buyer, numbers=[PARIS_1])
     page = text(buyer_client.get(reverse("cart:checkout")))
-    assert "yours is under review and covers it once approved (within 30 days)" in page
+    assert (
+        "yours is under review and covers it once approved "
+        "(a number is never cancelled while we review)" in page
+    )
     assert POLICY in page  # still sold awaiting until the approval
 
 
@@ -206,22 +211,44 @@ def test_confirmation_email_marks_awaiting_items_and_names_no_invoice(buyer):
     assert reverse("compliance:registrations") in email.html
 
 
-def test_confirmation_of_an_order_placed_for_a_customer_names_who_provides(paris):
-    """A reseller's user placing the order is told the customer's users provide the
-    registration (the link would open the reseller's own). Rendered directly: an on-behalf
-    checkout of a block with a requirement is refused today (``agreements_record`` records
-    the buyer's own account only)."""
+def test_an_order_placed_for_a_customer_sells_awaiting_and_names_who_provides(paris):
+    """A reseller's user buys on its customer's behalf, agreeing to the requirement for it
+    (recorded as theirs); the e-mail says the customer's users provide the registration
+    (the link would open the reseller's own)."""
     reseller = AccountFactory(kind="reseller", name="Reseller A")
     customer = AccountFactory(parent=reseller, name="Client Paris")
     fund(customer, "50.00")
     fund(reseller, "50.00")
-    order = buy(UserFactory(account=customer, role="customer_admin"), PARIS_1)
-    order.placed_by = UserFactory(account=reseller, role="reseller_admin")
+    seller = UserFactory(account=reseller, role="reseller_support")
+    block = DID.objects.get(number=PARIS_1).block
+    order = order_place(
+        user=seller,
+        token="on-behalf-1",
+        for_account=customer,
+        items=[CartItem(block=block, quantity=1, channels=2, billing_period="monthly")],
+        agreed={block.requirement_id: block.requirement.version},
+    )
+    (item,) = order.items.all()
+    assert (item.status, item.did.status) == ("completed", DIDStatus.AWAITING_REGISTRATION)
+    agreement = RequirementAgreement.objects.get(order_id=order.pk)
+    assert (agreement.account, agreement.user) == (customer, seller)
     plain, html = _render_confirmation(order)
     assert "AWAITING REGISTRATION" in plain
     assert "Client Paris's own users provide the registration from their portal." in plain
     assert "Provide the registration:" not in plain
     assert "Client Paris’s own users provide the registration" in html
+
+
+def test_a_stranger_cannot_agree_for_another_account(paris, customer, stranger):
+    requirement = DID.objects.get(number=PARIS_1).block.requirement
+    with pytest.raises(ValidationError, match="buyer's own account"):
+        agreements_record(
+            user=stranger,
+            account=customer,
+            requirements=[requirement],
+            order_id=None,
+            ip_address=None,
+        )
 
 
 def test_confirmation_email_of_a_mixed_order_names_the_invoice(buyer, blocks):
