@@ -154,7 +154,14 @@ def test_each_role_has_its_dashboard(client, role, heading):
 def test_navigation_is_role_aware(client, customer_admin, platform_admin):
     client.force_login(customer_admin)
     labels = [item["label"] for item in client.get("/").context["nav_items"]]
-    assert labels == ["Buy numbers", "My numbers", "Orders", "Cart", "Balance & invoices"]
+    assert labels == [
+        "Buy numbers",
+        "My numbers",
+        "Orders",
+        "Cart",
+        "Registrations",
+        "Balance & invoices",
+    ]
     client.force_login(platform_admin)
     labels = [item["label"] for item in client.get("/").context["nav_items"]]
     assert labels == [
@@ -166,7 +173,15 @@ def test_navigation_is_role_aware(client, customer_admin, platform_admin):
         "Invoices",
         "Payments",
         "Compliance",
+        "Review queue",
     ]
+
+
+def test_customers_who_may_not_buy_still_follow_registrations(client, customer_admin):
+    accountant = UserFactory(account=customer_admin.account, role="customer_billing")
+    client.force_login(accountant)
+    labels = [item["label"] for item in client.get("/").context["nav_items"]]
+    assert labels == ["My numbers", "Orders", "Registrations", "Balance & invoices"]
 
 
 def test_customer_cannot_open_staff_pages(client, customer_admin):
