@@ -7,6 +7,8 @@ requirement asks (no identity field when it needs none; a document field per kin
 
 from django import forms
 
+from didportal.forms import QueryForm
+
 from .models import DocumentKind
 from .selectors_registrations import (
     addresses_available,
@@ -98,23 +100,43 @@ class SubmissionForm(forms.Form):
         }
 
     @staticmethod
-    def data_for(submission):
+    def data_for(submission, *, added=None):
         """What the page starts with, as form data: the parts last sent (after a rejection:
         what to fix), or for a draft the newest of each (most often what was just added in
-        the profile)."""
-        requirement = submission.requirement
+        the profile). ``added``: what the profile's pages just added or saved
+        (``AddedQuery``): it takes its field's place (a document goes first in its kind,
+        the oldest chosen of that kind making room)."""
+        requirement, account = submission.requirement, submission.account
         if submission.status != submission.Status.DRAFT:
             data = {"identity": submission.identity_id, "address": submission.address_id}
             chosen = list(submission.documents.values_list("pk", "kind"))
             for kind in requirement.proofs_needed:
                 data[document_field_name(kind)] = [pk for pk, k in chosen if k == kind]
-            return {name: value for name, value in data.items() if value}
-        account = submission.account
-        data = {
-            "identity": identities_available(account).values_list("pk", flat=True).first(),
-            "address": addresses_available(account).values_list("pk", flat=True).first(),
-        }
-        for kind, count in requirement.proofs_needed.items():
-            newest = documents_available(account, [kind]).values_list("pk", flat=True)
-            data[document_field_name(kind)] = list(newest[:count])
+        else:
+            data = {
+                "identity": identities_available(account).values_list("pk", flat=True).first(),
+                "address": addresses_available(account).values_list("pk", flat=True).first(),
+            }
+            for kind, count in requirement.proofs_needed.items():
+                newest = documents_available(account, [kind]).values_list("pk", flat=True)
+                data[document_field_name(kind)] = list(newest[:count])
+        added = added or {}
+        for name in ("identity", "address"):
+            if added.get(name):
+                data[name] = added[name]
+        if added.get("document"):
+            needed = requirement.proofs_needed
+            found = documents_available(account, needed).filter(pk=added["document"]).first()
+            if found is not None:
+                name = document_field_name(found.kind)
+                others = [pk for pk in data.get(name, []) if pk != found.pk]
+                data[name] = [found.pk, *others][: needed[found.kind]]
         return {name: value for name, value in data.items() if value}
+
+
+class AddedQuery(QueryForm):
+    """What the profile's pages send back with ``next``: the id just added or saved."""
+
+    identity = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    address = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    document = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)

@@ -22,7 +22,7 @@ from accounts.permissions import (
 )
 
 from . import selectors_registrations as selectors
-from .forms_registrations import SubmissionForm
+from .forms_registrations import AddedQuery, SubmissionForm
 from .models import NumberRegistration, Submission
 from .services.registrations import (
     number_registration_cancel,
@@ -107,9 +107,7 @@ def submission_detail(request, pk):
         return _submit(request, submission)
     if not can_edit:
         return _render(request, submission, form=None, problems={})
-    form = SubmissionForm(
-        _asked(request) or SubmissionForm.data_for(submission), submission=submission
-    )
+    form = SubmissionForm(_selection(request, submission), submission=submission)
     form.is_valid()
     problems = selectors.missing_for(
         submission, **form.selection(), numbers=selectors.awaiting_numbers(submission)
@@ -123,10 +121,12 @@ def submission_detail(request, pk):
     return _render(request, submission, form=form, problems=problems)
 
 
-def _asked(request):
-    """The selection in the query string (the live check), or None."""
-    names = {"identity", "address"} | {k for k in request.GET if k.startswith("documents_")}
-    return request.GET if names & set(request.GET) else None
+def _selection(request, submission):
+    """The live check sends the whole form (htmx); otherwise the page starts from the
+    submission's parts, with what the profile's pages just added (``?identity=…``)."""
+    if request.htmx and not request.htmx.history_restore_request:
+        return request.GET
+    return SubmissionForm.data_for(submission, added=AddedQuery(request.GET).values())
 
 
 def _not_editable(submission):

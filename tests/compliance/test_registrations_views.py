@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import urlencode
 
 from billing.selectors import balance_for, balance_mismatches
 from compliance.models import NumberRegistration, Submission, SubmissionEvent
@@ -209,11 +210,53 @@ def test_live_check_answers_with_the_missing_box_only(client, buyer, submission)
         {"documents_other": "1"},
     ],
 )
-def test_odd_selections_never_break_the_page(client, buyer, submission, query):
+@pytest.mark.parametrize("htmx", [True, False])
+def test_odd_selections_never_break_the_page(client, buyer, submission, query, htmx):
     client.force_login(buyer)
-    response = client.get(url_of(submission), query)
+    headers = {"HX-Request": "true"} if htmx else {}
+    response = client.get(url_of(submission), query, headers=headers)
     assert response.status_code == 200
     assert "Still missing" in response.content.decode()
+
+
+def test_what_the_profile_just_added_is_chosen_on_return(
+    client, buyer, submission, compliance_officer
+):
+    """The profile's pages come back to ``next`` with ``?document=<id>`` (or identity,
+    address): after a rejection the new passport takes the expired one's place."""
+    found = parts(buyer.account)
+    other_address = AddressFactory(account=buyer.account, city="Paris", country="FR")
+    client.force_login(buyer)
+    client.post(url_of(submission), post_data(found))
+    submission_reject(submission=submission, actor=compliance_officer, reasons=["expired"])
+    new_passport = DocumentFactory(account=buyer.account, kind="identity", original_name="new.pdf")
+    response = client.get(
+        url_of(submission), {"document": new_passport.pk, "address": other_address.pk}
+    )
+    form = response.context["form"]
+    assert form["documents_identity"].value() == [new_passport.pk]
+    assert form["documents_address"].value() == [found["address_doc"].pk]
+    assert form["identity"].value() == found["identity"].pk
+    assert form["address"].value() == other_address.pk
+    # Someone else's document id is not chosen.
+    theirs = DocumentFactory(account=UserFactory().account, kind="identity")
+    form = client.get(url_of(submission), {"document": theirs.pk}).context["form"]
+    assert form["documents_identity"].value() == [found["id_doc"].pk]
+
+
+def test_links_to_the_profile_come_back_here(client, buyer, submission):
+    try:
+        add_identity = reverse("compliance:identity_create")
+    except NoReverseMatch:
+        pytest.skip("the profile pages are not merged yet")
+    client.force_login(buyer)
+    page = client.get(url_of(submission)).content.decode()
+    back = urlencode({"next": url_of(submission)})
+    assert f'href="{add_identity}?{back}"' in page
+    upload = reverse("compliance:document_upload")
+    assert f'href="{upload}?{urlencode({"kind": "identity", "next": url_of(submission)})}' in (
+        page.replace("&amp;", "&")
+    )
 
 
 def test_another_accounts_identity_is_refused_by_name(client, buyer, submission, stranger):
