@@ -45,14 +45,16 @@ PROFILE_PAGES = {
         "compliance:documents",
     ),
     "profile": ("compliance:profile", "compliance:identities"),
+    "identity_edit": ("compliance:identity_edit",),
+    "address_edit": ("compliance:address_edit",),
 }
 DOCUMENT_FILE = "compliance:document_file"
 
 
-def _profile_url(page, next_url, **params):
+def _profile_url(page, next_url, args=(), **params):
     for name in PROFILE_PAGES[page]:
         try:
-            url = reverse(name)
+            url = reverse(name, args=args)
         except NoReverseMatch:
             continue
         return f"{url}?{urlencode({**params, 'next': next_url})}"
@@ -185,6 +187,7 @@ def _render(request, submission, *, form, problems, failed=False):
             "identity": _profile_url("identity", here),
             "address": _profile_url("address", here),
             "profile": _profile_url("profile", here),
+            **_correction_links(submission, here),
         },
         "document_links": {
             kind: _profile_url("document", here, kind=kind)
@@ -194,6 +197,19 @@ def _render(request, submission, *, form, problems, failed=False):
     return render(
         request, "compliance/registrations/submission.html", context, status=400 if failed else 200
     )
+
+
+def _correction_links(submission, here):
+    """After a rejection: edit the identity or address that was sent (the profile allows
+    it while the registration is rejected), coming back here."""
+    if submission.status != Submission.Status.REJECTED:
+        return {}
+    links = {}
+    if submission.identity_id and not submission.identity.archived_at:
+        links["identity_edit"] = _profile_url("identity_edit", here, [submission.identity_id])
+    if submission.address_id and not submission.address.archived_at:
+        links["address_edit"] = _profile_url("address_edit", here, [submission.address_id])
+    return links
 
 
 @require_http_methods(["GET", "POST"])
