@@ -207,6 +207,7 @@ def test_live_check_answers_with_the_missing_box_only(client, buyer, submission)
         {"identity": "\x00"},
         {"address": "99999999999999999999999"},
         {"documents_identity": ["1", "x", "-1"]},
+        {"documents_identity": "99999999999999999999999", "document": "\x00"},
         {"documents_other": "1"},
     ],
 )
