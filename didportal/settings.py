@@ -240,7 +240,7 @@ STORAGES = {
 # own settings), as long as it is not publicly readable.
 STORAGES["compliance"] = {
     "BACKEND": env(
-        "COMPLIANCE_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+        "COMPLIANCE_STORAGE_BACKEND", default="compliance.storage.PrivateFileSystemStorage"
     ),
     "OPTIONS": (
         {}
@@ -254,6 +254,9 @@ CLAMD_URL = env("CLAMD_URL", default="")
 CLAMD_TIMEOUT = env.float("CLAMD_TIMEOUT", default=30)
 # Days before a registration's deadline when its reminder e-mail goes out.
 REGISTRATION_REMINDER_DAYS = env.int("REGISTRATION_REMINDER_DAYS", default=3)
+# Least time a customer has to fix a rejected registration before its numbers' deadline:
+# a deadline that passed while the registration was under review, or is nearer, moves out.
+REGISTRATION_FIX_DAYS = env.int("REGISTRATION_FIX_DAYS", default=3)
 # Development: WhiteNoise serves static files straight from the apps (no collectstatic).
 WHITENOISE_USE_FINDERS = DEVELOPMENT
 WHITENOISE_AUTOREFRESH = DEVELOPMENT

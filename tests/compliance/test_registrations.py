@@ -204,3 +204,34 @@ def reseller_customer_buyer(reseller, paris):
     fund(customer, "100.00")
     fund(reseller, "100.00")
     return user, reseller
+
+
+def test_a_registration_under_review_at_its_deadline_is_not_cancelled(buyer, compliance_officer):
+    """The customer provided it in time: the review's wait is not held against them. A
+    rejection after the deadline leaves REGISTRATION_FIX_DAYS (3) to fix it."""
+    with time_machine.travel(START, tick=False):
+        buy(buyer, PARIS_1)
+    requirement = NumberRegistration.objects.get().requirement
+    with time_machine.travel(START + timedelta(days=29), tick=False):
+        submission = submit(buyer, requirement)
+    with time_machine.travel(START + timedelta(days=31), tick=False):
+        assert registrations_cancel_overdue() == 0
+        assert DID.objects.get(number=PARIS_1).status == DIDStatus.AWAITING_REGISTRATION
+    rejected_at = START + timedelta(days=32)
+    with time_machine.travel(rejected_at, tick=False):
+        submission_reject(submission=submission, actor=compliance_officer, reasons=["expired"])
+    registration = NumberRegistration.objects.get()
+    assert registration.deadline_at == rejected_at + timedelta(days=3)
+    with time_machine.travel(rejected_at + timedelta(days=2, hours=23), tick=False):
+        assert registrations_cancel_overdue() == 0
+    with time_machine.travel(rejected_at + timedelta(days=3), tick=False):
+        assert registrations_cancel_overdue() == 1
+    assert balance_for(buyer.account) == Decimal("100.00")
+
+
+def test_a_rejection_leaves_a_far_deadline_where_it_is(buyer, compliance_officer):
+    with time_machine.travel(START, tick=False):
+        buy(buyer, PARIS_1)
+        submission = submit(buyer, NumberRegistration.objects.get().requirement)
+        submission_reject(submission=submission, actor=compliance_officer, reasons=["expired"])
+    assert NumberRegistration.objects.get().deadline_at == START + timedelta(days=30)
