@@ -30,6 +30,7 @@ NAVIGATION = [
         [
             NavItem("My numbers", "cart:my_numbers"),
             NavItem("Orders", "cart:orders"),
+            NavItem("Registrations", "compliance:registrations"),
             NavItem("Balance & invoices", "billing:balance"),
         ],
     ),

@@ -42,6 +42,10 @@ NOT_TENANT_OBJECTS = {
     "catalog:country": "a public country code (coverage is public)",
     "catalog:numbers": "a public country code (coverage is public)",
     "compliance:requirement": "a requirement's legal text is public (the catalog links to it)",
+    "compliance:registration_start": (
+        "a requirement's id (public); it opens the viewer's own account's registration, only "
+        "for a requirement its own numbers await (else 404)"
+    ),
     "payments:stripe_webhook_seller": "a reseller's webhook token: Stripe calls it, signed",
 }
 
@@ -338,6 +342,19 @@ def _bank_line(method):
     return scenario
 
 
+def _registration_scenario(make, method):
+    """A member (the weaker role that still provides registrations) opens its account's
+    page; another customer's admin gets 404."""
+
+    def scenario():
+        owner = UserFactory(role="customer_member")
+        stranger = UserFactory(role="customer_admin")
+        tenant = Tenant("owner", owner.account, owner)
+        return owner, stranger, {"pk": make(tenant)}, method
+
+    return scenario
+
+
 SCENARIOS = {
     **{
         f"resellers:{name}": _reseller_customer("get")
@@ -373,6 +390,10 @@ SCENARIOS = {
     "payments:bank_line_assign": _bank_line("post"),
     "payments:bank_line_ignore": _bank_line("post"),
     "payments:bank_line_reopen": _bank_line("post"),
+    "compliance:submission": _registration_scenario(lambda t: make_submission(t), "get"),
+    "compliance:registration_cancel": _registration_scenario(
+        lambda t: make_number_registration(t), "get"
+    ),
 }
 
 
@@ -459,6 +480,8 @@ KIND_BY_SEGMENT = {
     "receipts": "topup",
     "payouts": "payout",
     "card": "card_payment",
+    "registrations": "submission",
+    "awaiting": "number_registration",
     "identities": "identity",
     "addresses": "address",
     "documents": "document",
@@ -684,6 +707,50 @@ def make_card_payment(tenant):
     ).pk
 
 
+def _requirement_needing_registration():
+    from compliance.models import Requirement
+
+    return Requirement.objects.create(
+        country="FR",
+        number_type="local",
+        title=f"Registration {uuid.uuid4().hex[:8]}",
+        text="French numbers need the end user's identity and address.",
+        identity_type="any",
+        address_scope="country",
+        identity_proofs=1,
+    )
+
+
+def make_submission(tenant):
+    """The tenant's registration for a requirement (a reseller's: for its own numbers)."""
+    from compliance.services.registrations import submission_get_or_create
+
+    return submission_get_or_create(
+        account=tenant.account, requirement=_requirement_needing_registration(), actor=tenant.admin
+    ).pk
+
+
+def make_number_registration(tenant):
+    """A number the tenant holds awaiting registration."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from compliance.models import NumberRegistration
+    from tests.inventory.factories import DIDFactory, NumberBlockFactory
+
+    requirement = _requirement_needing_registration()
+    block = NumberBlockFactory(country="FR", requirement=requirement)
+    did = DIDFactory(block=block, status="awaiting_registration", owner=tenant.account)
+    return NumberRegistration.objects.create(
+        account=tenant.account,
+        did=did,
+        requirement=requirement,
+        status="awaiting",
+        deadline_at=timezone.now() + timedelta(days=30),
+    ).pk
+
+
 def make_identity(tenant):
     """Compliance profile rows: the tenant's own papers (a reseller's for its own account).
     Only the account's own providers reach them; its reseller and platform finance get 404
@@ -722,6 +789,8 @@ MAKERS = {
     "topup": make_topup,
     "payout": make_payout,
     "card_payment": make_card_payment,
+    "submission": make_submission,
+    "number_registration": make_number_registration,
 }
 
 

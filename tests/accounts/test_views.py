@@ -177,6 +177,13 @@ def test_navigation_is_role_aware(client, customer_admin, platform_admin):
     ]
 
 
+def test_customers_who_may_not_buy_still_follow_registrations(client, customer_admin):
+    accountant = UserFactory(account=customer_admin.account, role="customer_billing")
+    client.force_login(accountant)
+    labels = [item["label"] for item in client.get("/").context["nav_items"]]
+    assert labels == ["My numbers", "Orders", "Registrations", "Balance & invoices"]
+
+
 def test_customer_cannot_open_staff_pages(client, customer_admin):
     client.force_login(customer_admin)
     assert client.get(reverse("accounts:customers")).status_code == 403
