@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+import phonenumbers
 from django import template
 
 from catalog.pricing import PER_PERIOD
@@ -16,6 +17,17 @@ def money(value, places=2):
     amount = Decimal(value).normalize()
     exponent = -amount.as_tuple().exponent
     return f"{amount:.{max(int(places), exponent)}f}"
+
+
+@register.filter
+def phone(number):
+    """An E.164 number as people read it: "+33155500000" → "+33 1 55 50 00 00" (as given
+    when it does not parse)."""
+    try:
+        parsed = phonenumbers.parse(str(number))
+    except phonenumbers.NumberParseException:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 @register.filter

@@ -76,7 +76,7 @@ def test_customer_sends_fixes_and_resends_a_registration(page, paris, width):
     open_registrations(page, phone)
     card = page.get_by_role("region", name="French geographic numbers")
     expect(card).to_contain_text("Not started")
-    expect(card).to_contain_text("+33155500000")
+    expect(card).to_contain_text("+33 1 55 50 00 00")
     expect(card).to_contain_text("An address in Paris")
     fits(page, width)
     page.screenshot(path=SHOTS / f"submit-list-{width}.png", full_page=True)
@@ -136,7 +136,7 @@ def test_customer_sends_fixes_and_resends_a_registration(page, paris, width):
     page.get_by_role("navigation", name="breadcrumb").get_by_role(
         "link", name="Registrations"
     ).click()
-    page.get_by_role("link", name=re.compile(r"Cancel this number .*\+33155500001")).click()
+    page.get_by_role("link", name=re.compile(r"Cancel this number .*\+33 1 55 50 00 01")).click()
     expect(page.locator("#cancel-effect")).to_contain_text("7.14 USD")
     fits(page, width)
     page.screenshot(path=SHOTS / f"submit-cancel-{width}.png", full_page=True)

@@ -29,6 +29,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 PARIS_1 = "+33155500000"
 PARIS_2 = "+33155500001"
+SHOWN_1, SHOWN_2 = "+33 1 55 50 00 00", "+33 1 55 50 00 01"  # as pages print them
 LIST = "/compliance/registrations/"
 
 
@@ -95,7 +96,7 @@ def test_list_shows_what_the_requirement_needs_and_the_number_waiting(client, bu
     )
     assert "An address in Paris" in page
     assert "1 identity document" in page and "1 proof of address" in page
-    assert PARIS_1 in page
+    assert SHOWN_1 in page
     assert waiting.deadline_at.strftime("%-d %b %Y") in page
     assert reverse("compliance:registration_start", args=[waiting.requirement_id]) in page
     assert reverse("compliance:registration_cancel", args=[waiting.pk]) in page
@@ -105,7 +106,7 @@ def test_list_is_read_only_for_the_accounts_billing_user(client, buyer, waiting)
     accountant = UserFactory(account=buyer.account, role="customer_billing")
     client.force_login(accountant)
     page = client.get(LIST).content.decode()
-    assert PARIS_1 in page
+    assert SHOWN_1 in page
     assert "follow them here" in page
     assert reverse("compliance:registration_start", args=[waiting.requirement_id]) not in page
     assert reverse("compliance:registration_cancel", args=[waiting.pk]) not in page
@@ -114,7 +115,7 @@ def test_list_is_read_only_for_the_accounts_billing_user(client, buyer, waiting)
 def test_list_shows_only_the_viewers_own_account(client, buyer, waiting, stranger):
     client.force_login(stranger)
     page = client.get(LIST).content.decode()
-    assert PARIS_1 not in page
+    assert SHOWN_1 not in page
     assert "None of your numbers needs a registration" in page
 
 
@@ -125,7 +126,7 @@ def test_list_query_count_does_not_grow_with_numbers(client, buyer, waiting):
     buy(buyer, PARIS_2, "+33155500002")
     with CaptureQueriesContext(connection) as three:
         page = client.get(LIST).content.decode()
-    assert PARIS_2 in page
+    assert SHOWN_2 in page
     assert len(three) == len(one)
 
 
@@ -180,7 +181,7 @@ def test_submission_page_preselects_the_newest_parts_and_says_nothing_is_missing
         in (page)
     )
     assert "passport.pdf" in page and "bill.pdf" in page
-    assert PARIS_1 in page
+    assert SHOWN_1 in page
 
 
 def test_live_check_answers_with_the_missing_box_only(client, buyer, submission):

@@ -65,7 +65,7 @@ def test_a_reviewer_rejects_with_reasons_then_approves(
         "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
     )
     expect(page.locator("iframe[title='Identity document: passport.pdf']")).to_be_attached()
-    expect(page.locator("#waiting")).to_contain_text("+33155500001")
+    expect(page.locator("#waiting")).to_contain_text("+33 1 55 50 00 01")
     assert fits(page)
     page.screenshot(path=SHOTS / f"review-detail-{width}.png", full_page=True)
 

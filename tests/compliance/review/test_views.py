@@ -209,8 +209,8 @@ def test_the_review_page_shows_everything_sent(client, reviewer, submitted, cust
         "75004 Paris",
         "passport.pdf",
         "electricity-bill.png",
-        "+33155500000",
-        "+33155500001",
+        "+33 1 55 50 00 00",
+        "+33 1 55 50 00 01",
         "20 Dec",  # their deadline
         customer_admin.email,  # who sent it
         "Submitted for review",
