@@ -15,9 +15,6 @@ from .services.requirements import PROOF_FIELDS, requirement_needs_problems
 MIN_TEXT_LENGTH = 20
 
 
-PROOF_HELP = "How many of these the registration must include (0–5)."
-
-
 class RequirementForm(CrispyForm, forms.ModelForm):
     """A requirement's fields and what a registration needs; the version is the service's
     business. The needs must hold together (``requirement_needs_problems``): the errors
@@ -53,7 +50,7 @@ class RequirementForm(CrispyForm, forms.ModelForm):
             "address_scope": "Address of the end user",
             "identity_proofs": "Identity documents",
             "address_proofs": "Proofs of address",
-            "company_proofs": "Company registration documents",
+            "company_proofs": "Company registration",
             "other_proofs": "Other documents",
             "deadline_days": "Deadline (days after purchase)",
         }
@@ -81,7 +78,6 @@ class RequirementForm(CrispyForm, forms.ModelForm):
             choice for choice in self.fields["number_type"].choices if choice[0]
         ]
         for name in PROOF_FIELDS:
-            self.fields[name].help_text = PROOF_HELP
             self.fields[name].required = False  # blank: none
         # Range checks on the form's fields, so an error names its field (not the model's
         # check constraint).
@@ -112,6 +108,11 @@ class RequirementForm(CrispyForm, forms.ModelForm):
                     Column("address_scope", css_class="col-sm-6"),
                 ),
                 "identity_fields",
+                HTML(
+                    '<p class="form-label mb-1">Documents to provide</p><p class="small '
+                    'text-muted mb-2">How many of each kind the registration must include '
+                    "(0–5; 0 or blank: none).</p>"
+                ),
                 Row(*(Column(name, css_class="col-6 col-lg-3") for name in PROOF_FIELDS)),
                 Row(Column("deadline_days", css_class="col-sm-6")),
             ),
