@@ -118,6 +118,10 @@ class AccountIdentityForm(CrispyForm, forms.ModelForm):
 ROLE_HELP = {
     Role.PLATFORM_ADMIN: "everything: inventory, pricing, customers, orders",
     Role.PLATFORM_FINANCE: "balances, invoices and reports; reads the rest",
+    Role.PLATFORM_COMPLIANCE: (
+        "reviews customers' registrations (approves or rejects them, opens their documents) "
+        "and reads the requirements"
+    ),
     Role.RESELLER_ADMIN: (
         "everything for the reseller and its customers: the team, customers, their numbers, "
         "orders and money, and buying numbers at wholesale"

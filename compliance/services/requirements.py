@@ -75,6 +75,11 @@ def _version_snapshot(requirement, *, actor=None, now=None):
 # Number types that belong to a place (a city or an area code); the others have no area.
 GEOGRAPHIC_TYPES = ("", NumberType.LOCAL)
 PROOF_FIELDS = ("identity_proofs", "address_proofs", "company_proofs", "other_proofs")
+# The fields ``requirement_needs_problems`` reads: a save touching none of them (e.g. the
+# active flag) is not held up by what was saved before.
+NEEDS_FIELDS = frozenset(
+    {"number_type", "area", "identity_type", "identity_fields", "address_scope", *PROOF_FIELDS}
+)
 
 
 def _blocks_without_place(requirement):
@@ -202,7 +207,7 @@ def requirement_save(*, actor, requirement=None, **fields):
         setattr(requirement, name, value)
     requirement.updated_at = now
     requirement.updated_by = actor
-    if problems := requirement_needs_problems(requirement):
+    if NEEDS_FIELDS & set(fields) and (problems := requirement_needs_problems(requirement)):
         raise ValidationError(problems)
     requirement.full_clean()
     requirement.save()

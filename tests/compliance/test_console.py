@@ -335,3 +335,23 @@ def test_officers_navigation_reaches_requirements(client, officer):
     items = client.get(reverse("compliance:requirements")).context["nav_items"]
     entry = next(item for item in items if item["label"] == "Requirements")
     assert entry["available"] and entry["active"]
+
+
+def test_deactivating_is_not_held_up_by_needs_saved_before(client, platform_admin):
+    """A requirement made before these rules (an "area" address, blocks without a place)
+    still deactivates and reactivates."""
+    requirement = RequirementFactory(address_scope="area", number_type="local")
+    NumberBlockFactory(country="DE", city="", region="", requirement=requirement)
+    client.force_login(platform_admin)
+    response = client.post(reverse("compliance:requirement_deactivate", args=[requirement.pk]))
+    assert response.status_code == 302
+    requirement.refresh_from_db()
+    assert not requirement.active
+
+
+def test_platform_admins_can_add_a_compliance_officer_to_the_team(client, platform_admin):
+    client.force_login(platform_admin)
+    response = client.get(reverse("accounts:team_add"))
+    assert response.status_code == 200
+    assert 'value="platform_compliance"' in response.content.decode()
+    assert "approves or rejects them" in response.content.decode()
