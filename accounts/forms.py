@@ -119,8 +119,8 @@ ROLE_HELP = {
     Role.PLATFORM_ADMIN: "everything: inventory, pricing, customers, orders",
     Role.PLATFORM_FINANCE: "balances, invoices and reports; reads the rest",
     Role.PLATFORM_COMPLIANCE: (
-        "reviews customers' registrations (approves or rejects them, opens their documents) "
-        "and reads the requirements"
+        "reviews customers' registrations (identities, addresses, documents): approves or "
+        "rejects them"
     ),
     Role.RESELLER_ADMIN: (
         "everything for the reseller and its customers: the team, customers, their numbers, "

@@ -240,7 +240,7 @@ STORAGES = {
 # own settings), as long as it is not publicly readable.
 STORAGES["compliance"] = {
     "BACKEND": env(
-        "COMPLIANCE_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+        "COMPLIANCE_STORAGE_BACKEND", default="compliance.storage.PrivateFileSystemStorage"
     ),
     "OPTIONS": (
         {}

@@ -467,6 +467,9 @@ KIND_BY_SEGMENT = {
     "receipts": "topup",
     "payouts": "payout",
     "card": "card_payment",
+    "identities": "identity",
+    "addresses": "address",
+    "documents": "document",
 }
 KIND_BY_URL_NAME = {}  # where the path does not say: {"app:name": "kind"}
 
@@ -689,7 +692,31 @@ def make_card_payment(tenant):
     ).pk
 
 
+def make_identity(tenant):
+    """Compliance profile rows: the tenant's own papers (a reseller's for its own account).
+    Only the account's own providers reach them; its reseller and platform finance get 404
+    or 403, which the walk allows."""
+    from tests.compliance.factories import IdentityFactory
+
+    return IdentityFactory(account=tenant.account).pk
+
+
+def make_address(tenant):
+    from tests.compliance.factories import AddressFactory
+
+    return AddressFactory(account=tenant.account).pk
+
+
+def make_document(tenant):
+    from tests.compliance.factories import DocumentFactory
+
+    return DocumentFactory(account=tenant.account).pk
+
+
 MAKERS = {
+    "identity": make_identity,
+    "address": make_address,
+    "document": make_document,
     "account": make_account,
     "user": make_user,
     "invoice": make_invoice,

@@ -14,7 +14,10 @@ Callers are compliance's services, which move the number itself (inventory) in t
 transaction. Lock order as everywhere: balances → numbers → subscriptions.
 """
 
+from decimal import Decimal
+
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from ..models import Invoice, LedgerEntry, Subscription, SubscriptionCharge
@@ -34,6 +37,19 @@ def pending_subscription_of(did_id):
         .order_by("pk")
         .first()
     )
+
+
+def pending_refund_due(*, did_id, account):
+    """What ``account`` would get back if the number's pending subscription were refunded
+    now (``subscription_refund_unregistered``): the sum of its own charges not yet refunded.
+    Zero when the number has no pending subscription."""
+    subscription = pending_subscription_of(did_id)
+    if subscription is None:
+        return Decimal("0.00")
+    total = subscription.charges.filter(
+        account=account, amount__gt=0, refund_entry__isnull=True
+    ).aggregate(total=Sum("amount"))["total"]
+    return total or Decimal("0.00")
 
 
 def _start_now(subscription, *, now, actor, job):

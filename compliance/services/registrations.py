@@ -25,6 +25,7 @@ E-mails are queued in the outbox inside the same transactions (``compliance.noti
 
 import logging
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -44,6 +45,9 @@ from inventory.services.transitions import lock_in_pk_order, transition_locked
 from .. import notifications
 from ..checks import submission_problems
 from ..models import (
+    Address,
+    Document,
+    Identity,
     NumberRegistration,
     RejectionReason,
     Submission,
@@ -151,7 +155,13 @@ def submission_submit(*, submission, actor, identity, address, documents, now=No
         raise ValidationError(
             "This registration is already awaiting review: you will hear from us by e-mail."
         )
-    documents = list(documents)
+    # Locked after the submission and re-read: an edit of one of them committing meanwhile
+    # is either seen here or refused by its freeze (``services.profile``).
+    identity = _locked(Identity, identity)
+    address = _locked(Address, address)
+    documents = list(
+        Document.objects.select_for_update().filter(pk__in=[d.pk for d in documents]).order_by("pk")
+    )
     problems = submission_problems(
         submission.requirement,
         account=submission.account,
@@ -170,6 +180,11 @@ def submission_submit(*, submission, actor, identity, address, documents, now=No
     submission.submitted_at, submission.submitted_by = now, actor
     submission.save()
     submission.documents.set(documents)
+    # A number sold while this submission was being opened (the checkout and the opening
+    # take no common lock) was recorded without it: it is this submission's too.
+    _awaiting_of(submission.account, submission.requirement).filter(submission__isnull=True).update(
+        submission=submission
+    )
     again = from_status == Status.REJECTED
     _event(
         submission,
@@ -180,6 +195,10 @@ def submission_submit(*, submission, actor, identity, address, documents, now=No
     )
     notifications.submission_received(submission, again=again)
     return submission
+
+
+def _locked(model, row):
+    return None if row is None else model.objects.select_for_update().get(pk=row.pk)
 
 
 def _lock_for_decision(submission, actor):
@@ -293,22 +312,29 @@ def submission_reject(*, submission, actor, reasons, comment="", now=None):
 # --- Cancellation and the deadline -------------------------------------------------------------
 
 
-@transaction.atomic
 def number_registration_cancel(*, registration, reason, actor=None, job="", now=None):
     """Cancel a number still awaiting registration: every charge of its sale refunded in full
     (the buyer's; a reseller's wholesale one to the reseller), the rental ended and the
     number back in stock, the customer told. By the deadline job (``job``) or by the
     account's own provider (``actor``). A registration no longer awaiting is returned as it
     is. Returns the registration."""
+    return _cancel(registration=registration, reason=reason, actor=actor, job=job, now=now)[0]
+
+
+@transaction.atomic
+def _cancel(*, registration, reason, actor=None, job="", now=None):
+    """``number_registration_cancel``; returns ``(registration, whether this call cancelled
+    it)`` — a twin call that found it cancelled (or activated) already changed nothing."""
     if actor is not None and not may_provide_registration_for(actor, registration.account):
         raise PermissionDenied("You may not cancel this account's numbers.")
     now = now or timezone.now()
-    subscription = pending_subscription_of(registration.did_id)
     account = registration.account
     balances_lock([account, account.reseller])
     registration = NumberRegistration.objects.select_for_update().get(pk=registration.pk)
     if registration.status != Reg.AWAITING:
-        return registration
+        return registration, False
+    # Read under the locks: an approval or a twin cancel that committed first is seen.
+    subscription = pending_subscription_of(registration.did_id)
     refunded = []
     if subscription is not None:
         refunded = subscription_refund_unregistered(
@@ -326,10 +352,10 @@ def number_registration_cancel(*, registration, reason, actor=None, job="", now=
     registration.status = Reg.CANCELLED
     registration.cancelled_at = now
     registration.cancel_reason = reason[:255]
-    registration.refunded = sum((entry.amount for entry in refunded), start=0)
+    registration.refunded = sum((entry.amount for entry in refunded), start=Decimal("0.00"))
     registration.save(update_fields=["status", "cancelled_at", "cancel_reason", "refunded"])
     notifications.registration_cancelled(registration)
-    return registration
+    return registration, True
 
 
 DEADLINE_REASON = "registration not completed by its deadline"
@@ -344,36 +370,43 @@ def registrations_cancel_overdue(*, now=None, job="cancel_overdue_registrations"
     cancelled = 0
     for registration in due.select_related("account__parent").order_by("deadline_at", "pk"):
         try:
-            result = number_registration_cancel(
-                registration=registration, reason=DEADLINE_REASON, job=job, now=now
-            )
+            _, done = _cancel(registration=registration, reason=DEADLINE_REASON, job=job, now=now)
         except Exception:
             logger.exception("registration %s: cancelling at its deadline failed", registration.pk)
             continue
-        cancelled += result.status == Reg.CANCELLED
+        cancelled += done
     return cancelled
 
 
 def registrations_remind_due(*, now=None, job="remind_registrations"):
-    """E-mail once about every number whose deadline is within
-    ``REGISTRATION_REMINDER_DAYS``. Returns how many reminders were queued."""
+    """E-mail once about the numbers whose deadline is within
+    ``REGISTRATION_REMINDER_DAYS``: one e-mail per account and requirement, listing its
+    numbers due (an order of ten numbers is one reminder, not ten). Safe to run twice or
+    concurrently: a number reminded is never reminded again. Returns how many numbers were
+    reminded."""
     now = now or timezone.now()
     soon = now + timedelta(days=settings.REGISTRATION_REMINDER_DAYS)
     due = NumberRegistration.objects.filter(
         status=Reg.AWAITING, reminded_at__isnull=True, deadline_at__gt=now, deadline_at__lte=soon
     )
+    groups = sorted(set(due.values_list("account_id", "requirement_id")))
     reminded = 0
-    for pk in due.order_by("deadline_at", "pk").values_list("pk", flat=True):
+    for account_id, requirement_id in groups:
         with transaction.atomic():
-            registration = (
-                NumberRegistration.objects.select_for_update()
-                .filter(pk=pk, status=Reg.AWAITING, reminded_at__isnull=True)
-                .first()
+            # Locked in pk order, as an approval locks them: the two never deadlock. A twin
+            # run waits here, then finds them reminded (the filter is checked again).
+            registrations = list(
+                due.filter(account_id=account_id, requirement_id=requirement_id)
+                .select_for_update(of=("self",))
+                .select_related("account", "did", "requirement", "submission")
+                .order_by("pk")
             )
-            if registration is None:
+            if not registrations:
                 continue
-            registration.reminded_at = now
-            registration.save(update_fields=["reminded_at"])
-            notifications.registration_deadline_soon(registration)
-            reminded += 1
+            NumberRegistration.objects.filter(pk__in=[r.pk for r in registrations]).update(
+                reminded_at=now
+            )
+            registrations.sort(key=lambda r: (r.deadline_at, r.pk))
+            notifications.registration_deadline_soon(registrations, now=now)
+            reminded += len(registrations)
     return reminded

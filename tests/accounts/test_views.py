@@ -154,7 +154,14 @@ def test_each_role_has_its_dashboard(client, role, heading):
 def test_navigation_is_role_aware(client, customer_admin, platform_admin):
     client.force_login(customer_admin)
     labels = [item["label"] for item in client.get("/").context["nav_items"]]
-    assert labels == ["Buy numbers", "My numbers", "Orders", "Cart", "Balance & invoices"]
+    assert labels == [
+        "Buy numbers",
+        "My numbers",
+        "Orders",
+        "Cart",
+        "Registrations",
+        "Balance & invoices",
+    ]
     client.force_login(platform_admin)
     labels = [item["label"] for item in client.get("/").context["nav_items"]]
     assert labels == [
@@ -166,6 +173,7 @@ def test_navigation_is_role_aware(client, customer_admin, platform_admin):
         "Invoices",
         "Payments",
         "Compliance",
+        "Review queue",
     ]
 
 

@@ -1,5 +1,7 @@
 import datetime
 import hashlib
+import struct
+import zlib
 
 import factory
 from django.core.files.base import ContentFile
@@ -22,18 +24,43 @@ class RequirementFactory(factory.django.DjangoModelFactory):
 
 # --- Profiles and registrations ----------------------------------------------------------------
 
+
+def _tiny_pdf():
+    """A one-page PDF with its cross-reference table (readers such as pypdf need it)."""
+    objects = [
+        b"<</Type/Catalog/Pages 2 0 R>>",
+        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>",
+    ]
+    out, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj" % number + body + b"endobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return out
+
+
+def _tiny_png():
+    """A 1×1 white PNG, each chunk with its CRC."""
+
+    def chunk(kind, data):
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1×1, 8-bit RGB
+    pixels = zlib.compress(b"\x00\xff\xff\xff")  # filter byte + one white pixel
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
 # The smallest files each accepted type recognises (a one-page PDF, a 1×1 PNG).
-TINY_PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
-)
-TINY_PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2a5"
-    "1b2c0000000049454e44ae426082"
-)
+TINY_PDF = _tiny_pdf()
+TINY_PNG = _tiny_png()
 
 
 class IdentityFactory(factory.django.DjangoModelFactory):

@@ -144,7 +144,14 @@ def test_block_overview_counts_and_margin(admin_client, block, make_did):
     response = admin_client.get(reverse("inventory:blocks"))
     [(listed, counts)] = response.context["rows"]
     assert listed == block
-    assert counts == {"in_stock": 2, "reserved": 0, "active": 1, "hold": 1, "archive": 0}
+    assert counts == {
+        "in_stock": 2,
+        "reserved": 0,
+        "active": 1,
+        "hold": 1,
+        "archive": 0,
+        "awaiting_registration": 0,
+    }
     html = response.content.decode()
     assert "1.20" in html  # margin: 2.00 monthly price - 0.80 buy cost
 

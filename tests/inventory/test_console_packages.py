@@ -113,4 +113,5 @@ def test_stock_summary(make_did):
         "active": 1,
         "hold": 0,
         "archive": 0,
+        "awaiting_registration": 0,
     }
