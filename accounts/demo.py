@@ -15,6 +15,7 @@ DEMO_USERS = [
     # (email, role, account key, full name)
     ("admin@didportal.test", Role.PLATFORM_ADMIN, "platform", "Ada Admin"),
     ("finance@didportal.test", Role.PLATFORM_FINANCE, "platform", "Fin Ance"),
+    ("compliance@didportal.test", Role.PLATFORM_COMPLIANCE, "platform", "Cora Compliance"),
     ("reseller@didportal.test", Role.RESELLER_ADMIN, "reseller", "Rita Reseller"),
     ("support@voxel.didportal.test", Role.RESELLER_SUPPORT, "reseller", "Sven Support"),
     ("finance@voxel.didportal.test", Role.RESELLER_FINANCE, "reseller", "Fiona Finanz"),

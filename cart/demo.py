@@ -40,6 +40,12 @@ DEMO_ORDERS = [
         "demo-order-resold-2",
         [("GB", "161", "monthly"), ("US", "305", "monthly")],
     ),
+    # Numbers whose country asks for a registration, sold awaiting it (``compliance.demo``
+    # then approves Acme's and rejects Bäckerei Schmidt's): a Paris number for Acme
+    # (5.00 setup + 3.00 month, 73.00 USD stay on its balance), a Berlin one for Bäckerei
+    # Schmidt.
+    ("customer@didportal.test", "demo-order-3", [("FR", "1", "monthly")]),
+    ("resold@didportal.test", "demo-order-resold-3", [("DE", "30", "monthly")]),
 ]
 
 

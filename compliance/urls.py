@@ -16,6 +16,11 @@ urlpatterns = [
     path("staff/compliance/requirements/", views.requirement_list, name="requirements"),
     path("staff/compliance/requirements/new/", views.requirement_create, name="requirement_create"),
     path(
+        "staff/compliance/requirements/<int:pk>/",
+        views.requirement_view,
+        name="requirement_view",
+    ),
+    path(
         "staff/compliance/requirements/<int:pk>/edit/",
         views.requirement_edit,
         name="requirement_edit",

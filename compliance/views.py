@@ -7,28 +7,59 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.permissions import allow, is_customer, is_platform_admin, is_portal_user
+from accounts.permissions import (
+    allow,
+    is_customer,
+    is_platform_admin,
+    is_portal_user,
+    reviews_registrations,
+)
 from didportal.forms import add_service_errors
 
 from . import selectors, services
 from .forms import AgreementListQuery, RequirementFilterForm, RequirementForm
 from .models import Requirement
+from .needs import needs_lines
 from .selectors_checkout import requirement_page
+from .selectors_console import requirement_registration_counts
 
 PAGE_SIZE = 25
 
 
-# --- The admins' console --------------------------------------------------------------------
+# --- The console: platform admins edit, compliance officers read ------------------------------
 
 
-@allow(is_platform_admin)
+@allow(reviews_registrations)
 def requirement_list(request):
     filter_form = RequirementFilterForm(request.GET)
     filters = filter_form.filters()
     requirements = selectors.requirements_for_console(**filters)
     page = Paginator(requirements, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"filter_form": filter_form, "page": page, "is_filtered": bool(filters)}
+    for requirement in page.object_list:
+        requirement.needs = needs_lines(requirement)
+    context = {
+        "filter_form": filter_form,
+        "page": page,
+        "is_filtered": bool(filters),
+        "can_edit": is_platform_admin(request.user),
+    }
     return render(request, "compliance/requirement_list.html", context)
+
+
+@allow(reviews_registrations)
+def requirement_view(request, pk):
+    """Everything about one requirement for platform staff: what it needs, its text and
+    notes, versions, blocks and registrations (admins get the edit buttons)."""
+    requirement = get_object_or_404(selectors.requirements_for_console(), pk=pk)
+    context = {
+        "requirement": requirement,
+        "needs": needs_lines(requirement),
+        "versions": selectors.requirement_versions(requirement),
+        "blocks": requirement.blocks.all()[:12],
+        "registrations": requirement_registration_counts(requirement),
+        "can_edit": is_platform_admin(request.user),
+    }
+    return render(request, "compliance/requirement_view.html", context)
 
 
 def _requirement_form_page(request, requirement=None):
@@ -47,11 +78,12 @@ def _requirement_form_page(request, requirement=None):
                 messages.success(request, f"“{saved.title}” saved as version {saved.version}.")
             else:
                 messages.success(request, f"“{saved.title}” saved (still version {saved.version}).")
-            return redirect("compliance:requirements")
+            return redirect("compliance:requirement_view", pk=saved.pk)
     context = {"form": form, "requirement": requirement}
     if requirement is not None:
         # The form writes its input onto the instance; the page shows the saved values.
         context["saved"] = Requirement.objects.get(pk=requirement.pk)
+        context["needs"] = needs_lines(context["saved"])
         context["versions"] = selectors.requirement_versions(requirement)
         context["blocks"] = requirement.blocks.all()[:12]
         context["block_count"] = requirement.blocks.count()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_registrations
 
 app_name = "resellers"
 
@@ -13,3 +13,4 @@ urlpatterns = [
     path("customers/<int:pk>/invoices/", views.invoices, name="invoices"),
     path("customers/<int:pk>/buy/", views.buy, name="buy"),
 ]
+urlpatterns += views_registrations.urlpatterns

@@ -358,7 +358,15 @@ def _registration_scenario(make, method):
 SCENARIOS = {
     **{
         f"resellers:{name}": _reseller_customer("get")
-        for name in ("statement", "statement_export", "numbers", "orders", "invoices", "buy")
+        for name in (
+            "statement",
+            "statement_export",
+            "numbers",
+            "orders",
+            "invoices",
+            "buy",
+            "customer_registrations",
+        )
     },
     "resellers:topup": _reseller_customer("post"),
     "catalog:price_rule_edit": price_rule,

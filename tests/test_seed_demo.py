@@ -38,9 +38,9 @@ def test_seed_demo_is_complete_and_idempotent():
         user = User.objects.get(email=email)
         assert user.role == role and user.check_password(DEMO_PASSWORD)
     direct = User.objects.get(email="customer@didportal.test").account
-    # 100.00 topped up, 19.00 spent on the demo orders (invoices to look at); checkout
-    # needs 50.00.
-    assert balance_for(direct) == Decimal("81.00")
+    # 100.00 topped up, 19.00 spent on the demo orders (invoices to look at) and 8.00 on a
+    # Paris number (registration approved); checkout needs 50.00.
+    assert balance_for(direct) == Decimal("73.00")
     assert direct.parent.kind == "platform"
     # A demo statement waits for finance: the direct customer's transfer matched, one not.
     assert set(BankStatementLine.objects.values_list("account__name", "status")) >= {
@@ -95,7 +95,9 @@ def test_seed_demo_invoices_voxel_from_the_platform():
     voxel = Account.objects.get(name="Voxel Telecom", kind="reseller")
     (invoice,) = Invoice.objects.filter(account=voxel, source="daily")
     assert invoice.issuer.kind == "platform" and invoice.gross > 0
-    assert SubscriptionCharge.objects.filter(account=voxel, side="wholesale").count() == 3
+    # Three numbers of its customers live, and a Berlin one awaiting registration (charged
+    # at wholesale too, invoiced once approved).
+    assert SubscriptionCharge.objects.filter(account=voxel, side="wholesale").count() == 4
     call_command("seed_demo")
     assert Invoice.objects.filter(account=voxel).count() == 1
 

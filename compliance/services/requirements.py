@@ -13,8 +13,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.permissions import is_platform_admin, may_serve_customer
+from inventory.choices import NumberType
 
-from ..models import Requirement, RequirementAgreement, RequirementVersion, text_sha256
+from ..models import (
+    AddressScope,
+    IdentityField,
+    IdentityType,
+    NumberRegistration,
+    Requirement,
+    RequirementAgreement,
+    RequirementVersion,
+    text_sha256,
+)
 
 # What an admin may set; version, dates and authorship are the service's business.
 EDITABLE_FIELDS = (
@@ -62,6 +72,106 @@ def _version_snapshot(requirement, *, actor=None, now=None):
     return snapshot
 
 
+# Number types that belong to a place (a city or an area code); the others have no area.
+GEOGRAPHIC_TYPES = ("", NumberType.LOCAL)
+PROOF_FIELDS = ("identity_proofs", "address_proofs", "company_proofs", "other_proofs")
+# The fields ``requirement_needs_problems`` reads: a save touching none of them (e.g. the
+# active flag) is not held up by what was saved before.
+NEEDS_FIELDS = frozenset(
+    {"number_type", "area", "identity_type", "identity_fields", "address_scope", *PROOF_FIELDS}
+)
+
+
+def _blocks_without_place(requirement):
+    """The blocks naming ``requirement`` that say no city or region (an "in the area"
+    address has nothing to be compared with)."""
+    if requirement.pk is None:
+        return []
+    return list(requirement.blocks.filter(city="", region="").order_by("pk")[:3])
+
+
+def requirement_needs_problems(requirement):
+    """What is inconsistent in what ``requirement`` (unsaved values) asks a registration
+    for: ``{field: [message, …]}``, empty when it holds together. The console's form shows
+    these on its fields and ``requirement_save`` refuses them, so no caller skips a rule."""
+    problems = {}
+
+    def add(field, message):
+        problems.setdefault(field, []).append(message)
+
+    identity_type = requirement.identity_type
+    fields = list(requirement.identity_fields or ())
+    unknown = [name for name in fields if name not in IdentityField.values]
+    if unknown:
+        add("identity_fields", f"Unknown identity details: {', '.join(map(str, unknown))}.")
+    if fields and not identity_type:
+        add(
+            "identity_fields",
+            "Choose an identity type before making identity details mandatory.",
+        )
+    elif identity_type == IdentityType.PERSONAL:
+        for name in (IdentityField.COMPANY_NUMBER,):
+            if name in fields:
+                add(
+                    "identity_fields",
+                    f"A personal identity has no {IdentityField(name).label.lower()}: choose "
+                    "“Business” or “Personal or business” as the identity type, or untick it.",
+                )
+        if requirement.company_proofs:
+            add(
+                "company_proofs",
+                "A personal identity has no company registration to prove: set this to 0, "
+                "or choose “Business” or “Personal or business” as the identity type.",
+            )
+    elif identity_type == IdentityType.BUSINESS and IdentityField.BIRTH_DATE in fields:
+        add(
+            "identity_fields",
+            "A business has no date of birth: untick it, or choose “Personal or business”.",
+        )
+
+    scope = requirement.address_scope
+    if requirement.address_proofs and not scope:
+        add(
+            "address_proofs",
+            "Ask for an address (choose where it must be) before asking for proof of it.",
+        )
+    area = (requirement.area or "").strip()
+    if area and requirement.number_type not in GEOGRAPHIC_TYPES:
+        add(
+            "area",
+            f"{requirement.get_number_type_display()} numbers have no area: leave the area "
+            "blank, or choose local numbers.",
+        )
+    if scope == AddressScope.AREA and not area:
+        if requirement.number_type not in GEOGRAPHIC_TYPES:
+            add(
+                "address_scope",
+                f"{requirement.get_number_type_display()} numbers have no city or area: ask "
+                "for an address in the country instead.",
+            )
+        elif placeless := _blocks_without_place(requirement):
+            names = ", ".join(str(block) for block in placeless)
+            add(
+                "address_scope",
+                f"Blocks using this requirement have no city or region ({names}), so an "
+                "address “in the number's area” cannot be checked: name the area above, "
+                "or ask for an address in the country.",
+            )
+
+    if requirement.pk is not None and not requirement.needs_registration:
+        waiting = NumberRegistration.objects.filter(
+            requirement_id=requirement.pk, status=NumberRegistration.Status.AWAITING
+        ).count()
+        if waiting:
+            add(
+                "identity_type",
+                f"{waiting} number{'s are' if waiting != 1 else ' is'} awaiting registration "
+                "under this requirement: keep asking for at least one thing until "
+                f"{'they are' if waiting != 1 else 'it is'} approved or cancelled.",
+            )
+    return problems
+
+
 @transaction.atomic
 def requirement_save(*, actor, requirement=None, **fields):
     """Create a requirement (``requirement=None``) or change one; platform admins only.
@@ -97,6 +207,8 @@ def requirement_save(*, actor, requirement=None, **fields):
         setattr(requirement, name, value)
     requirement.updated_at = now
     requirement.updated_by = actor
+    if NEEDS_FIELDS & set(fields) and (problems := requirement_needs_problems(requirement)):
+        raise ValidationError(problems)
     requirement.full_clean()
     requirement.save()
     if changed_words:

@@ -16,6 +16,7 @@ VALID = {
     "title": "Proof of address",
     "text": "German geographic numbers need an address in the area.",
     "internal_notes": "",
+    "deadline_days": "30",
 }
 
 

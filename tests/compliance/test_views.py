@@ -17,6 +17,7 @@ POST = {
     "title": "UK service address",
     "text": "UK geographic numbers are for end users present in the United Kingdom.",
     "internal_notes": "",
+    "deadline_days": "30",
 }
 
 
@@ -52,7 +53,7 @@ def test_list_shows_version_blocks_and_agreements(admin_client, customer_admin):
     response = admin_client.get(reverse("compliance:requirements"))
     row = response.content.decode().split("Proof of address", 1)[1].split("</tr>")[0]
     assert "v4" in row
-    assert '<td class="text-end font-tabular">1</td>' in row  # one block
+    assert '<td data-label="Blocks" class="text-end font-tabular">1</td>' in row  # one block
     assert f'?requirement={requirement.pk}">2</a>' in row  # two agreements, linked
 
 

@@ -4,7 +4,7 @@ from accounts.demo import seed_accounts, seed_reseller
 from billing.demo import seed_balances, seed_platform_invoices
 from cart.demo import seed_orders
 from catalog.demo import seed_voxel_price_list
-from compliance.demo import seed_requirements
+from compliance.demo import seed_registrations, seed_requirements
 from inventory.demo import seed_inventory
 from payments.demo import seed_bank_statements
 
@@ -20,6 +20,7 @@ class Command(BaseCommand):
         seed_voxel_price_list(accounts["reseller"])
         seed_balances(accounts)
         seed_orders()
+        seed_registrations()
         seed_platform_invoices(accounts)
         seed_bank_statements(accounts)
         self.stdout.write(
