@@ -13,86 +13,15 @@ from dataclasses import dataclass, field
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
-from .models import (
-    AddressScope,
-    DocumentKind,
-    IdentityField,
-    IdentityType,
-    NumberRegistration,
-    Submission,
+from .models import NumberRegistration, Submission
+from .needs import (
+    address_phrase,
+    identity_phrase,
+    needs_sentence,
+    proof_phrases,
+    registration_needs,
 )
 from .selectors import requirements_for_blocks
-
-IDENTITY_NEEDS = {
-    IdentityType.ANY: "the end user's identity (a person or a business)",
-    IdentityType.PERSONAL: "the end user's identity (a person)",
-    IdentityType.BUSINESS: "the end user's identity (a business)",
-}
-PROOF_NAMES = {  # singular, plural
-    DocumentKind.IDENTITY: ("identity document", "identity documents"),
-    DocumentKind.ADDRESS: ("proof of address", "proofs of address"),
-    DocumentKind.COMPANY: ("company registration document", "company registration documents"),
-    DocumentKind.OTHER: ("other supporting document", "other supporting documents"),
-}
-
-
-def _lower_first(label):
-    """ "Date of birth" → "date of birth"; "ID or passport number" stays as it is."""
-    return label if label[1:2].isupper() else label[:1].lower() + label[1:]
-
-
-def identity_need(requirement):
-    """ "the end user's identity (a business) with its company registration number", or "" """
-    if not requirement.identity_type:
-        return ""
-    text = IDENTITY_NEEDS.get(requirement.identity_type, IDENTITY_NEEDS[IdentityType.ANY])
-    fields = [
-        _lower_first(IdentityField(name).label)
-        for name in requirement.identity_fields or ()
-        if name in IdentityField.values
-    ]
-    if fields:
-        listed = fields[0] if len(fields) == 1 else f"{', '.join(fields[:-1])} and {fields[-1]}"
-        text = f"{text} with its {listed}"
-    return text
-
-
-def address_need(requirement):
-    """ "an address in Paris", "an address in France", "the end user's address", or "" """
-    scope = requirement.address_scope
-    if scope == AddressScope.ANYWHERE:
-        return "the end user's address (anywhere)"
-    if scope == AddressScope.COUNTRY:
-        return f"an address in {requirement.country.name}"
-    if scope == AddressScope.AREA:
-        return f"an address in {requirement.area or 'the number’s city or area'}"
-    return ""
-
-
-def proof_needs(requirement):
-    """["1 identity document", "2 proofs of address"]"""
-    needs = []
-    for kind, count in requirement.proofs_needed.items():
-        one, many = PROOF_NAMES[kind]
-        needs.append(f"{count} {one if count == 1 else many}")
-    return needs
-
-
-def requirement_needs(requirement):
-    """What a registration for ``requirement`` must contain, one phrase each, in order:
-    identity, address, proofs. Empty when agreeing to its text is enough."""
-    if not requirement.needs_registration:
-        return []
-    parts = [identity_need(requirement), address_need(requirement), *proof_needs(requirement)]
-    return [part for part in parts if part]
-
-
-def needs_sentence(requirement):
-    """ "the end user's identity …, an address in Paris and 1 proof of address" """
-    needs = requirement_needs(requirement)
-    if len(needs) <= 1:
-        return "".join(needs)
-    return f"{', '.join(needs[:-1])} and {needs[-1]}"
 
 
 def requirement_page(requirement):
@@ -100,9 +29,9 @@ def requirement_page(requirement):
     "" / [] when not asked) and ``needs_registration``."""
     return {
         "needs_registration": requirement.needs_registration,
-        "identity_need": identity_need(requirement),
-        "address_need": address_need(requirement),
-        "proof_needs": proof_needs(requirement),
+        "identity_need": identity_phrase(requirement),
+        "address_need": address_phrase(requirement),
+        "proof_needs": proof_phrases(requirement),
     }
 
 
@@ -165,7 +94,7 @@ def registration_outlooks(account, blocks):
     )
     return {
         r.pk: RegistrationOutlook(
-            requirement=r, submission_status=statuses.get(r.pk, ""), needs=requirement_needs(r)
+            requirement=r, submission_status=statuses.get(r.pk, ""), needs=registration_needs(r)
         )
         for r in needed
     }

@@ -20,17 +20,14 @@ from billing.models import Subscription, SubscriptionCharge
 from .checks import submission_problems
 from .models import (
     Address,
-    AddressScope,
     Document,
-    DocumentKind,
     Identity,
-    IdentityField,
-    IdentityType,
     NumberRegistration,
     RejectionReason,
     Requirement,
     Submission,
 )
+from .needs import registration_needs
 
 Reg = NumberRegistration.Status
 RECENT_CANCELLED = 5  # cancelled numbers listed per requirement (the newest)
@@ -79,38 +76,6 @@ def _own(queryset, user):
 # --- What a requirement asks for --------------------------------------------------------------
 
 
-def requirement_needs(requirement):
-    """What a registration for ``requirement`` must contain, one line each."""
-    needs = []
-    if requirement.identity_type:
-        kind = {
-            IdentityType.ANY: "The end user's identity (a person or a business)",
-            IdentityType.PERSONAL: "The end user's identity (a person)",
-            IdentityType.BUSINESS: "The end user's identity (a business)",
-        }[requirement.identity_type]
-        fields = [
-            IdentityField(name).label.lower()
-            for name in requirement.identity_fields or ()
-            if name in IdentityField.values
-        ]
-        needs.append(f"{kind}, with {', '.join(fields)}" if fields else kind)
-    if requirement.address_scope:
-        where = {
-            AddressScope.ANYWHERE: "An address (anywhere)",
-            AddressScope.COUNTRY: f"An address in {requirement.country.name}",
-            AddressScope.AREA: (
-                f"An address in {requirement.area}"
-                if requirement.area
-                else "An address in the number's city or area"
-            ),
-        }[requirement.address_scope]
-        needs.append(where)
-    for kind, count in requirement.proofs_needed.items():
-        label = DocumentKind(kind).label.lower()
-        needs.append(f"{count} {label}{'s' if count > 1 else ''}")
-    return needs
-
-
 # --- The registrations page -------------------------------------------------------------------
 
 
@@ -140,7 +105,7 @@ class RequirementRow:
 
     @property
     def needs(self):
-        return requirement_needs(self.requirement)
+        return registration_needs(self.requirement)
 
     @property
     def next_deadline(self):

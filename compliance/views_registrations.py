@@ -24,6 +24,7 @@ from accounts.permissions import (
 from . import selectors_registrations as selectors
 from .forms_registrations import AddedQuery, SubmissionForm
 from .models import NumberRegistration, Submission
+from .needs import registration_needs
 from .services.registrations import (
     number_registration_cancel,
     submission_get_or_create,
@@ -172,7 +173,7 @@ def _render(request, submission, *, form, problems, failed=False):
     context = {
         "submission": submission,
         "requirement": submission.requirement,
-        "needs": selectors.requirement_needs(submission.requirement),
+        "needs": registration_needs(submission.requirement),
         "form": form,
         "problems": problems,
         "failed": failed,

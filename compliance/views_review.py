@@ -15,7 +15,8 @@ from didportal.forms import add_service_errors
 
 from . import selectors_review as selectors
 from .forms_review import STATUS_CHOICES, ApproveForm, RejectForm, ReviewQueueQuery
-from .models import DocumentKind, IdentityField
+from .models import DocumentKind
+from .needs import needs_lines
 from .rejections import ADVICE, explained
 from .services.registrations import submission_approve, submission_reject
 
@@ -50,24 +51,13 @@ def review_queue(request):
     return render(request, "compliance/review/queue.html", context)
 
 
-def _needs(requirement):
-    """What the requirement asks for, in words, for the reviewer's checklist."""
-    fields = [
-        IdentityField(f).label
-        for f in requirement.identity_fields or ()
-        if f in IdentityField.values
-    ]
-    proofs = [(DocumentKind(kind).label, n) for kind, n in requirement.proofs_needed.items()]
-    return {"identity_fields": fields, "proofs": proofs}
-
-
 def _review_page(request, submission, *, approve_form=None, reject_form=None, status=200):
     waiting = list(selectors.numbers_waiting_on(submission))
     seen = {"seen": selectors.latest_event_id(submission)}
     context = {
         "submission": submission,
         "requirement": submission.requirement,
-        "needs": _needs(submission.requirement),
+        "needs": needs_lines(submission.requirement),
         "account": submission.account,
         "documents": sorted(submission.documents.all(), key=lambda d: KIND_ORDER.index(d.kind)),
         "events": [

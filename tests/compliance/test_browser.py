@@ -31,14 +31,17 @@ def test_admin_writes_versions_and_deactivates_a_requirement(page):
     page.get_by_label("Legal text").fill("UK geographic numbers are for users present in the UK.")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("alert")).to_contain_text("created (version 1)")
+    # Saving shows the requirement's own page; back to the list by the breadcrumb.
+    page.get_by_label("breadcrumb").get_by_role("link", name="Requirements").click()
 
     page.get_by_role("link", name="Edit UK service address").click()
     expect(page.get_by_role("note")).to_contain_text("creates version 2")
     page.get_by_label("Legal text").fill("UK geographic numbers need a UK service address.")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("alert")).to_contain_text("saved as version 2")
+    page.get_by_label("breadcrumb").get_by_role("link", name="Requirements").click()
 
-    page.get_by_role("link", name="View UK service address").click()
+    page.get_by_role("link", name="Public page of UK service address").click()
     expect(page.get_by_role("article")).to_contain_text("need a UK service address")
     expect(page.get_by_role("article")).to_contain_text("Version 2")
     page.go_back()

@@ -249,15 +249,16 @@ def test_needs_lines_say_what_a_registration_needs():
         deadline_days=14,
     )
     assert needs_lines(requirement) == [
-        "Business identity with company registration number and tax ID / VAT number",
-        "Address in Paris",
+        "The end user's identity (a business) with its company registration number and "
+        "tax ID / VAT number",
+        "An address in Paris",
         "1 identity document",
         "2 proofs of address",
         "Within 14 days of purchase",
     ]
     assert needs_lines(Requirement(country="GB")) == ["Agreement only: numbers go live at once"]
     assert needs_lines(Requirement(country="DE", address_scope="country", deadline_days=1)) == [
-        "Address in Germany",
+        "An address in Germany",
         "Within 1 day of purchase",
     ]
 
@@ -270,7 +271,8 @@ def test_list_summarises_each_requirements_needs(client, platform_admin):
     RequirementFactory(title="Agree only", country="GB")
     page = client.get(reverse("compliance:requirements")).content.decode()
     berlin = page.split(">Berlin</a>", 1)[1].split("</tr>")[0]
-    assert "Personal identity" in berlin and "Address in Germany" in berlin
+    assert "The end user&#x27;s identity (a person)" in berlin
+    assert "An address in Germany" in berlin
     assert "Within 30 days of purchase" in berlin
     agree = page.split(">Agree only</a>", 1)[1].split("</tr>")[0]
     assert "Agreement only: numbers go live at once" in agree

@@ -92,7 +92,8 @@ def test_list_shows_what_the_requirement_needs_and_the_number_waiting(client, bu
     assert "French geographic numbers" in page
     assert "Not started" in page
     assert (
-        "The end user&#x27;s identity (a person or a business), with id or passport number" in page
+        "The end user&#x27;s identity (a person or a business) with its ID or passport number"
+        in page
     )
     assert "An address in Paris" in page
     assert "1 identity document" in page and "1 proof of address" in page
