@@ -28,7 +28,12 @@ def browser():
     # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
     # inside one unless told it is safe (the live server handles requests in its own thread).
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # A page's assertions wait as long as its actions (expect's own default is 5 s): on a
+    # loaded CI machine one POST and render can take longer, and the test would fail on
+    # time, not on behaviour. What each assertion requires is unchanged.
+    expect.set_options(timeout=15_000)
 
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
