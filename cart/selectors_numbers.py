@@ -14,7 +14,7 @@ from functools import cached_property
 
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Prefetch, Q, Sum
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Account
@@ -22,6 +22,7 @@ from accounts.permissions import serves_customers
 from accounts.scoping import scoped
 from billing.models import Subscription
 from billing.services.capacity import ChannelTotals, channel_totals
+from billing.services.registration import pending_refund_due
 from catalog.selectors import formatted
 from compliance.models import NumberRegistration
 from inventory.choices import OWNED_STATUSES, DIDStatus
@@ -294,5 +295,4 @@ def refund_due(row):
     pending rental not refunded yet (the setup fee and the first period, VAT included)."""
     if not row.can_cancel_registration:
         return Decimal("0.00")
-    charges = row.rental.charges.filter(account_id=row.did.owner_id, refund_entry__isnull=True)
-    return charges.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    return pending_refund_due(did_id=row.did.pk, account=row.did.owner)

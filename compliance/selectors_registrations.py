@@ -8,14 +8,13 @@ reviewers on the review queue. Any other account's id answers 404, as if it did 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from billing.models import Subscription, SubscriptionCharge
+from billing.services.registration import pending_refund_due
 
 from .checks import submission_problems
 from .models import (
@@ -179,26 +178,9 @@ def registration_for(user, pk):
 
 
 def refund_due(registration):
-    """What cancelling ``registration`` gives back to the buyer: ``(amount, currency)`` of
-    the charges of its number's rental awaiting registration (none yet refunded)."""
-    subscription = (
-        Subscription.objects.filter(
-            did_id=registration.did_id,
-            account_id=registration.account_id,
-            status=Subscription.Status.PENDING,
-        )
-        .order_by("pk")
-        .first()
-    )
-    if subscription is None:
-        return Decimal("0.00"), registration.account.currency
-    charged = SubscriptionCharge.objects.filter(
-        subscription=subscription,
-        account_id=registration.account_id,
-        refund_entry__isnull=True,
-        amount__gt=0,
-    ).aggregate(total=Sum("amount"))["total"]
-    return charged or Decimal("0.00"), subscription.currency
+    """What cancelling ``registration`` gives back to the buyer: ``(amount, currency)``."""
+    account = registration.account
+    return pending_refund_due(did_id=registration.did_id, account=account), account.currency
 
 
 # --- The submission page ----------------------------------------------------------------------
