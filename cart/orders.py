@@ -34,7 +34,7 @@ from django.utils import timezone
 from accounts.branding import brand_for_account
 from accounts.codes import confirmation_code_spend, confirmation_code_verify
 from accounts.permissions import require_may_buy, require_may_buy_for
-from billing.models import Invoice
+from billing.models import Invoice, Subscription
 from billing.notifications import reseller_unpaid_checkout_email_send
 from billing.services import InsufficientBalance, balances_lock
 from billing.services.invoices import invoice_for_charges
@@ -259,7 +259,7 @@ def _place(*, user, token, agreed, ip_address, code, now, account, items=None):
     text, html = _render_confirmation(order)
     # Last: the invoice number's row lock is held from here to commit.
     # Numbers awaiting registration are invoiced when approved (their period starts then).
-    invoiced = [item for item in sold if item.subscription.status != "pending"]
+    invoiced = [item for item in sold if item.subscription.status != Subscription.Status.PENDING]
     if invoiced:
         order.invoice = invoice_for_charges(
             account=account,

@@ -74,10 +74,14 @@ def test_a_reviewer_rejects_with_reasons_then_approves(
     reject = page.locator("#reject-form")
     reject.get_by_role("button", name="Reject").click()
     expect(reject).to_contain_text("Pick at least one reason")
+    # A person clicks what has finished loading; a click while the answer is still
+    # streaming in (scripts not yet run) was lost twice in CI on a loaded machine.
+    page.wait_for_load_state()
     reject.get_by_label("Name does not match").check()
     reject.get_by_label("Other").check()
     reject.get_by_role("button", name="Reject").click()
     expect(reject).to_contain_text("the comment is required")
+    page.wait_for_load_state()
     assert Submission.objects.get().status == "submitted"
     reject.get_by_label("Name does not match").check()
     reject.get_by_label("Other").check()
