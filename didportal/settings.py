@@ -67,6 +67,13 @@ INSTALLED_APPS = [
     "outbox",
     "resellers",
     "payments",
+    "rest_framework",
+    "rest_framework_json_api",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
+    "webhooks",
     "didportal",
 ]
 
@@ -404,3 +411,35 @@ BANK_STATEMENT_MAX_BYTES = env.int("BANK_STATEMENT_MAX_BYTES", default=5 * 1024 
 BILLING_BANK_DETAILS = env(
     "BILLING_BANK_DETAILS", default="IBAN NL00 DEMO 0000 0000 00, BIC DEMONL2A"
 )
+
+# --- REST API (/v3/, DIDWW API v3 compatible) --------------------------------------------
+# JSON:API documents, Api-Key header authentication, per-key rate limits. Field names stay
+# snake_case as DIDWW sends them; the resource type names are set on each serializer.
+REST_FRAMEWORK = {
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
+    "DEFAULT_PARSER_CLASSES": ("rest_framework_json_api.parsers.JSONParser",),
+    "DEFAULT_RENDERER_CLASSES": ("rest_framework_json_api.renderers.JSONRenderer",),
+    "DEFAULT_METADATA_CLASS": "rest_framework_json_api.metadata.JSONAPIMetadata",
+    "DEFAULT_FILTER_BACKENDS": (
+        "rest_framework_json_api.filters.QueryParameterValidationFilter",
+        "rest_framework_json_api.filters.OrderingFilter",
+        "rest_framework_json_api.django_filters.DjangoFilterBackend",
+    ),
+    "DEFAULT_AUTHENTICATION_CLASSES": ("api.authentication.ApiKeyAuthentication",),
+    "DEFAULT_PERMISSION_CLASSES": ("api.permissions.KeyScope",),
+    "DEFAULT_THROTTLE_CLASSES": ("api.throttling.PerKeyRateThrottle",),
+    "DEFAULT_THROTTLE_RATES": {"api_key": env("API_RATE_LIMIT", default="600/min")},
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "ORDERING_PARAM": "sort",
+    "UNAUTHENTICATED_USER": None,
+    "TEST_REQUEST_RENDERER_CLASSES": ("rest_framework_json_api.renderers.JSONRenderer",),
+    "TEST_REQUEST_DEFAULT_FORMAT": "vnd.api+json",
+}
+JSON_API_PLURALIZE_TYPES = False
+# The largest page a list returns (page[size]); DIDWW's default is 50 and its maximum 100.
+API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
+# Webhooks and order callbacks: URLs at private, loopback or link-local addresses are refused
+# (SSRF) unless this is set, for development against a local receiver.
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)

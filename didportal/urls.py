@@ -16,6 +16,9 @@ urlpatterns = [
     path("reseller/", include("resellers.urls")),
     path("payments/", include("payments.urls")),
     path("", include("compliance.urls")),  # /staff/compliance/… and /compliance/…
+    path("v3/", include("api.urls")),
+    path("account/api-keys/", include("api.urls_keys")),
+    path("account/webhooks/", include("webhooks.urls")),
     path("ops/admin/", admin.site.urls),
     # Resellers' brands: public logo and stylesheet; the host registry (platform admins).
     path("brand/<int:pk>/logo", brand_views.brand_logo, name="brand_logo"),
