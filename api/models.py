@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from inventory.models import private_storage
+
 
 class ApiKey(models.Model):
     account = models.ForeignKey(
@@ -120,3 +122,52 @@ class ApiWrite(models.Model):
     class Meta:
         ordering = ["-at", "-pk"]
         indexes = [models.Index(fields=["key", "-at"], name="api_write_key_at")]
+
+
+class DidReservation(models.Model):
+    """DIDWW's reservation of an available number: the cart hold of the web pages
+    (``inventory.services.holds``, CART_HOLD_MINUTES), made through the API by a key and
+    kept here with its description. It ends when it expires, is deleted, or is ordered."""
+
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="did_reservations"
+    )
+    key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="reservations")
+    did = models.ForeignKey("inventory.DID", on_delete=models.CASCADE, related_name="+")
+    description = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["account", "expires_at"], name="api_reservation_live")]
+
+
+class Export(models.Model):
+    """DIDWW's exports: a CSV of the account's numbers, made by a Celery task and fetched
+    with the key (``url``)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="exports"
+    )
+    key = models.ForeignKey(ApiKey, on_delete=models.SET_NULL, null=True, related_name="exports")
+    export_type = models.CharField(max_length=16, default="dids")
+    filters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    external_reference_id = models.CharField(max_length=100, blank=True)
+    callback_url = models.URLField(max_length=500, blank=True)
+    callback_method = models.CharField(max_length=4, blank=True)
+    file = models.FileField(upload_to="api-exports/", storage=private_storage, blank=True)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
