@@ -1,9 +1,9 @@
 """``/v3/``: DIDWW's API v3 paths, without trailing slashes (the SDK calls ``countries``,
 ``countries/<id>``). Each part of the API keeps its routes in its own ``urls_*`` module."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from . import views_balance
+from . import views_balance, views_fallback
 
 app_name = "api"
 
@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("api.urls_orders")),
     path("", include("api.urls_dids")),
     path("", include("api.urls_docs")),
+    re_path(r"^(?P<path>.*)$", views_fallback.not_found),  # last: whatever else is asked
 ]

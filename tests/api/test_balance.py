@@ -59,3 +59,10 @@ def test_the_official_sdk_reads_the_balance(live_server, customer_admin):
     with pytest.raises(DidwwApiError) as refused:
         sdk_for(live_server, "dpk_not-a-key").balance().find()
     assert refused.value.status_code == 401
+
+
+def test_an_unknown_api_path_is_a_jsonapi_404(api_client):
+    response = api_client.get("/v3/no_such_thing/12?filter[x]=1")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/vnd.api+json"
+    assert response.json()["errors"][0]["status"] == "404"
