@@ -230,9 +230,10 @@ def endpoint_send_test(*, actor, endpoint, now=None) -> Delivery:
     now = now or timezone.now()
     data = {"message": "A test event from your portal: your endpoint is reachable."}
     with transaction.atomic():
-        (delivery,) = _deliveries_create(
+        rows = _delivery_rows(
             [(endpoint, Kind.TEST, TEST_EVENT, data)], now=now, account_id=endpoint.account_id
         )
+        (delivery,) = _store(rows)
     return delivery
 
 
@@ -277,25 +278,29 @@ def _body(event_id, event, now, data) -> str:
     return json.dumps(document, cls=DjangoJSONEncoder, separators=(",", ":"))
 
 
-def _deliveries_create(targets, *, now, account_id):
-    """``targets``: ``(endpoint, kind, event, data)``; one event id per (event, data)."""
-    rows, ids = [], {}
-    for endpoint, kind, event, data in targets:
-        event_id = ids.setdefault(id(data), uuid4())
-        rows.append(
-            Delivery(
-                account_id=account_id,
-                endpoint=endpoint,
-                kind=kind,
-                event=event,
-                event_id=event_id,
-                url=endpoint.url,
-                body=_body(event_id, event, now, data),
-                created_at=now,
-                next_attempt_at=now,
-            )
+def _delivery_rows(targets, *, now, account_id):
+    """Unsaved deliveries for ``targets`` — ``(endpoint, kind, event, data)`` of one
+    event — all with one event id (the payload's ``id``)."""
+    event_id = uuid4()
+    return [
+        Delivery(
+            account_id=account_id,
+            endpoint=endpoint,
+            kind=kind,
+            event=event,
+            event_id=event_id,
+            url=endpoint.url,
+            body=_body(event_id, event, now, data),
+            created_at=now,
+            next_attempt_at=now,
         )
-    created = Delivery.objects.bulk_create(rows)
+        for endpoint, kind, event, data in targets
+    ]
+
+
+def _store(rows):
+    """Write the deliveries with one INSERT; their ids go to the workers after commit."""
+    created = Delivery.objects.bulk_create(rows) if rows else []
     _enqueue_after_commit([delivery.pk for delivery in created])
     return created
 
@@ -317,7 +322,7 @@ def events_emit(items, *, now=None) -> list:
         endpoints.setdefault(endpoint.account_id, []).append(endpoint)
     if not endpoints:
         return []
-    created = []
+    rows = []
     for account_id, event, data in items:
         targets = [
             (endpoint, Kind.EVENT, event, data)
@@ -325,8 +330,8 @@ def events_emit(items, *, now=None) -> list:
             if event in endpoint.events
         ]
         if targets:
-            created += _deliveries_create(targets, now=now, account_id=account_id)
-    return created
+            rows += _delivery_rows(targets, now=now, account_id=account_id)
+    return _store(rows)
 
 
 def event_emit(*, account, event, data, now=None) -> list:
