@@ -1,6 +1,8 @@
 """The account's webhook pages: endpoints, their delivery log, "send again", test events,
 and the order callbacks' log. Account admins only; another account's ids answer 404."""
 
+import json
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -140,8 +142,20 @@ def endpoint_test(request, pk):
 @allow(may_manage_webhooks)
 def delivery_detail(request, pk):
     delivery = selectors.delivery_for(request.user, pk)
-    context = {"delivery": delivery, "attempts": delivery.attempt_log.order_by("-pk")[:50]}
+    context = {
+        "delivery": delivery,
+        "payload": _readable(delivery.body),
+        "attempts": delivery.attempt_log.order_by("-pk")[:50],
+    }
     return render(request, "webhooks/delivery_detail.html", context)
+
+
+def _readable(body):
+    """A JSON payload indented for reading; a callback's form body as it is."""
+    try:
+        return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+    except ValueError:
+        return body
 
 
 @require_POST
