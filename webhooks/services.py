@@ -341,11 +341,26 @@ def event_emit(*, account, event, data, now=None) -> list:
     return events_emit([(account, event, data)], now=now)
 
 
+def callback_url_check(url, method="post") -> tuple[str, str]:
+    """Check an order's ``callback_url`` / ``callback_method`` when the API accepts them
+    (the SSRF guard, with a DNS lookup: call it before the order's transaction). Returns
+    them cleaned (``method`` lower-case); raises ``ValidationError`` by field."""
+    method = (method or "post").lower()
+    if method not in Delivery.Method.values:
+        raise ValidationError({"callback_method": "The callback method is get or post."})
+    try:
+        return url_check(url), method
+    except ValidationError as exc:
+        raise ValidationError({"callback_url": exc.messages}) from None
+
+
 def order_callback_queue(*, order, url, method) -> Delivery | None:
     """Queue DIDWW's order callback: ``url`` is called (``method`` "post": a form body,
     "get": query parameters) with the order's ``id``, ``type`` ("orders") and ``status``
     ("completed" or "canceled"). Call inside the order's transaction, once it is completed
-    or failed (a pending order queues nothing). Queuing twice for one status stores one."""
+    or failed (a pending order queues nothing). Queuing twice for one status stores one.
+    The URL was checked with ``callback_url_check`` when the order was accepted; here only
+    its form is (no DNS lookup inside the transaction); the full guard runs at each send."""
     status = CALLBACK_STATUS.get(str(order.status))
     if status is None or not url:
         return None

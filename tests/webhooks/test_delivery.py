@@ -420,3 +420,22 @@ def test_a_callback_whose_host_now_resolves_privately_is_refused_at_send(
     attempt = Attempt.objects.get(delivery=delivery)
     assert attempt.error.startswith("Refused: ") and "127.0.0.1" in attempt.error
     assert attempt.duration_ms < 1000 and timezone.now()
+
+
+def test_callback_url_check_for_the_orders_api(settings, resolve_to):
+    from django.core.exceptions import ValidationError
+
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = False
+    resolve_to({"cb.example.com": "93.184.215.14", "inside.example.com": "10.0.0.8"})
+    assert services.callback_url_check(" https://cb.example.com/x ", "GET") == (
+        "https://cb.example.com/x",
+        "get",
+    )
+    for url, method, field in [
+        ("https://inside.example.com/x", "post", "callback_url"),
+        ("http://cb.example.com/x", "post", "callback_url"),
+        ("https://cb.example.com/x", "delete", "callback_method"),
+    ]:
+        with pytest.raises(ValidationError) as error:
+            services.callback_url_check(url, method)
+        assert list(error.value.message_dict) == [field]
