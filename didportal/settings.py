@@ -448,3 +448,5 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5)
 # Deliveries given up in a row (each after about a day of retries) before an endpoint is
 # disabled and its account's admins are e-mailed.
 WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=5)
+# Days the delivery log keeps delivered and given-up deliveries.
+WEBHOOK_LOG_DAYS = env.int("WEBHOOK_LOG_DAYS", default=30)

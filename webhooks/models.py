@@ -102,6 +102,9 @@ class Delivery(models.Model):
     # When a pending delivery is next due; null once delivered or given up.
     next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When the sweep last handed it to the workers: it is not handed again for a while, so
+    # slow workers do not find the same delivery queued once a minute.
+    swept_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     # The last attempt's outcome (every attempt is an ``Attempt`` row too).
     response_status = models.PositiveIntegerField(null=True, blank=True)

@@ -73,6 +73,8 @@ REPLAY_WINDOW_SECONDS = 300
 ENQUEUE_EACH_UP_TO = 20
 MAX_ENDPOINTS_PER_ACCOUNT = 20
 USER_AGENT = "didportal-webhooks/1"
+# The sweep hands a due delivery to the workers at most this often.
+SWEEP_AGAIN_AFTER = timedelta(minutes=5)
 
 # DIDWW's order statuses for ours: a partly completed order is completed (its failed
 # items are on the order), a failed one canceled.
@@ -570,16 +572,36 @@ def deliveries_due_ids(*, now=None, limit=1000) -> list:
 
 def webhooks_sweep(*, now=None, limit=1000) -> int:
     """Hand every due delivery (first attempts whose enqueue was lost, and retries) to the
-    workers; returns how many. Run every minute by beat: a delivery queued twice is sent
-    once (``delivery_send`` claims it)."""
+    workers; returns how many. Run every minute by beat. One handed over is not handed
+    again for ``SWEEP_AGAIN_AFTER`` (the workers may be busy); a delivery queued twice is
+    sent once anyway (``delivery_send`` claims it). Also drops old finished deliveries."""
     from .tasks import deliver_webhook  # noqa: PLC0415
 
-    handed = 0
-    for pk in deliveries_due_ids(now=now, limit=limit):
+    now = now or timezone.now()
+    due = Delivery.objects.filter(status=Status.PENDING, next_attempt_at__lte=now).exclude(
+        swept_at__gt=now - SWEEP_AGAIN_AFTER
+    )
+    handed = []
+    for pk in due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit]:
         if not enqueue(deliver_webhook, pk, catch_up="the next sweep"):
             break
-        handed += 1
-    return handed
+        handed.append(pk)
+    Delivery.objects.filter(pk__in=handed).update(swept_at=now)
+    deliveries_prune(now=now)
+    return len(handed)
+
+
+def deliveries_prune(*, now=None, batch=1000) -> int:
+    """Delete up to ``batch`` deliveries (with their attempts) delivered or given up more
+    than ``WEBHOOK_LOG_DAYS`` ago; returns how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=int(getattr(settings, "WEBHOOK_LOG_DAYS", 30)))
+    old = Delivery.objects.exclude(status=Status.PENDING).filter(created_at__lt=cutoff)
+    ids = list(old.order_by("pk").values_list("pk", flat=True)[:batch])
+    if not ids:
+        return 0
+    Attempt.objects.filter(delivery_id__in=ids).delete()
+    return Delivery.objects.filter(pk__in=ids).delete()[1].get("webhooks.Delivery", 0)
 
 
 def webhooks_flush(*, now=None, limit=None) -> dict:

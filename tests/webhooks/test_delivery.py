@@ -439,3 +439,32 @@ def test_callback_url_check_for_the_orders_api(settings, resolve_to):
         with pytest.raises(ValidationError) as error:
             services.callback_url_check(url, method)
         assert list(error.value.message_dict) == [field]
+
+
+def test_the_sweep_hands_a_delivery_over_again_only_after_a_while(customer_admin, monkeypatch):
+    handed = []
+    monkeypatch.setattr(
+        tasks.deliver_webhook, "apply_async", lambda args, **kw: handed.extend(args)
+    )
+    with time_machine.travel(NOW, tick=False):
+        make_endpoint(customer_admin, "http://127.0.0.1:9/hook")
+        (delivery,) = emit(customer_admin)
+        assert services.webhooks_sweep() == 1
+    with time_machine.travel(NOW + timedelta(minutes=4), tick=False):
+        assert services.webhooks_sweep() == 0  # still with the workers
+    with time_machine.travel(NOW + timedelta(minutes=5, seconds=1), tick=False):
+        assert services.webhooks_sweep() == 1  # lost: handed over again
+    assert handed == [delivery.pk, delivery.pk]
+
+
+def test_old_finished_deliveries_are_pruned_pending_ones_kept(customer_admin, receiver):
+    with time_machine.travel(NOW, tick=False):
+        make_endpoint(customer_admin, receiver.url)
+        done, waiting = emit(customer_admin)[0], emit(customer_admin)[0]
+        services.delivery_send(delivery_id=done.pk)
+    with time_machine.travel(NOW + timedelta(days=29), tick=False):
+        assert services.deliveries_prune() == 0
+    with time_machine.travel(NOW + timedelta(days=31), tick=False):
+        assert services.deliveries_prune() == 1
+    assert list(Delivery.objects.values_list("pk", flat=True)) == [waiting.pk]
+    assert not Attempt.objects.exists()
