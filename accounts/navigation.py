@@ -1,5 +1,6 @@
 """Role-aware navigation. Items whose page is not built yet show as disabled."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
@@ -11,6 +12,8 @@ from . import permissions
 class NavItem:
     label: str
     url_name: str
+    # Shown only to users it admits (within a group several roles share).
+    only: Callable | None = None
 
 
 NAVIGATION = [
@@ -23,6 +26,7 @@ NAVIGATION = [
             NavItem("Cart", "cart:cart"),
             NavItem("Registrations", "compliance:registrations"),
             NavItem("Balance & invoices", "billing:balance"),
+            NavItem("Webhooks", "webhooks:list", only=permissions.may_manage_webhooks),
         ],
     ),
     (
@@ -79,6 +83,7 @@ NAVIGATION = [
             NavItem("Payments", "payments:home"),
             NavItem("Pricing", "catalog:reseller_pricing"),
             NavItem("Brand", "accounts:brand"),
+            NavItem("Webhooks", "webhooks:list"),
         ],
     ),
     (
@@ -106,7 +111,8 @@ def navigation_for(user, current_path=""):
     """List of dicts (label, url, active, available) for the user's role."""
     for predicate, items in NAVIGATION:
         if predicate(user):
-            return _one_active([_resolve(item, current_path) for item in items])
+            shown = [item for item in items if item.only is None or item.only(user)]
+            return _one_active([_resolve(item, current_path) for item in shown])
     return []
 
 

@@ -88,6 +88,9 @@ reviews_registrations = _role_in(Role.PLATFORM_ADMIN, Role.PLATFORM_COMPLIANCE)
 # Provides its own account's registrations (identities, addresses, documents, submissions)
 # and opens its documents: the admins of an account that holds numbers, and its members.
 provides_registrations = _role_in(Role.CUSTOMER_ADMIN, Role.CUSTOMER_MEMBER, Role.RESELLER_ADMIN)
+# Subscribes its own account's webhook endpoints and reads their deliveries: the admins of a
+# customer or reseller account.
+may_manage_webhooks = _role_in(Role.CUSTOMER_ADMIN, Role.RESELLER_ADMIN)
 # Any signed-in portal user of an active account.
 is_portal_user = _role_in(*Role.values)
 

@@ -60,6 +60,7 @@ from inventory.services.sales import (
     sale_packages_lock,
 )
 from outbox.services import email_queue
+from webhooks.services import event_emit
 
 from .models import CartItem
 from .models_orders import Order, OrderItem
@@ -464,6 +465,33 @@ def _finish(order, sold, *, user, now):
     else:
         status, reason = Order.Status.COMPLETED, "every number sold"
     order_transition(order=order, to_status=status, actor=user, reason=reason, now=now)
+    event = "order.failed" if status == Order.Status.FAILED else "order.completed"
+    event_emit(account=order.account, event=event, data=_order_event_data(order), now=now)
+
+
+def _order_event_data(order):
+    """An order's webhook payload: totals and every item with its outcome."""
+    items = order.items.select_related("did").order_by("position")
+    return {
+        "order": {
+            "id": order.pk,
+            "reference": order.reference,
+            "status": order.status,
+            "currency": order.currency,
+            "net": order.net,
+            "vat": order.vat,
+            "gross": order.gross,
+            "items": [
+                {
+                    "position": item.position,
+                    "status": item.status,
+                    "number": item.did.number if item.did else None,
+                    "failure_reason": item.failure_reason,
+                }
+                for item in items
+            ],
+        }
+    }
 
 
 def _render_confirmation(order):

@@ -20,6 +20,8 @@ app.conf.beat_schedule = {
         "task": "outbox.tasks.flush_outbox",
         "schedule": 60.0,
     },
+    # Webhook deliveries whose enqueue failed (Redis down) and retries that are due.
+    "sweep-webhooks": {"task": "webhooks.tasks.sweep_webhooks", "schedule": 60.0},
     # Cart holds last CART_HOLD_MINUTES; a released number is back in the counts within a minute.
     "release-cart-holds": {
         "task": "cart.tasks.release_cart_holds",

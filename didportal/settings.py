@@ -443,3 +443,10 @@ API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
 # Webhooks and order callbacks: URLs at private, loopback or link-local addresses are refused
 # (SSRF) unless this is set, for development against a local receiver.
 WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+# Seconds one delivery may take (connect, send, read the answer's start).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5)
+# Deliveries given up in a row (each after about a day of retries) before an endpoint is
+# disabled and its account's admins are e-mailed.
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=5)
+# Days the delivery log keeps delivered and given-up deliveries.
+WEBHOOK_LOG_DAYS = env.int("WEBHOOK_LOG_DAYS", default=30)

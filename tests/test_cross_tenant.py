@@ -493,6 +493,8 @@ KIND_BY_SEGMENT = {
     "identities": "identity",
     "addresses": "address",
     "documents": "document",
+    "endpoints": "webhook_endpoint",
+    "deliveries": "webhook_delivery",
 }
 KIND_BY_URL_NAME = {}  # where the path does not say: {"app:name": "kind"}
 
@@ -780,7 +782,35 @@ def make_document(tenant):
     return DocumentFactory(account=tenant.account).pk
 
 
+def make_webhook_endpoint(tenant):
+    """An endpoint of the tenant's (made directly: the SSRF guard would look the host up)."""
+    from didportal.crypto import encrypt
+    from webhooks.models import Endpoint
+
+    return Endpoint.objects.create(
+        account=tenant.account,
+        url="https://hooks.example.com/x",
+        events=["order.completed"],
+        secret_encrypted=encrypt("whsec_walk"),
+        secret_hint="whsec_walk…",
+    ).pk
+
+
+def make_webhook_delivery(tenant):
+    from webhooks.models import Delivery
+
+    return Delivery.objects.create(
+        account=tenant.account,
+        endpoint_id=make_webhook_endpoint(tenant),
+        event="order.completed",
+        url="https://hooks.example.com/x",
+        body="{}",
+    ).pk
+
+
 MAKERS = {
+    "webhook_endpoint": make_webhook_endpoint,
+    "webhook_delivery": make_webhook_delivery,
     "identity": make_identity,
     "address": make_address,
     "document": make_document,

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.permissions import is_finance, may_record_topup_for
 from didportal.enqueue import enqueue
+from webhooks.services import events_emit
 
 from ..models import Balance, LedgerEntry
 from ..notifications import low_balance_email_send
@@ -361,6 +362,12 @@ class LedgerBatch:
         update_rows(moved, ["amount", "low_balance_notified", "updated_at"])
         for account_id, amount, threshold in self._emails:
             low_balance_email_send(account_id=account_id, balance=amount, threshold=threshold)
+        events_emit(
+            [
+                (pk, "balance.low", {"balance": amount, "threshold": threshold})
+                for pk, amount, threshold in self._emails
+            ]
+        )
         self._entries, self._moved, self._emails = [], {}, []
 
 

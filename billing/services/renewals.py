@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from inventory.services import did_paid
+from webhooks.services import events_emit
 
 from ..models import Subscription, SubscriptionCharge
 from ..notifications import renewal_failed_email_send, reseller_unpaid_renewals_email_send
@@ -45,6 +46,7 @@ from .subscriptions import (
     hold_cause_change,
     mark_ended,
     mark_held,
+    number_event_data,
     period_advance,
     period_bounds_of,
     period_next,
@@ -225,6 +227,14 @@ def renew_locked(subscriptions, *, now, job, reseller_holds=None):
     debits.post()
     SubscriptionCharge.objects.bulk_create(rows)
     update_rows(renewed, RENEWAL_FIELDS)
+    events_emit(
+        [
+            (row.account_id, "number.renewed", number_event_data(row))
+            for row in renewed
+            if row.kind == Kind.NUMBER
+        ],
+        now=now,
+    )
     notices = {}
     for subscription, cause, reason in held:
         quiet = reason is not None

@@ -41,6 +41,7 @@ from didportal.status_history import require_author
 from inventory.choices import OWNED_STATUSES, DIDStatus
 from inventory.models import DID
 from inventory.services import did_hold_unpaid, did_release
+from webhooks.services import event_emit
 
 from ..models import Subscription, SubscriptionCharge, SubscriptionEvent
 from ..notifications import renewal_failed_email_send
@@ -634,6 +635,23 @@ def mark_held(subscription, *, now, job, notify=True, reason=None, cause=HoldCau
         )
     if notify and cause == HoldCause.CUSTOMER_UNPAID:
         renewal_failed_email_send(subscription_id=subscription.pk)  # queued in the outbox
+    if subscription.kind == Subscription.Kind.NUMBER and cause == HoldCause.CUSTOMER_UNPAID:
+        # The customer's own balance was short (a reseller's shortfall is the reseller's).
+        data = number_event_data(subscription)
+        event_emit(account=subscription.account_id, event="number.renewal_failed", data=data)
+
+
+def number_event_data(subscription, **extra):
+    """A number subscription's webhook payload (``number.renewed``, ``.renewal_failed``)."""
+    did = subscription.did
+    return {
+        "did": {"id": did.pk, "number": did.number},
+        "subscription_id": subscription.pk,
+        "period_end": subscription.current_period_end,
+        "recurring_price": subscription.recurring_price,
+        "currency": subscription.account.currency,
+        **extra,
+    }
 
 
 def hold_cause_change(subscription, *, cause, now, job):

@@ -41,6 +41,7 @@ from billing.services.registration import (
 )
 from inventory.choices import DIDStatus
 from inventory.services.transitions import lock_in_pk_order, transition_locked
+from webhooks.services import event_emit
 
 from .. import notifications
 from ..checks import submission_problems
@@ -239,7 +240,26 @@ def submission_approve(*, submission, actor, comment="", now=None):
     )
     activated = _activate_awaiting(submission, actor=actor, now=now)
     notifications.submission_approved(submission, numbers=activated)
+    event_emit(
+        account=submission.account,
+        event="registration.approved",
+        data=_decision_data(submission, numbers=[d.number for d in activated]),
+        now=now,
+    )
     return submission
+
+
+def _decision_data(submission, **extra):
+    """A decided registration's webhook payload."""
+    return {
+        "registration": {
+            "id": submission.pk,
+            "requirement": submission.requirement.title,
+            "status": submission.status,
+        },
+        "comment": submission.comment,
+        **extra,
+    }
 
 
 def _activate_awaiting(submission, *, actor, now):
@@ -311,6 +331,12 @@ def submission_reject(*, submission, actor, reasons, comment="", now=None):
         comment=comment,
     )
     notifications.submission_rejected(submission)
+    event_emit(
+        account=submission.account,
+        event="registration.rejected",
+        data=_decision_data(submission, reasons=reasons),
+        now=now,
+    )
     return submission
 
 

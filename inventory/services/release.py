@@ -42,7 +42,8 @@ def release_locked(dids, *, reason, actor=None, job=None):
     """Release ``dids``, locked and held by customers, to their after-hold status."""
     active = [did for did in dids if did.status == S.ACTIVE]
     if active:
-        transition_locked(active, to_status=S.HOLD, reason=reason, actor=actor, job=job)
+        # Through hold, silently: the release is the one webhook event.
+        transition_locked(active, to_status=S.HOLD, reason=reason, actor=actor, job=job, emit=False)
     for to_status in {did.after_hold_status for did in dids}:
         group = [did for did in dids if did.after_hold_status == to_status]
         transition_locked(group, to_status=to_status, reason=reason, actor=actor, job=job)

@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from webhooks.services import events_emit
+
 from .. import bulk
 from ..choices import OWNED_STATUSES, DIDStatus
 from ..models import DID
@@ -180,6 +182,7 @@ def did_transition(
         raise InvalidTransition(_refusal(locked.status, to_status, [locked.number]))
     now = timezone.now()
     had_owner = locked.owner_id is not None
+    before = _before([locked])
     _apply_transition(
         locked,
         to_status=to_status,
@@ -193,6 +196,7 @@ def did_transition(
     locked.save(update_fields=TRANSITION_FIELDS)
     if had_owner and to_status not in OWNED_STATUSES:
         dependents.numbers_left_owner(did_ids=[locked.pk], reason=reason, now=now)
+    numbers_emit([locked], before, now=now)
     did.refresh_from_db()
     return did
 
@@ -234,10 +238,15 @@ def lock_in_pk_order(dids_queryset_or_ids, *, ids_only=False):
     return [did for chunk in bulk.chunks(ids) for did in locking.filter(pk__in=chunk)]
 
 
-def transition_locked(dids, *, to_status, reason, actor, job, owner=None, client_package=None):
+def transition_locked(
+    dids, *, to_status, reason, actor, job, owner=None, client_package=None, emit=True
+):
+    """Move locked ``dids``; ``emit=False`` sends no webhook events (a release's step
+    through hold: the release itself is the event)."""
     reason = reason_text(reason=reason, job=job, actor=actor)
     now = timezone.now()
     leaving = [did.pk for did in dids if did.owner_id is not None]
+    before = _before(dids) if emit else {}
     for did in dids:
         _apply_transition(
             did, to_status=to_status, owner=owner, client_package=client_package, now=now
@@ -253,7 +262,40 @@ def transition_locked(dids, *, to_status, reason, actor, job, owner=None, client
     )
     if to_status not in OWNED_STATUSES:
         dependents.numbers_left_owner(did_ids=leaving, reason=reason, now=now)
+    if emit:
+        numbers_emit(dids, before, now=now)
     return len(dids)
+
+
+# --- Webhook events ------------------------------------------------------------------------
+
+
+def _before(dids):
+    """``{pk: (status, owner id)}`` before a move, for ``numbers_emit``."""
+    return {did.pk: (did.status, did.owner_id) for did in dids}
+
+
+def numbers_emit(dids, before, *, now):
+    """Webhook events for moved numbers, to their owner's endpoints (in this transaction):
+    ``number.activated`` (bought, assigned, approved, back from hold), ``number.on_hold``,
+    ``number.released`` (to the account that held it)."""
+    items = []
+    for did in dids:
+        was, owner_id = before[did.pk]
+        if was == did.status:
+            continue
+        if did.status == S.ACTIVE:
+            event, account_id = "number.activated", did.owner_id
+        elif did.status == S.HOLD:
+            event, account_id = "number.on_hold", did.owner_id
+        elif owner_id is not None and did.status not in OWNED_STATUSES:
+            event, account_id = "number.released", owner_id
+        else:
+            continue
+        data = {"did": {"id": did.pk, "number": did.number, "status": did.status}, "from": was}
+        items.append((account_id, event, data))
+    if items:
+        events_emit(items, now=now)
 
 
 # --- Holds for non-payment ----------------------------------------------------------------
@@ -268,15 +310,15 @@ def did_hold_unpaid(*, did, job, reason):
     """A renewal of ``did`` went unpaid: it goes on hold (if it is not already) and stays
     there until ``did_paid``, whatever its package does meanwhile."""
     locked = DID.objects.select_for_update().get(pk=did.pk)
+    before, now = _before([locked]), timezone.now()
     if locked.status == S.ACTIVE:
-        _apply_transition(
-            locked, to_status=S.HOLD, owner=None, client_package=None, now=timezone.now()
-        )
+        _apply_transition(locked, to_status=S.HOLD, owner=None, client_package=None, now=now)
     elif locked.status != S.HOLD:
         return locked
     locked.unpaid = True
     locked._change_reason = reason_text(reason=reason, job=job)
     locked.save(update_fields=TRANSITION_FIELDS)
+    numbers_emit([locked], before, now=now)
     return locked
 
 
@@ -289,11 +331,11 @@ def did_paid(*, did, job, reason):
     if locked.status != S.HOLD:
         return locked
     locked.unpaid = False
+    before, now = _before([locked]), timezone.now()
     package_holds = locked.client_package_id and not locked.client_package.active
     if not package_holds:
-        _apply_transition(
-            locked, to_status=S.ACTIVE, owner=None, client_package=None, now=timezone.now()
-        )
+        _apply_transition(locked, to_status=S.ACTIVE, owner=None, client_package=None, now=now)
     locked._change_reason = reason_text(reason=reason, job=job)
     locked.save(update_fields=TRANSITION_FIELDS)
+    numbers_emit([locked], before, now=now)
     return locked
