@@ -7,8 +7,6 @@ which numbers failed and why), a failed order (nothing sold, nothing charged) is
 ``canceled``; ``pending`` exists only inside checkout's transaction.
 """
 
-from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers as drf
 from rest_framework_json_api import serializers
 from rest_framework_json_api.relations import ResourceRelatedField
@@ -95,29 +93,6 @@ class DidReservationCreateSerializer(drf.Serializer):
 # --- orders -------------------------------------------------------------------------------
 
 
-def callback_url_check(url) -> str:
-    """The webhooks lane's SSRF guard when it is there; until then https only (http too with
-    ``WEBHOOK_ALLOW_PRIVATE_URLS``) and a URL at all. Django ``ValidationError`` → 422."""
-    try:
-        from webhooks.ssrf import url_check  # noqa: PLC0415 (the webhooks lane's guard)
-    except ImportError:  # TODO(orders): drop this fallback once webhooks.ssrf is merged
-        url_check = _url_check_basic
-    return url_check(url)
-
-
-def _url_check_basic(url):
-    from django.core.validators import URLValidator  # noqa: PLC0415
-
-    schemes = ["https", "http"] if settings.WEBHOOK_ALLOW_PRIVATE_URLS else ["https"]
-    try:
-        URLValidator(schemes=schemes)(url)
-    except DjangoValidationError:
-        raise DjangoValidationError(
-            "callback_url must be a valid https:// URL.", code="callback_url"
-        ) from None
-    return url.strip()
-
-
 class OrderCreateSerializer(drf.Serializer):
     items = drf.ListField(child=drf.JSONField(), min_length=1, max_length=MAX_ITEMS)
     allow_back_ordering = drf.BooleanField(required=False, allow_null=True, default=True)
@@ -180,8 +155,7 @@ class OrderCreateSerializer(drf.Serializer):
         return request
 
     def validate(self, attrs):
-        url = (attrs.get("callback_url") or "").strip()
-        attrs["callback_url"] = callback_url_check(url) if url else ""
+        attrs["callback_url"] = (attrs.get("callback_url") or "").strip()
         method = (attrs.get("callback_method") or "post").lower()
         attrs["callback_method"] = method if attrs["callback_url"] else ""
         attrs["external_reference_id"] = attrs.get("external_reference_id") or ""
