@@ -12,6 +12,7 @@ from rest_framework_json_api import serializers
 from rest_framework_json_api.relations import ResourceRelatedField
 
 from cart.models_orders import Order, OrderItem
+from inventory.choices import DIDStatus
 
 from .ids import sku_id
 from .models import DidReservation
@@ -186,6 +187,10 @@ def item_representation(item: OrderItem) -> dict:
             "billing_period": item.billing_period,
             "status": item.status,
             "failure_reason": item.failure_reason or None,
+            # Sold and charged, not routed until the requirement's registration is approved.
+            "awaiting_registration": bool(item.did_id)
+            and item.status == OrderItem.Status.COMPLETED
+            and item.did.status == DIDStatus.AWAITING_REGISTRATION,
         },
     }
 
