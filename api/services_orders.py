@@ -36,7 +36,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.permissions import require_may_shop
-from billing.services import balance_lock
+from billing.services import balance_lock, balances_lock
 from cart.models import CartItem, offered_periods
 from cart.models_orders import Order, OrderItem
 from cart.orders import order_place
@@ -335,6 +335,7 @@ def api_order_create(
     token = order_token(account, external_reference_id)
     try:
         with transaction.atomic():
+            _holds_to(user, account, reservations, now=now)
             order = order_place(
                 user=user,
                 token=token,
@@ -374,6 +375,24 @@ def api_order_create(
         if getattr(exc, "code", None) == "code_required":
             raise ValidationError(CODE_REQUIRED, code="code_required") from None
         raise
+
+
+def _holds_to(user, account, reservations, *, now=None):
+    """Reservations are the account's: one made with a teammate's key is ordered by this
+    key's user, so its hold moves to that user (checkout buys what the buyer holds). Locks
+    the balances first, as checkout does (the lock order: balances, then numbers)."""
+    now = now or timezone.now()
+    others = [r for r in reservations if r.did.cart_held_by_id not in (None, user.pk)]
+    if not others:
+        return
+    balances_lock([account, account.reseller])
+    for reservation in others:
+        holder = reservation.did.cart_held_by
+        inventory_services.dids_cart_release(dids=[reservation.did_id], user=holder)
+        if reservation.expires_at > now:
+            inventory_services.dids_cart_hold(
+                dids=[reservation.did_id], user=user, until=reservation.expires_at, now=now
+            )
 
 
 def _failures(order):

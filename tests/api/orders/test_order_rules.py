@@ -144,3 +144,16 @@ def test_the_database_keeps_one_order_per_reference_and_one_open_reservation(
             created_at=first.created_at,
             expires_at=first.expires_at,
         )
+
+
+def test_a_teammates_reservation_is_ordered_with_my_key(buyer, block):
+    teammate = UserFactory(account=buyer.account, role="customer_admin")
+    did = numbers_of(block)[0]
+    rid = jsonapi_client(teammate).post("/v3/did_reservations", reservation_body(did)).json()
+    rid = rid["data"]["id"]
+    mine = jsonapi_client(buyer)
+    assert [r["id"] for r in mine.get("/v3/did_reservations").json()["data"]] == [rid]
+    bought = attributes(mine.post("/v3/orders", order_body({"did_reservation_id": rid})))
+    assert bought["status"] == "completed"
+    assert bought["items"][0]["attributes"]["number"] == did.number
+    assert DID.objects.get(pk=did.pk).owner == buyer.account
