@@ -13,6 +13,7 @@ from rest_framework_json_api.relations import ResourceRelatedField
 
 from cart.models_orders import Order, OrderItem
 from inventory.choices import DIDStatus
+from inventory.models import DID
 
 from .ids import sku_id
 from .models import DidReservation
@@ -66,8 +67,27 @@ def parse_id(value, name):
 # --- did_reservations ---------------------------------------------------------------------
 
 
+class ReservedNumberSerializer(serializers.ModelSerializer):
+    """The reserved number, for ``include=available_did``: DIDWW's available DID (its
+    ``number`` without the +, and its ``did_group``). TODO(orders): the catalog lane's
+    ``available_dids`` serializer can take this one's place when both are merged."""
+
+    number = serializers.SerializerMethodField()
+    did_group = FixedTypeRelatedField(resource_type="did_groups", source="block")
+
+    class Meta:
+        model = DID
+        resource_name = "available_dids"
+        fields = ["id", "number", "did_group"]
+
+    def get_number(self, did):
+        return did.number.removeprefix("+")
+
+
 class DidReservationSerializer(serializers.ModelSerializer):
     available_did = FixedTypeRelatedField(resource_type="available_dids", source="did")
+
+    included_serializers = {"available_did": ReservedNumberSerializer}
 
     class Meta:
         model = DidReservation
@@ -81,6 +101,9 @@ class DidReservationCreateSerializer(drf.Serializer):
 
     description = drf.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
     available_did = drf.JSONField()
+
+    # The answer is a DidReservationSerializer's: the same includes are valid.
+    included_serializers = DidReservationSerializer.included_serializers
 
     class Meta:
         resource_name = "did_reservations"
@@ -183,7 +206,7 @@ def item_representation(item: OrderItem) -> dict:
             "did_group_id": str(item.block_id),
             "sku_id": sku_id(item.block_id, item.channels),
             "available_did_id": str(item.did_id) if item.did_id else None,
-            "number": item.did.number if item.did_id else None,
+            "number": item.did.number.removeprefix("+") if item.did_id else None,
             "billing_period": item.billing_period,
             "status": item.status,
             "failure_reason": item.failure_reason or None,

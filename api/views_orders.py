@@ -139,6 +139,11 @@ class OrderViewSet(ReadViewSet):
     ordering_fields = ["created_at", "status", "amount", "external_reference_id"]
     ordering = ["-created_at", "-pk"]
 
+    def get_serializer_class(self):
+        if self.action == "create":
+            return OrderCreateSerializer
+        return OrderSerializer
+
     def get_queryset(self):
         items = OrderItem.objects.select_related("did").order_by("position")
         return (

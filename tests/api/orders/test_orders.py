@@ -41,7 +41,7 @@ def test_order_by_available_number_charges_exactly_the_amount(client_of, buyer, 
     (item,) = attributes["items"]
     assert item["type"] == "did_order_items"
     assert item["attributes"]["available_did_id"] == str(did.pk)
-    assert item["attributes"]["number"] == did.number
+    assert item["attributes"]["number"] == did.number[1:]
     assert item["attributes"]["status"] == "completed"
     assert item["attributes"]["nrc"] == "1.00" and item["attributes"]["mrc"] == "2.00"
     assert item["attributes"]["sku_id"] == sku_of(block)
@@ -69,7 +69,9 @@ def test_order_by_reservation_ends_it(client_of, buyer, block):
         "/v3/orders", order_body({"did_reservation_id": rid, "sku_id": sku_of(block)})
     )
     assert response.status_code == 201, response.json()
-    assert response.json()["data"]["attributes"]["items"][0]["attributes"]["number"] == did.number
+    assert (
+        response.json()["data"]["attributes"]["items"][0]["attributes"]["number"] == did.number[1:]
+    )
     assert DidReservation.objects.get(pk=rid).ended_at is not None
     assert client_of.get("/v3/did_reservations").json()["data"] == []
     again = client_of.post("/v3/orders", order_body({"did_reservation_id": rid}))
@@ -91,11 +93,11 @@ def test_a_number_another_buyer_reserved_fails_its_item_uncharged(
     attributes = response.json()["data"]["attributes"]
     assert attributes["status"] == "completed"  # partly: the items say which failed
     by_number = {i["attributes"]["number"]: i["attributes"] for i in attributes["items"]}
-    assert by_number[taken.number]["status"] == "failed"
-    assert "no longer available" in by_number[taken.number]["failure_reason"]
-    assert by_number[taken.number]["amount"] == "0.00"
+    assert by_number[taken.number[1:]]["status"] == "failed"
+    assert "no longer available" in by_number[taken.number[1:]]["failure_reason"]
+    assert by_number[taken.number[1:]]["amount"] == "0.00"
     assert before - balance(buyer.account) == Decimal(attributes["amount"])
-    assert Decimal(attributes["amount"]) == Decimal(by_number[free.number]["amount"])
+    assert Decimal(attributes["amount"]) == Decimal(by_number[free.number[1:]]["amount"])
 
 
 def test_nothing_available_is_a_canceled_order_charging_nothing(client_of, buyer, block, stranger):

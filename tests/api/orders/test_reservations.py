@@ -191,3 +191,19 @@ def test_read_only_key_and_member_without_buying_right(buyer, block, customer_me
     response = jsonapi_client(customer_member).post("/v3/did_reservations", reservation_body(did))
     assert response.status_code == 403
     assert DID.objects.get(pk=did.pk).cart_held_until is None
+
+
+def test_include_available_did_gives_the_number_and_its_group(client_of, block):
+    did = numbers_of(block)[0]
+    created = client_of.post("/v3/did_reservations?include=available_did", reservation_body(did))
+    assert created.status_code == 201
+    (included,) = created.json()["included"]
+    assert included == {
+        "type": "available_dids",
+        "id": str(did.pk),
+        "attributes": {"number": did.number[1:]},
+        "relationships": {"did_group": {"data": {"type": "did_groups", "id": str(block.pk)}}},
+    }
+    listed = client_of.get("/v3/did_reservations?include=available_did").json()
+    assert listed["included"] == [included]
+    assert client_of.get("/v3/did_reservations?include=colour").status_code == 400
