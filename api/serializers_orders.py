@@ -7,10 +7,12 @@ which numbers failed and why), a failed order (nothing sold, nothing charged) is
 ``canceled``; ``pending`` exists only inside checkout's transaction.
 """
 
+from django.db.models import Prefetch
 from rest_framework import serializers as drf
 from rest_framework_json_api import serializers
 from rest_framework_json_api.relations import ResourceRelatedField
 
+from billing.models import SubscriptionCharge
 from cart.models_orders import Order, OrderItem
 from inventory.choices import DIDStatus
 from inventory.models import DID
@@ -192,9 +194,30 @@ def _optional_id(attributes, name):
     return parse_id(attributes[name], name) if name in attributes else None
 
 
+def order_items(order_ids=None):
+    """Order items with what their rendering reads (number, first charged period)."""
+    first = SubscriptionCharge.objects.filter(period_index=0, side="sale")
+    return (
+        OrderItem.objects.select_related("did", "subscription")
+        .prefetch_related(Prefetch("subscription__charges", queryset=first, to_attr="first"))
+        .order_by("position")
+    )
+
+
+def _billed(item):
+    """The first period charged for the item's number: (from, to) dates, or Nones."""
+    charges = getattr(item.subscription, "first", None) if item.subscription_id else None
+    if not charges:
+        return None, None
+    charge = charges[0]
+    end = charge.period_end.date().isoformat() if charge.period_end else None
+    return charge.period_start.date().isoformat(), end
+
+
 def item_representation(item: OrderItem) -> dict:
     """One number of an order, as DIDWW's ``did_order_items`` (one per number: ``qty`` 1),
     with our ``status`` and ``failure_reason`` so a failed number says why."""
+    billed_from, billed_to = _billed(item)
     return {
         "type": ITEM_TYPE,
         "attributes": {
@@ -202,6 +225,8 @@ def item_representation(item: OrderItem) -> dict:
             "nrc": str(item.setup_fee),
             "mrc": str(item.recurring_price),
             "prorated_mrc": False,
+            "billed_from": billed_from,
+            "billed_to": billed_to,
             "amount": str(item.gross),
             "did_group_id": str(item.block_id),
             "sku_id": sku_id(item.block_id, item.channels),

@@ -8,7 +8,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
 from accounts.throttles import client_ip
-from cart.models_orders import Order, OrderItem
+from cart.models_orders import Order
 
 from .base import ApiMixin
 from .serializers_orders import (
@@ -18,6 +18,7 @@ from .serializers_orders import (
     DidReservationSerializer,
     OrderCreateSerializer,
     OrderSerializer,
+    order_items,
 )
 from .services_orders import (
     api_order_create,
@@ -145,11 +146,10 @@ class OrderViewSet(ReadViewSet):
         return OrderSerializer
 
     def get_queryset(self):
-        items = OrderItem.objects.select_related("did").order_by("position")
         return (
             Order.objects.filter(account=self.account)
             .annotate(amount=F("gross"))
-            .prefetch_related(Prefetch("items", queryset=items, to_attr="_api_items"))
+            .prefetch_related(Prefetch("items", queryset=order_items(), to_attr="_api_items"))
         )
 
     def create(self, request):

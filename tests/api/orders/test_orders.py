@@ -45,6 +45,9 @@ def test_order_by_available_number_charges_exactly_the_amount(client_of, buyer, 
     assert item["attributes"]["status"] == "completed"
     assert item["attributes"]["nrc"] == "1.00" and item["attributes"]["mrc"] == "2.00"
     assert item["attributes"]["sku_id"] == sku_of(block)
+    charge = Subscription.objects.get(did=did).charges.get(period_index=0)
+    assert item["attributes"]["billed_from"] == charge.period_start.date().isoformat()
+    assert item["attributes"]["billed_to"] == charge.period_end.date().isoformat()
     did.refresh_from_db()
     assert did.status == "active" and did.owner == buyer.account
     assert Subscription.objects.get(did=did).channels == block.channels_included
