@@ -8,6 +8,7 @@ which numbers failed and why), a failed order (nothing sold, nothing charged) is
 """
 
 from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers as drf
 from rest_framework_json_api import serializers
 from rest_framework_json_api.relations import ResourceRelatedField
@@ -82,7 +83,7 @@ class ReservedNumberSerializer(serializers.ModelSerializer):
         resource_name = "available_dids"
         fields = ["id", "number", "did_group"]
 
-    def get_number(self, did):
+    def get_number(self, did) -> str:
         return did.number.removeprefix("+")
 
 
@@ -243,6 +244,37 @@ def item_representation(item: OrderItem) -> dict:
     }
 
 
+ITEMS_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "type": {"type": "string", "enum": [ITEM_TYPE]},
+            "attributes": {
+                "type": "object",
+                "properties": {
+                    "qty": {"type": "integer"},
+                    "nrc": {"type": "string"},
+                    "mrc": {"type": "string"},
+                    "prorated_mrc": {"type": "boolean"},
+                    "billed_from": {"type": "string", "format": "date", "nullable": True},
+                    "billed_to": {"type": "string", "format": "date", "nullable": True},
+                    "amount": {"type": "string"},
+                    "did_group_id": {"type": "string"},
+                    "sku_id": {"type": "string"},
+                    "available_did_id": {"type": "string", "nullable": True},
+                    "number": {"type": "string", "nullable": True},
+                    "billing_period": {"type": "string"},
+                    "status": {"type": "string", "enum": ["completed", "failed"]},
+                    "failure_reason": {"type": "string", "nullable": True},
+                    "awaiting_registration": {"type": "boolean"},
+                },
+            },
+        },
+    },
+}
+
+
 class OrderSerializer(serializers.ModelSerializer):
     amount = serializers.DecimalField(source="gross", max_digits=14, decimal_places=2)
     status = serializers.SerializerMethodField()
@@ -269,24 +301,25 @@ class OrderSerializer(serializers.ModelSerializer):
             "items",
         ]
 
-    def get_status(self, order):
+    def get_status(self, order) -> str:
         return STATUS_OUT.get(order.status, order.status)
 
-    def get_description(self, order):
+    def get_description(self, order) -> str:
         items = _items(order)
         failed = sum(1 for item in items if item.status == OrderItem.Status.FAILED)
         text = f"{len(items)} number{'' if len(items) == 1 else 's'}"
         return f"{text} ({failed} failed)" if failed else text
 
-    def get_callback_url(self, order):
+    def get_callback_url(self, order) -> str | None:
         return order.callback_url or None
 
-    def get_callback_method(self, order):
+    def get_callback_method(self, order) -> str | None:
         return order.callback_method or None
 
-    def get_external_reference_id(self, order):
+    def get_external_reference_id(self, order) -> str | None:
         return order.external_reference_id or None
 
+    @extend_schema_field(ITEMS_SCHEMA)
     def get_items(self, order):
         return [item_representation(item) for item in _items(order)]
 

@@ -93,14 +93,14 @@ def test_filters(client_of, orders):
         "filter[colour]=red",
         "filter[external_reference_id]=" + "x" * 101,
         "sort=colour",
-        "page[number]=abc",
         "colour=red",
     ],
 )
 def test_bad_queries_are_400(client_of, orders, query):
     response = client_of.get(f"/v3/orders?{query}")
-    assert response.status_code in (400, 404), response.json()
-    assert response.json()["errors"][0]["status"] in ("400", "404")
+    assert response.status_code == 400, response.json()
+    assert response.json()["errors"][0]["status"] == "400"
+    assert client_of.get("/v3/orders?page[number]=abc").status_code == 404  # DRF's pages
 
 
 def test_sorts_and_pages(client_of, orders):
