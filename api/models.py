@@ -142,6 +142,13 @@ class DidReservation(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["account", "expires_at"], name="api_reservation_live")]
+        constraints = [
+            # One open reservation per number (an expired one is closed before the number
+            # is reserved again: ``api.services_orders.did_reservation_create``).
+            models.UniqueConstraint(
+                fields=["did"], condition=Q(ended_at__isnull=True), name="api_reservation_open_once"
+            ),
+        ]
 
 
 class Export(models.Model):

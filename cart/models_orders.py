@@ -44,6 +44,14 @@ class Order(models.Model):
     )
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Orders placed through the API (``api.services_orders``): the key that placed it, the
+    # caller's own reference (a retry with it finds this order), and DIDWW's callback.
+    api_key = models.ForeignKey(
+        "api.ApiKey", on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+    )
+    external_reference_id = models.CharField(max_length=100, blank=True)
+    callback_url = models.URLField(max_length=500, blank=True)
+    callback_method = models.CharField(max_length=4, blank=True)
 
     tenant_field = "account"
 
@@ -61,6 +69,15 @@ class Order(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(status="failed") | Q(gross=0), name="order_failed_charges_nothing"
+            ),
+            models.UniqueConstraint(
+                fields=["account", "external_reference_id"],
+                condition=~Q(external_reference_id=""),
+                name="order_external_reference_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(callback_method__in=["", "get", "post"]),
+                name="order_callback_method_valid",
             ),
         ]
 
