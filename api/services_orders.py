@@ -29,9 +29,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -44,7 +42,7 @@ from cart.services import MAX_CHANNELS, MAX_QUANTITY, hold_limits, hold_until
 from inventory import services as inventory_services
 from inventory.choices import DIDStatus
 from inventory.models import DID, NumberBlock
-from webhooks.services import order_callback_queue
+from webhooks.services import callback_url_check, order_callback_queue
 
 from .ids import sku_parse
 from .models import DidReservation
@@ -274,27 +272,6 @@ def order_lines(*, account, requests, now=None):
     return lines, reservations
 
 
-def callback_url_check(url) -> str:
-    """The webhooks lane's SSRF guard when it is there; until then https only (http too with
-    ``WEBHOOK_ALLOW_PRIVATE_URLS``) and a URL at all. Django ``ValidationError`` → 422."""
-    try:
-        from webhooks.ssrf import url_check  # noqa: PLC0415 (the webhooks lane's guard)
-    except ImportError:  # TODO(orders): drop this fallback once webhooks.ssrf is merged
-        url_check = _url_check_basic
-    return url_check(url)
-
-
-def _url_check_basic(url):
-    schemes = ["https", "http"] if settings.WEBHOOK_ALLOW_PRIVATE_URLS else ["https"]
-    try:
-        URLValidator(schemes=schemes)(url)
-    except ValidationError:
-        raise ValidationError(
-            "callback_url must be a valid https:// URL.", code="callback_url"
-        ) from None
-    return url.strip()
-
-
 class BackOrderRefused(ValidationError):
     """``allow_back_ordering = false`` and not every number could be bought."""
 
@@ -331,7 +308,8 @@ def api_order_create(
         if existing is not None:
             return existing, False
     lines, reservations = order_lines(account=account, requests=requests, now=now)
-    callback_url = callback_url_check(callback_url) if callback_url else ""
+    if callback_url:  # the SSRF guard resolves the host: before the order's transaction
+        callback_url, callback_method = callback_url_check(callback_url, callback_method)
     token = order_token(account, external_reference_id)
     try:
         with transaction.atomic():
@@ -354,7 +332,7 @@ def api_order_create(
             order.api_key = key
             order.external_reference_id = external_reference_id
             order.callback_url = callback_url or ""
-            order.callback_method = (callback_method or "").lower() if callback_url else ""
+            order.callback_method = callback_method if callback_url else ""
             order.save(
                 update_fields=[
                     "api_key",
