@@ -276,13 +276,6 @@ class BackOrderRefused(ValidationError):
     """``allow_back_ordering = false`` and not every number could be bought."""
 
 
-CODE_REQUIRED = (
-    "This order comes to more than the total above which the portal asks for a confirmation "
-    "code sent by e-mail, which only the web checkout can send: place it in the portal, or "
-    "split it into smaller orders."
-)
-
-
 def api_order_create(
     *,
     key,
@@ -311,48 +304,39 @@ def api_order_create(
     if callback_url:  # the SSRF guard resolves the host: before the order's transaction
         callback_url, callback_method = callback_url_check(callback_url, callback_method)
     token = order_token(account, external_reference_id)
-    try:
-        with transaction.atomic():
-            _holds_to(user, account, reservations, now=now)
-            order = order_place(
-                user=user,
-                token=token,
-                items=lines,
-                agreed=key_agreed_versions(key),
-                ip_address=ip_address,
-                now=now,
-            )
-            if order.api_key_id is not None:  # placed by the twin that committed first
-                return order, False
-            if (
-                not allow_back_ordering
-                and order.items.filter(status=OrderItem.Status.FAILED).exists()
-            ):
-                raise BackOrderRefused(_failures(order), code="not_in_stock")
-            order.api_key = key
-            order.external_reference_id = external_reference_id
-            order.callback_url = callback_url or ""
-            order.callback_method = callback_method if callback_url else ""
-            order.save(
-                update_fields=[
-                    "api_key",
-                    "external_reference_id",
-                    "callback_url",
-                    "callback_method",
-                ]
-            )
-            DidReservation.objects.filter(
-                pk__in=[r.pk for r in reservations], ended_at__isnull=True
-            ).update(ended_at=order.created_at)
-            if order.callback_url:  # our orders are final once placed: completed or failed
-                order_callback_queue(
-                    order=order, url=order.callback_url, method=order.callback_method
-                )
-            return order, True
-    except ValidationError as exc:
-        if getattr(exc, "code", None) == "code_required":
-            raise ValidationError(CODE_REQUIRED, code="code_required") from None
-        raise
+    with transaction.atomic():
+        _holds_to(user, account, reservations, now=now)
+        order = order_place(
+            user=user,
+            token=token,
+            items=lines,
+            agreed=key_agreed_versions(key),
+            ip_address=ip_address,
+            now=now,
+            by_api_key=True,
+        )
+        if order.api_key_id is not None:  # placed by the twin that committed first
+            return order, False
+        if not allow_back_ordering and order.items.filter(status=OrderItem.Status.FAILED).exists():
+            raise BackOrderRefused(_failures(order), code="not_in_stock")
+        order.api_key = key
+        order.external_reference_id = external_reference_id
+        order.callback_url = callback_url or ""
+        order.callback_method = callback_method if callback_url else ""
+        order.save(
+            update_fields=[
+                "api_key",
+                "external_reference_id",
+                "callback_url",
+                "callback_method",
+            ]
+        )
+        DidReservation.objects.filter(
+            pk__in=[r.pk for r in reservations], ended_at__isnull=True
+        ).update(ended_at=order.created_at)
+        if order.callback_url:  # our orders are final once placed: completed or failed
+            order_callback_queue(order=order, url=order.callback_url, method=order.callback_method)
+        return order, True
 
 
 def _holds_to(user, account, reservations, *, now=None):

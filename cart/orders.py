@@ -131,6 +131,7 @@ def order_place(
     now=None,
     for_account=None,
     items=None,
+    by_api_key=False,
 ) -> Order:
     """Buy everything in ``user``'s cart. Returns the order (the same one for a repeated
     ``token``).
@@ -142,7 +143,9 @@ def order_place(
 
     ``agreed`` maps requirement ids to the version the buyer was shown and agreed to.
     ``code`` is the e-mailed transaction code when ``code_required`` (decided on the total
-    quoted under the balance lock). Raises ``ValidationError`` (nothing saved, nothing
+    quoted under the balance lock); ``by_api_key`` orders need none: the key is a secret an
+    account admin made for scripts (optionally bound to IP ranges), and a script cannot read
+    an e-mail. Raises ``ValidationError`` (nothing saved, nothing
     charged, the code not spent) for an empty cart, a missing agreement, a missing or wrong
     code, or ``CheckoutRefused`` when the balance is short. Items whose number was taken
     meanwhile, or could not be sold, fail on the order, uncharged.
@@ -180,6 +183,7 @@ def order_place(
             now=now,
             account=account,
             items=items,
+            by_api_key=by_api_key,
         )
     except IntegrityError:
         # A twin request with the same token committed first.
@@ -190,7 +194,7 @@ def order_place(
 
 
 @transaction.atomic
-def _place(*, user, token, agreed, ip_address, code, now, account, items=None):
+def _place(*, user, token, agreed, ip_address, code, now, account, items=None, by_api_key=False):
     now = now or timezone.now()
     balance = balances_lock([account, account.reseller])[account.pk]
     existing = _existing_order(token, account)
@@ -207,7 +211,7 @@ def _place(*, user, token, agreed, ip_address, code, now, account, items=None):
         raise CheckoutRefused(
             balance=balance.amount, total=quote.gross, minimum=minimum, currency=account.currency
         )
-    if code_required(quote.gross):
+    if code_required(quote.gross) and not by_api_key:
         if not code:
             raise ValidationError(
                 f"This order comes to {quote.gross} {account.currency}: enter the code we "
