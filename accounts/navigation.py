@@ -102,11 +102,18 @@ NAVIGATION = [
 ]
 
 
+# Account tools added after the role's own entries, for whoever their predicate lets in.
+ACCOUNT_TOOLS = [
+    (permissions.may_manage_api_keys, NavItem("API keys", "api_keys:list")),
+]
+
+
 def navigation_for(user, current_path=""):
     """List of dicts (label, url, active, available) for the user's role."""
     for predicate, items in NAVIGATION:
         if predicate(user):
-            return _one_active([_resolve(item, current_path) for item in items])
+            tools = [item for allowed, item in ACCOUNT_TOOLS if allowed(user)]
+            return _one_active([_resolve(item, current_path) for item in items + tools])
     return []
 
 

@@ -33,6 +33,22 @@
     if (event.target.matches("[data-select-on-click]")) event.target.select();
   });
 
+  // A copy button (data-copy-from="<field id>") puts the field's text on the clipboard and
+  // says so; where the clipboard is not available it selects the text to copy by hand.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy-from]");
+    if (!button) return;
+    var field = document.getElementById(button.dataset.copyFrom);
+    if (!field) return;
+    field.select();
+    var done = function () { button.textContent = button.dataset.copiedText || "Copied"; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, function () { field.select(); });
+    } else if (document.execCommand && document.execCommand("copy")) {
+      done();
+    }
+  });
+
   // My number: the ring timeout box is only useful when "For at most…" is chosen.
   function syncRingTimeout() {
     var form = document.getElementById("destination-form");
