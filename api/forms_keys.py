@@ -15,6 +15,7 @@ READ_ONLY = "read_only"
 class KeyCreateForm(forms.Form):
     name = forms.CharField(
         max_length=200,
+        error_messages={"required": "Give the key a name, so you can tell it from the others."},
         help_text="What uses it, e.g. “Billing system” or “Provisioning script”.",
     )
     access = forms.ChoiceField(

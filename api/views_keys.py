@@ -16,6 +16,11 @@ from . import selectors, services
 from .forms_keys import KeyAgreementForm, KeyCreateForm
 
 
+def _posted(request):
+    """The posted data, or None for a GET (an empty POST still binds the form)."""
+    return request.POST if request.method == "POST" else None
+
+
 def _errors_to(form, error: ValidationError):
     form.add_error(None, error.messages)
 
@@ -52,8 +57,8 @@ def key_list(request):
 @require_http_methods(["GET", "POST"])
 def key_create(request):
     requirements = selectors.requirements_in_force()
-    form = KeyCreateForm(request.POST or None)
-    agreement = KeyAgreementForm(request.POST or None, requirements=requirements)
+    form = KeyCreateForm(_posted(request))
+    agreement = KeyAgreementForm(_posted(request), requirements=requirements)
     if request.method == "POST" and form.is_valid():
         full = not form.read_only
         if not full or agreement.is_valid():
@@ -106,7 +111,7 @@ def key_detail(request, pk):
 def key_agree(request, pk):
     key = selectors.key_for(request.user, pk)
     pending = selectors.pending_requirements([key]).get(key.pk, [])
-    form = KeyAgreementForm(request.POST or None, requirements=pending)
+    form = KeyAgreementForm(_posted(request), requirements=pending)
     mine = key.created_by_id == request.user.pk
     if request.method == "POST" and mine and pending and form.is_valid():
         try:
