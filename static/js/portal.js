@@ -49,6 +49,18 @@
     }
   });
 
+  // New API key: the requirement texts concern full-access keys only.
+  function syncKeyScope() {
+    var form = document.getElementById("key-form");
+    var texts = document.getElementById("key-requirements");
+    if (!form || !texts) return;
+    var chosen = form.querySelector("[name=access]:checked");
+    texts.hidden = !chosen || chosen.value !== "full";
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.closest("#key-form")) syncKeyScope();
+  });
+
   // My number: the ring timeout box is only useful when "For at most…" is chosen.
   function syncRingTimeout() {
     var form = document.getElementById("destination-form");
@@ -109,6 +121,7 @@
   function ready(root) {
     applySizes(root);
     syncRingTimeout();
+    syncKeyScope();
     tickHolds();
   }
   document.addEventListener("DOMContentLoaded", function () { ready(document); });

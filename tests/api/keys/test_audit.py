@@ -54,7 +54,9 @@ def test_refusals_are_recorded_too(customer_admin, stranger, owned):
     refused = client.post("/v3/audit-notes", body("notes", {"text": "no"}), HTTP_API_KEY=secret)
     assert refused.status_code == 422
     forbidden = client.patch(
-        f"/v3/audit-dids/{owned.pk}", body("dids", {"tag": "x"}, owned.pk), HTTP_API_KEY=reader_secret
+        f"/v3/audit-dids/{owned.pk}",
+        body("dids", {"tag": "x"}, owned.pk),
+        HTTP_API_KEY=reader_secret,
     )
     assert forbidden.status_code == 403
     _other, other_secret = key_for(stranger)
@@ -129,8 +131,7 @@ def test_every_v3_view_that_writes_records_its_writes():
     escaping = [
         route
         for route, callback in views
-        if _writes(callback)
-        and not issubclass(getattr(callback, "cls", type(None)), ApiMixin)
+        if _writes(callback) and not issubclass(getattr(callback, "cls", type(None)), ApiMixin)
     ]
     assert escaping == []
 
