@@ -17,7 +17,7 @@ from .models import ApiKey, ApiKeyAgreement, ApiWrite
 
 def keys_per_account() -> int:
     """How many active (not revoked) keys one account may hold (``API_KEYS_PER_ACCOUNT``)."""
-    return getattr(settings, "API_KEYS_PER_ACCOUNT", 25)
+    return settings.API_KEYS_PER_ACCOUNT
 
 
 def networks_clean(text: str) -> str:

@@ -137,10 +137,7 @@ def retry_after(*, limit, period, elapsed, current, previous) -> int:
 
 
 def bad_key_limit() -> tuple[int, int]:
-    return (
-        getattr(settings, "API_BAD_KEYS_PER_IP", 30),
-        getattr(settings, "API_BAD_KEY_WINDOW_SECONDS", 600),
-    )
+    return settings.API_BAD_KEYS_PER_IP, settings.API_BAD_KEY_WINDOW_SECONDS
 
 
 def bad_key_attempt(address) -> None:
