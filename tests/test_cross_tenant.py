@@ -494,7 +494,12 @@ KIND_BY_SEGMENT = {
     "addresses": "address",
     "documents": "document",
 }
-KIND_BY_URL_NAME = {}  # where the path does not say: {"app:name": "kind"}
+# Where the path does not say: {"app:name": "kind"}.
+KIND_BY_URL_NAME = {
+    "api_keys:detail": "api_key",
+    "api_keys:agree": "api_key",
+    "api_keys:revoke": "api_key",
+}
 
 # POSTs platform finance may make on a tenant's object page that is not platform-only
 # (finance reads everything; it writes money, on the platform's own pages).
@@ -780,7 +785,14 @@ def make_document(tenant):
     return DocumentFactory(account=tenant.account).pk
 
 
+def make_api_key(tenant):
+    from api.services import api_key_create
+
+    return api_key_create(user=tenant.admin, name=f"{tenant.key}'s key")[0].pk
+
+
 MAKERS = {
+    "api_key": make_api_key,
     "identity": make_identity,
     "address": make_address,
     "document": make_document,
