@@ -87,6 +87,12 @@ def test_create_copy_use_and_revoke_a_key(page, live_server, width, customer_adm
     assert fits(page)
     page.screenshot(path=SHOTS / f"api-keys-{width}.png", full_page=True)
 
+    row.get_by_role("link", name="Details of Billing system").click()
+    expect(page.locator("#key-agreements")).to_contain_text("French geographic numbers v1")
+    expect(page.get_by_text("No changes made with this key yet")).to_be_visible()
+    assert fits(page)
+    page.get_by_role("link", name="API keys", exact=True).last.click()
+    row = page.locator("#api-keys tbody tr").filter(has_text="Billing system")
     row.get_by_role("link", name="Revoke Billing system").click()
     expect(page.get_by_role("heading", name="Revoke “Billing system”")).to_be_visible()
     assert fits(page)
