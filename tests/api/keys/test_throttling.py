@@ -151,3 +151,15 @@ def test_a_key_works_only_from_its_ranges(customer_admin, networks, address, sta
     assert response.status_code == status
     if status == 401:
         assert response.json()["errors"][0]["detail"] == "This API key is not valid."
+
+
+def test_an_unreachable_cache_lets_requests_through(limit, monkeypatch, customer_admin, caplog):
+    limit("1/min")
+
+    def down(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr("api.throttling._window_hit", down)
+    client = jsonapi_client(customer_admin)
+    assert [client.get("/v3/balance").status_code for _ in range(3)] == [200] * 3
+    assert "rate limit not checked" in caplog.text
