@@ -77,6 +77,9 @@ handles_customer_money = _role_in(Role.RESELLER_ADMIN, Role.RESELLER_FINANCE)
 collects_money = _role_in(
     Role.PLATFORM_ADMIN, Role.PLATFORM_FINANCE, Role.RESELLER_ADMIN, Role.RESELLER_FINANCE
 )
+# Creates, revokes and agrees for the API keys of their own account (a key acts as its
+# creator): the admins of customer and reseller accounts.
+may_manage_api_keys = _role_in(Role.CUSTOMER_ADMIN, Role.RESELLER_ADMIN)
 # Manages the users of their own account.
 manages_team = _role_in(Role.PLATFORM_ADMIN, Role.RESELLER_ADMIN, Role.CUSTOMER_ADMIN)
 # A reseller's price list: its admins change it; its finance members read it.

@@ -8,6 +8,7 @@ from accounts.throttles import client_ip
 from .keys import secret_hash
 from .models import ApiKey
 from .services import api_key_used
+from .throttling import bad_key_attempt
 
 HEADER = "HTTP_API_KEY"
 
@@ -15,7 +16,8 @@ HEADER = "HTTP_API_KEY"
 class ApiKeyAuthentication(BaseAuthentication):
     """Sets ``request.user`` to the key's creator and ``request.auth`` to the ``ApiKey``.
     A missing, unknown or revoked key, an inactive user or account, or a source address
-    outside the key's ranges answers 401 with one message (nothing tells a guesser which)."""
+    outside the key's ranges answers 401 with one message (nothing tells a guesser which);
+    too many of those from one address, 429 (``throttling.bad_key_attempt``)."""
 
     def authenticate(self, request):
         secret = request.META.get(HEADER, "").strip()
@@ -28,6 +30,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         )
         address = client_ip(request)
         if key is None or not self._usable(key, address):
+            bad_key_attempt(address)  # 429 instead, once an address sent too many
             raise exceptions.AuthenticationFailed("This API key is not valid.")
         api_key_used(key=key, ip_address=address or None)
         return key.created_by, key

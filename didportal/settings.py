@@ -440,6 +440,11 @@ JSON_API_PLURALIZE_TYPES = False
 # The largest page a list returns (page[size]); DIDWW's default is 50 and its maximum 100.
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
+# API keys: active keys per account; wrong Api-Key headers one address may send in a window
+# before it is answered 429 (api/throttling.py).
+API_KEYS_PER_ACCOUNT = env.int("API_KEYS_PER_ACCOUNT", default=25)
+API_BAD_KEYS_PER_IP = env.int("API_BAD_KEYS_PER_IP", default=30)
+API_BAD_KEY_WINDOW_SECONDS = env.int("API_BAD_KEY_WINDOW_SECONDS", default=600)
 # Webhooks and order callbacks: URLs at private, loopback or link-local addresses are refused
 # (SSRF) unless this is set, for development against a local receiver.
 WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)

@@ -499,7 +499,12 @@ KIND_BY_SEGMENT = {
     "endpoints": "webhook_endpoint",
     "deliveries": "webhook_delivery",
 }
-KIND_BY_URL_NAME = {}  # where the path does not say: {"app:name": "kind"}
+# Where the path does not say: {"app:name": "kind"}.
+KIND_BY_URL_NAME = {
+    "api_keys:detail": "api_key",
+    "api_keys:agree": "api_key",
+    "api_keys:revoke": "api_key",
+}
 
 # POSTs platform finance may make on a tenant's object page that is not platform-only
 # (finance reads everything; it writes money, on the platform's own pages).
@@ -811,7 +816,14 @@ def make_webhook_delivery(tenant):
     ).pk
 
 
+def make_api_key(tenant):
+    from api.services import api_key_create
+
+    return api_key_create(user=tenant.admin, name=f"{tenant.key}'s key")[0].pk
+
+
 MAKERS = {
+    "api_key": make_api_key,
     "webhook_endpoint": make_webhook_endpoint,
     "webhook_delivery": make_webhook_delivery,
     "identity": make_identity,

@@ -33,6 +33,34 @@
     if (event.target.matches("[data-select-on-click]")) event.target.select();
   });
 
+  // A copy button (data-copy-from="<field id>") puts the field's text on the clipboard and
+  // says so; where the clipboard is not available it selects the text to copy by hand.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy-from]");
+    if (!button) return;
+    var field = document.getElementById(button.dataset.copyFrom);
+    if (!field) return;
+    field.select();
+    var done = function () { button.textContent = button.dataset.copiedText || "Copied"; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, function () { field.select(); });
+    } else if (document.execCommand && document.execCommand("copy")) {
+      done();
+    }
+  });
+
+  // New API key: the requirement texts concern full-access keys only.
+  function syncKeyScope() {
+    var form = document.getElementById("key-form");
+    var texts = document.getElementById("key-requirements");
+    if (!form || !texts) return;
+    var chosen = form.querySelector("[name=access]:checked");
+    texts.hidden = !chosen || chosen.value !== "full";
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.closest("#key-form")) syncKeyScope();
+  });
+
   // My number: the ring timeout box is only useful when "For at most…" is chosen.
   function syncRingTimeout() {
     var form = document.getElementById("destination-form");
@@ -93,6 +121,7 @@
   function ready(root) {
     applySizes(root);
     syncRingTimeout();
+    syncKeyScope();
     tickHolds();
   }
   document.addEventListener("DOMContentLoaded", function () { ready(document); });

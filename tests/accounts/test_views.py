@@ -161,6 +161,7 @@ def test_navigation_is_role_aware(client, customer_admin, platform_admin):
         "Cart",
         "Registrations",
         "Balance & invoices",
+        "API keys",
         "Webhooks",
     ]
     client.force_login(platform_admin)
