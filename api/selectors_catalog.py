@@ -149,7 +149,7 @@ class Coverage:
             blocks = (
                 NumberBlock.objects.select_related("requirement")
                 .annotate(available=_stock())
-                .order_by("country", "region", "city", "pk")
+                .order_by("pk")  # a place is named as its oldest block names it
             )
         self.countries, self.regions, self.cities = {}, {}, {}
         self.places = {}
