@@ -19,6 +19,7 @@ stock (``catalog.StockDelta``) rather than by scanning them (``AvailableDids.cou
 """
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cached_property
 
 import phonenumbers
@@ -27,7 +28,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_countries import countries as country_names
 
-from billing.tax import sale_tax_for
+from billing.tax import TaxDecision
 from cart.models import offered_periods
 from cart.pricing import line_quote
 from catalog.models import StockDelta
@@ -194,15 +195,17 @@ class Coverage:
 # --- DID groups -------------------------------------------------------------------------------
 
 
+# Prices are shown without VAT, as DIDWW shows them; the order decides the VAT. Quoting
+# with no VAT also keeps a catalog read from asking VIES about the buyer's VAT number.
+NET = TaxDecision(rate=Decimal(0), country="")
+
+
 class Pricing:
-    """Prices as ``account`` pays them: one VAT decision and one price list per request."""
+    """Prices as ``account`` pays them (its price list is read once per request)."""
 
     def __init__(self, account):
         self.account = account
-
-    @cached_property
-    def decision(self):
-        return sale_tax_for(self.account)
+        self.decision = NET
 
     def prices(self, block):
         return block_prices(block, self.account)

@@ -17,12 +17,14 @@ from . import filters_catalog as f
 from . import selectors_catalog as catalog
 from . import serializers_catalog as s
 from .base import ReadOnlyViewSet
+from .linkage import IncludedLinkageRenderer
 
 
 class CatalogViewSet(ReadOnlyViewSet):
     """List and show plain rows: ``rows(filters, order)`` and ``row(pk)`` say which."""
 
     filter_backends = [QueryParameterValidationFilter]  # parameter names; values: forms
+    renderer_classes = [IncludedLinkageRenderer]  # linkage only for included resources
     filter_form = f.NO_FILTERS
     sorts: dict = {}
     default_sort = ()

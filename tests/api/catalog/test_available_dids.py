@@ -51,7 +51,7 @@ def hold(did_ids, user, minutes=15):
 
 
 def test_numbers_in_number_order_with_their_group(api, stock):
-    response = body(api.get("/v3/available_dids?page[size]=100"))
+    response = body(api.get("/v3/available_dids?page[size]=100&include=did_group"))
     rows = response["data"]
     assert [r["attributes"]["number"] for r in rows] == all_numbers()
     assert response["meta"]["total_records"] == 50

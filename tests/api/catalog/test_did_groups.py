@@ -48,7 +48,8 @@ def skus(response_body):
 
 def test_a_group_is_a_block_with_didww_names(api, stock):
     munich = stock["munich"]
-    group = body(api.get(f"/v3/did_groups/{munich.pk}"))["data"]
+    include = "country,region,city,did_group_type,stock_keeping_units"
+    group = body(api.get(f"/v3/did_groups/{munich.pk}?include={include}"))["data"]
     assert group["type"] == "did_groups"
     assert group["attributes"] == {
         "prefix": "89",
@@ -77,7 +78,8 @@ def test_a_group_is_a_block_with_didww_names(api, stock):
 
 
 def test_a_block_without_city_or_region(api, stock):
-    mobile = body(api.get(f"/v3/did_groups/{stock['dutch_mobile'].pk}"))["data"]
+    url = f"/v3/did_groups/{stock['dutch_mobile'].pk}?include=region,city,did_group_type"
+    mobile = body(api.get(f"{url},stock_keeping_units"))["data"]
     assert mobile["attributes"]["area_name"] == "Mobile"
     assert mobile["relationships"]["city"]["data"] is None
     assert mobile["relationships"]["region"]["data"] is None
@@ -180,7 +182,7 @@ def test_refusals(api, stock, query, parameter):
 def test_sorting(api, stock):
     names = lambda query: [  # noqa: E731
         (r["relationships"]["country"]["data"]["id"], r["attributes"]["area_name"])
-        for r in body(api.get(f"/v3/did_groups{query}"))["data"]
+        for r in body(api.get(f"/v3/did_groups?include=country&{query.lstrip('?')}"))["data"]
     ]
     assert names("") == [
         ("DE", "München"),
@@ -285,11 +287,20 @@ def test_weekly_and_one_time_blocks_say_their_period(api, stock):
 
 def test_channel_options_stop_at_the_blocks_maximum(api, stock):
     rotterdam = stock["rotterdam"]  # at most 2 concurrent calls, 2 included
-    group = body(api.get(f"/v3/did_groups/{rotterdam.pk}"))["data"]
+    group = body(api.get(f"/v3/did_groups/{rotterdam.pk}?include=stock_keeping_units"))["data"]
     assert group["attributes"]["allow_additional_channels"] is False
     assert [s["id"] for s in group["relationships"]["stock_keeping_units"]["data"]] == [
         f"{rotterdam.pk}-2"
     ]
+
+
+def test_without_include_relationships_link(api, stock):
+    group = body(api.get(f"/v3/did_groups/{stock['amsterdam'].pk}"))["data"]
+    relationships = group["relationships"]
+    assert relationships["country"] == {"links": {"related": "http://testserver/v3/countries/NL"}}
+    assert relationships["did_group_type"]["links"]["related"].endswith("/v3/did_group_types/local")
+    assert relationships["stock_keeping_units"] == {"meta": {"count": 3}}
+    assert all("data" not in rel for rel in relationships.values())
 
 
 def test_includes_of_a_list(api, stock):

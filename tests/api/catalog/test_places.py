@@ -28,7 +28,7 @@ def ids(rows):
 
 
 def test_countries_are_those_with_blocks(api, stock):
-    rows = data(api.get("/v3/countries"))
+    rows = data(api.get("/v3/countries?include=regions"))
     assert [(r["id"], r["attributes"]) for r in rows] == [
         ("DE", {"name": "Germany", "prefix": "49", "iso": "DE"}),
         ("NL", {"name": "Netherlands", "prefix": "31", "iso": "NL"}),
@@ -77,7 +77,7 @@ def test_regions_and_cities_have_stable_name_based_ids(api, stock):
         ("North Holland", region_id("NL", "North Holland")),
         ("South Holland", region_id("NL", "South Holland")),
     ]
-    cities = data(api.get("/v3/cities"))
+    cities = data(api.get("/v3/cities?include=region,country"))
     assert [c["attributes"]["name"] for c in cities] == ["Amsterdam", "München", "Rotterdam"]
     munich = cities[1]
     assert munich["id"] == city_id("DE", "Bavaria", "München")
@@ -179,3 +179,18 @@ def test_paging_with_total_records(api, stock):
 def test_without_a_key_nothing_is_shown(client, stock):
     response = client.get("/v3/countries", HTTP_ACCEPT="application/vnd.api+json")
     assert response.status_code == 401
+
+
+def test_linkage_only_for_what_is_included(api, stock):
+    """As DIDWW: without ``include`` a relationship links to its resource and names no id
+    (the official SDK builds an object from every id it reads)."""
+    (netherlands,) = data(api.get("/v3/countries?filter[iso]=NL"))
+    assert netherlands["relationships"]["regions"] == {"meta": {"count": 2}}
+    (rotterdam,) = data(api.get("/v3/cities?filter[name]=rotterdam&include=country"))
+    relationships = rotterdam["relationships"]
+    assert relationships["country"] == {"data": {"type": "countries", "id": "NL"}}
+    south_holland = region_id("NL", "South Holland")
+    assert relationships["region"] == {
+        "links": {"related": f"http://testserver/v3/regions/{south_holland}"}
+    }
+    assert data(api.get(relationships["region"]["links"]["related"]))["id"] == south_holland
