@@ -9,6 +9,7 @@ numbers leave out what others hold in their carts.
 
 from functools import cached_property
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework_json_api.filters import QueryParameterValidationFilter
@@ -292,3 +293,60 @@ class AvailableDidViewSet(CatalogViewSet):
     def row(self, pk):
         pk = _block_pk(pk)
         return None if pk is None else catalog.available_did(pk, holder=self.request.user)
+
+
+# --- OpenAPI -----------------------------------------------------------------------------------
+
+
+def _include_parameter(viewset):
+    paths = []
+
+    def walk(serializer, prefix, depth):
+        for name, included in getattr(serializer, "included_serializers", {}).items():
+            paths.append(f"{prefix}{name}")
+            if depth < 1:
+                walk(included, f"{prefix}{name}.", depth + 1)
+
+    walk(viewset.serializer_class, "", 0)
+    if not paths:
+        return None
+    return OpenApiParameter(
+        "include",
+        str,
+        description="Comma-separated relationships to include: " + ", ".join(paths),
+    )
+
+
+def _document(viewset):
+    """The filters, sorts and includes of ``viewset`` as OpenAPI query parameters."""
+    filters = [
+        OpenApiParameter(
+            f"filter[{name}]",
+            str,
+            description="Comma-separated values match any of them"
+            if isinstance(field, f.ListField)
+            else "",
+        )
+        for name, field in viewset.filter_form.base_fields.items()
+    ]
+    sort = OpenApiParameter(
+        "sort",
+        str,
+        description="Comma-separated, - for descending: " + ", ".join(viewset.sorts),
+    )
+    includes = [p for p in (_include_parameter(viewset),) if p is not None]
+    return extend_schema_view(
+        list=extend_schema(parameters=[*filters, sort, *includes]),
+        retrieve=extend_schema(parameters=includes),
+    )(viewset)
+
+
+for _viewset in (
+    CountryViewSet,
+    RegionViewSet,
+    CityViewSet,
+    DidGroupTypeViewSet,
+    DidGroupViewSet,
+    AvailableDidViewSet,
+):
+    _document(_viewset)
