@@ -14,8 +14,10 @@ and groups as rows of their own. The mapping:
 
 Blocks are few (thousands at most), so the coverage is read in one query per request and
 places are derived in Python; numbers are millions, so available DIDs stay a query, paged
-in number order by the unique index on ``number``, and counted from the trigger-maintained
-stock (``catalog.StockDelta``) rather than by scanning them (``AvailableDids.count``).
+in number order from an index over in-stock numbers that carries the hold columns (an
+index-only scan, even for the rows a deep page's OFFSET skips: catalog migration 0006), and
+counted from the trigger-maintained stock (``catalog.StockDelta``) rather than by scanning
+them (``AvailableDids.count``).
 """
 
 from dataclasses import dataclass, field
