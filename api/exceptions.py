@@ -42,11 +42,10 @@ def exception_handler(exc, context):
     response = jsonapi_exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled error in the API", exc_info=exc)
-        return Response(
-            {"errors": [_error("Internal error", "Something went wrong on our side.", 500)]},
-            status=500,
-            content_type="application/vnd.api+json",
-        )
+        view = context.get("view")
+        if view is not None:
+            view.resource_name = "errors"  # the JSON:API renderer wraps the list in "errors"
+        return Response([_error("Internal error", "Something went wrong on our side.", 500)], 500)
     errors = response.data if isinstance(response.data, list) else []
     for error in errors:
         if isinstance(error, dict):

@@ -66,3 +66,39 @@ def test_an_unknown_api_path_is_a_jsonapi_404(api_client):
     assert response.status_code == 404
     assert response["Content-Type"] == "application/vnd.api+json"
     assert response.json()["errors"][0]["status"] == "404"
+
+
+def test_pages_past_the_end_are_empty_and_bad_page_parameters_are_400(api_client):
+    """Pagination as every /v3/ list has it (did_group_types: five fixed rows)."""
+    last = api_client.get("/v3/did_group_types?page[size]=2&page[number]=99")
+    assert last.status_code == 200
+    body = last.json()
+    assert body["data"] == []
+    assert body["meta"]["total_records"] == 5
+    assert "page%5Bnumber%5D=3" in body["links"]["prev"]
+    assert body["links"]["next"] is None
+    for query in (
+        "page[number]=abc",
+        "page[number]=0",
+        "page[size]=101",
+        "page[size]=-1",
+        "page[number]=١",
+    ):
+        response = api_client.get(f"/v3/did_group_types?{query}")
+        assert response.status_code == 400, query
+        assert "page[" in response.json()["errors"][0]["detail"]
+
+
+def test_an_unexpected_error_is_a_jsonapi_500_without_details(api_client, monkeypatch):
+    from api import views_balance
+
+    def broken(account):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(views_balance, "balance_for", broken)
+    api_client.raise_request_exception = False
+    response = api_client.get("/v3/balance")
+    assert response.status_code == 500
+    (error,) = response.json()["errors"]
+    assert error["status"] == "500"
+    assert "secret" not in response.content.decode()
