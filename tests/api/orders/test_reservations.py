@@ -20,7 +20,9 @@ pytestmark = pytest.mark.django_db
 def test_reserve_holds_the_number_for_the_keys_user(client_of, buyer, block):
     did = numbers_of(block)[0]
     before = timezone.now()
-    response = client_of.post("/v3/did_reservations", reservation_body(did, "  shop   line "))
+    response = client_of.post(
+        "/v3/did_reservations?include=available_did", reservation_body(did, "  shop   line ")
+    )
     assert response.status_code == 201, response.json()
     data = response.json()["data"]
     assert data["type"] == "did_reservations"
@@ -47,8 +49,11 @@ def test_list_show_delete(client_of, buyer, block):
     listed = client_of.get("/v3/did_reservations").json()
     assert [row["id"] for row in listed["data"]] == ids[::-1]  # newest first
     assert listed["meta"]["total_records"] == 2
-    shown = client_of.get(f"/v3/did_reservations/{ids[0]}").json()["data"]
+    shown = client_of.get(f"/v3/did_reservations/{ids[0]}?include=available_did").json()["data"]
     assert shown["relationships"]["available_did"]["data"]["id"] == str(first.pk)
+    # Without include, DIDWW links the related resource instead of naming it.
+    bare = client_of.get(f"/v3/did_reservations/{ids[0]}").json()["data"]
+    assert "data" not in bare["relationships"]["available_did"]
 
     assert client_of.delete(f"/v3/did_reservations/{ids[0]}").status_code == 204
     first.refresh_from_db()
@@ -202,7 +207,9 @@ def test_include_available_did_gives_the_number_and_its_group(client_of, block):
         "type": "available_dids",
         "id": str(did.pk),
         "attributes": {"number": did.number[1:]},
-        "relationships": {"did_group": {"data": {"type": "did_groups", "id": str(block.pk)}}},
+        "relationships": {
+            "did_group": {"links": {"related": f"http://testserver/v3/did_groups/{block.pk}"}}
+        },
     }
     listed = client_of.get("/v3/did_reservations?include=available_did").json()
     assert listed["included"] == [included]
