@@ -166,7 +166,7 @@ def export_write(*, export_id, now=None) -> Export | None:
     run twice: the export's row is locked, and a completed export is left as it is."""
     with transaction.atomic():
         export = (
-            Export.objects.select_for_update()
+            Export.objects.select_for_update(of=("self",))
             .select_related("key__created_by")
             .filter(pk=export_id)
             .first()

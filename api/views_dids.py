@@ -120,7 +120,20 @@ class ListFilter(django_filters.Filter):
         return self._field
 
 
-TRUTH = [("true", "true"), ("false", "false")]
+class TruthField(forms.CharField):
+    """DIDWW's boolean filters: true / false (any case; 1 / 0 too)."""
+
+    def to_python(self, value):
+        text = (super().to_python(value) or "").strip().lower()
+        if text in ("", None):
+            return None
+        if text not in ("true", "false", "1", "0"):
+            raise forms.ValidationError("Send true or false.")
+        return "true" if text in ("true", "1") else "false"
+
+
+class TruthFilter(django_filters.Filter):
+    field_class = TruthField
 
 
 def _terminated():
@@ -138,9 +151,9 @@ class DidFilterSet(CustomerFilterSet):
     id = ListFilter(item=_id, method="_in", field_name="pk")
     number = ListFilter(item=_number, method="_in", field_name="number")
     description = django_filters.CharFilter(method="_description", max_length=100)
-    terminated = django_filters.ChoiceFilter(choices=TRUTH, method="_terminated")
-    awaiting_registration = django_filters.ChoiceFilter(choices=TRUTH, method="_status")
-    blocked = django_filters.ChoiceFilter(choices=TRUTH, method="_status")
+    terminated = TruthFilter(method="_terminated")
+    awaiting_registration = TruthFilter(method="_status")
+    blocked = TruthFilter(method="_status")
     did_group__id = ListFilter(item=_id, method="_in", field_name="block_id")
     country__id = ListFilter(item=_country, method="_in", field_name="block__country")
     order__id = ListFilter(item=_id, method="_order")
