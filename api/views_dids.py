@@ -245,7 +245,20 @@ class DidViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    """``GET /v3/dids``, ``GET /v3/dids/<id>``, ``PATCH /v3/dids/<id>``."""
+    """The account's numbers, as DIDWW's ``dids``.
+
+    ``number`` is written as DIDWW writes it (digits: country code, area code, subscriber
+    number); filters accept it with or without "+". There are no trunks here: calls to a
+    number are forwarded to its ``destination`` (an E.164 number or a SIP URI), ringing
+    ``ring_timeout`` seconds (null: until answered); both are attributes of the number,
+    changed with PATCH. ``capacity_limit`` is the number's channels from the next period on
+    (raising it buys channels, charged pro rata now; lowering it gives them up at the end of
+    the paid period). ``terminated: true`` (or ``billing_cycles_count: 0``) cancels the
+    number: it is released at the end of the paid period (``expires_at``), at once when it
+    is on hold; ``false`` (or null) keeps it while the paid period runs. ``blocked`` is a
+    number on hold. A reseller's key reads its customers' numbers with
+    ``filter[customer.id]``.
+    """
 
     resource_name = "dids"
     serializer_class = DidSerializer

@@ -413,3 +413,28 @@ def test_customers_resource_lists_only_the_resellers_customers(
     customer_client = jsonapi_client(customer_admin)
     assert customer_client.get("/v3/customers").json()["data"] == []
     assert customer_client.get(f"/v3/customers/{resold.pk}").status_code == 404
+
+
+def test_a_number_awaiting_registration_is_cancelled_from_its_registration(funded, customer_admin):
+    from tests.inventory.factories import DIDFactory  # noqa: PLC0415
+
+    did = did_transition(
+        did=DIDFactory(number="+31205550007"),
+        to_status=DIDStatus.AWAITING_REGISTRATION,
+        owner=funded,
+        job="tests",
+        reason="sold awaiting registration",
+    )
+    rental = start(funded, did=did)
+    Subscription.objects.filter(pk=rental.pk).update(status=S.PENDING, next_renewal_at=None)
+    client = jsonapi_client(customer_admin)
+    listed = client.get("/v3/dids?filter[awaiting_registration]=true")
+    assert numbers(listed) == ["31205550007"]
+    assert listed.json()["data"][0]["attributes"]["awaiting_registration"] is True
+    refused = patch(client, did.pk, terminated=True)
+    assert refused.status_code == 422
+    (error,) = refused.json()["errors"]
+    assert "registration" in error["detail"]
+    assert error["source"]["pointer"] == "/data/attributes/terminated"
+    rental.refresh_from_db()
+    assert rental.status == S.PENDING
