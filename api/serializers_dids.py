@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from rest_framework_json_api import serializers
 from rest_framework_json_api.relations import ResourceRelatedField
 
-from accounts.models import Account
 from cart.models_orders import Order
 from cart.selectors_numbers import NumberRow
 from inventory.models import RING_TIMEOUT_MAX, RING_TIMEOUT_MIN, NumberBlock
@@ -52,10 +51,6 @@ class DidResource:
     def did_group(self):
         return self.row.did.block
 
-    @property
-    def customer(self):
-        return self.row.did.owner
-
 
 def digits(number: str) -> str:
     """DIDWW writes numbers as digits: country code, area code, subscriber number."""
@@ -79,7 +74,6 @@ class DidSerializer(serializers.Serializer):
     ring_timeout = serializers.SerializerMethodField()
     order = TypedRelation("orders", model=Order)
     did_group = TypedRelation("did_groups", model=NumberBlock)
-    customer = TypedRelation("customers", model=Account)
 
     class Meta:
         resource_name = "dids"

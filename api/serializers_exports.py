@@ -27,7 +27,7 @@ class ExportSerializer(serializers.ModelSerializer):
         """Where the gzipped CSV is fetched with the key, once completed."""
         if export.status != Export.Status.COMPLETED:
             return None
-        path = reverse("api:export-file", args=[export.pk])
+        path = reverse("api:exports-file", args=[export.pk])
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request else path
 

@@ -20,6 +20,7 @@ from django.db.models import BooleanField, Case, Exists, OuterRef, Subquery, Val
 from django.http import Http404
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import ValidationError as BadRequest
+from rest_framework.renderers import JSONRenderer as PlainJSONRenderer
 from rest_framework.response import Response
 from rest_framework_json_api.django_filters import DjangoFilterBackend
 from rest_framework_json_api.filters import OrderingFilter, QueryParameterValidationFilter
@@ -40,6 +41,7 @@ from inventory.models import DID
 
 from .base import ApiMixin
 from .exceptions import Unprocessable
+from .linkage import IncludedLinkageRenderer
 from .selectors_resellers import CustomerFilterSet, customer_for, customers_of, records_owner
 from .serializers_dids import CustomerSerializer, DidResource, DidSerializer, DidUpdateSerializer
 
@@ -213,6 +215,24 @@ class SortFilter(OrderingFilter):
 FILTERS = (QueryParameterValidationFilter, SortFilter, DjangoFilterBackend)
 
 
+class _DropEmptyRelationships(PlainJSONRenderer):
+    """Leaves out a relationship that linkage pruning left with neither data nor links
+    (JSON:API wants one of them); runs after the pruning (see ``DidRenderer``'s MRO)."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        rows = data.get("data") if isinstance(data, dict) else None
+        for row in rows if isinstance(rows, list) else [rows] if rows else []:
+            relationships = row.get("relationships") if isinstance(row, dict) else None
+            for name in [n for n, rel in (relationships or {}).items() if not rel]:
+                del relationships[name]
+        return super().render(data, accepted_media_type, renderer_context)
+
+
+class DidRenderer(IncludedLinkageRenderer, _DropEmptyRelationships):
+    """DIDWW's linkage (``api.linkage``): a relationship carries ``data`` only when it is
+    included, otherwise a ``links.related`` URL where the related resource has one."""
+
+
 # --- DIDs -----------------------------------------------------------------------------------
 
 
@@ -262,6 +282,7 @@ class DidViewSet(
 
     resource_name = "dids"
     serializer_class = DidSerializer
+    renderer_classes = (DidRenderer,)
     filter_backends = FILTERS
     filterset_class = DidFilterSet
     ordering = ["number"]

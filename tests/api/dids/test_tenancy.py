@@ -19,13 +19,13 @@ KEYS = ("owner", "owner_read_only", "stranger", "reseller", "other_reseller")
 
 # route name → method → expected status per key (in KEYS order).
 EXPECTED = {
-    "did-detail": {
+    "dids-detail": {
         "GET": (200, 200, 404, 200, 404),
         "PATCH": (200, 403, 404, 200, 404),
     },
-    "customer-detail": {"GET": (404, 404, 404, 200, 404)},
-    "export-detail": {"GET": (200, 200, 404, 404, 404)},
-    "export-file": {"GET": (200, 200, 404, 404, 404)},
+    "customers-detail": {"GET": (404, 404, 404, 200, 404)},
+    "exports-detail": {"GET": (200, 200, 404, 404, 404)},
+    "exports-file": {"GET": (200, 200, 404, 404, 404)},
 }
 
 
@@ -52,19 +52,19 @@ def world(munich):
         ),
     }
     ids = {
-        "did-detail": rental.did_id,
-        "customer-detail": customer.pk,
-        "export-detail": export.pk,
-        "export-file": export.pk,
+        "dids-detail": rental.did_id,
+        "customers-detail": customer.pk,
+        "exports-detail": export.pk,
+        "exports-file": export.pk,
     }
     return clients, ids
 
 
 PATHS = {
-    "did-detail": "/v3/dids/{}",
-    "customer-detail": "/v3/customers/{}",
-    "export-detail": "/v3/exports/{}",
-    "export-file": "/v3/exports/{}.csv.gz",
+    "dids-detail": "/v3/dids/{}",
+    "customers-detail": "/v3/customers/{}",
+    "exports-detail": "/v3/exports/{}",
+    "exports-file": "/v3/exports/{}.csv.gz",
 }
 
 
