@@ -10,6 +10,8 @@ by the same services as the number's page (``api.views_dids``).
 """
 
 from dataclasses import dataclass
+from datetime import datetime
+from types import SimpleNamespace
 
 from rest_framework_json_api import serializers
 from rest_framework_json_api.relations import ResourceRelatedField
@@ -26,6 +28,8 @@ class TypedRelation(ResourceRelatedField):
     def __init__(self, resource_type, **kwargs):
         self.resource_type = resource_type
         super().__init__(read_only=True, **kwargs)
+        # DJA (and the OpenAPI document) ask a relationship for its type as a serializer.
+        self.Meta = SimpleNamespace(resource_name=resource_type)
 
     def use_pk_only_optimization(self):
         return False
@@ -78,51 +82,51 @@ class DidSerializer(serializers.Serializer):
     class Meta:
         resource_name = "dids"
 
-    def get_number(self, obj):
+    def get_number(self, obj) -> str:
         return digits(obj.row.did.number)
 
-    def get_description(self, obj):
+    def get_description(self, obj) -> str:
         return obj.row.did.description
 
-    def get_blocked(self, obj):
+    def get_blocked(self, obj) -> bool:
         """On hold (renewal unpaid, account suspended, package deactivated): not routed."""
         return obj.row.on_hold
 
-    def get_awaiting_registration(self, obj):
+    def get_awaiting_registration(self, obj) -> bool:
         return obj.row.awaiting
 
-    def get_terminated(self, obj):
+    def get_terminated(self, obj) -> bool:
         """Cancelled: released at the end of the paid period (``expires_at``)."""
         return obj.row.ending or obj.released
 
-    def get_capacity_limit(self, obj):
+    def get_capacity_limit(self, obj) -> int:
         """Channels from the next period on (channels given up still work until the paid
         period ends; a PATCH compares with this, as the number's page does)."""
         return obj.row.channels.total
 
-    def get_channels_included_count(self, obj):
+    def get_channels_included_count(self, obj) -> int:
         return obj.row.channels.included
 
-    def get_dedicated_channels_count(self, obj):
+    def get_dedicated_channels_count(self, obj) -> int:
         return obj.row.channels.extra
 
-    def get_billing_cycles_count(self, obj):
+    def get_billing_cycles_count(self, obj) -> int | None:
         """DIDWW's renewals left: null renews until cancelled; 0 renews no more."""
         return 0 if obj.row.ending or obj.released else None
 
-    def get_expires_at(self, obj):
+    def get_expires_at(self, obj) -> datetime | None:
         paid_until = obj.row.paid_until
         return serializers.DateTimeField().to_representation(paid_until) if paid_until else None
 
-    def get_created_at(self, obj):
+    def get_created_at(self, obj) -> datetime:
         rental = obj.row.rental
         when = rental.created_at if rental else obj.row.did.created_at
         return serializers.DateTimeField().to_representation(when)
 
-    def get_destination(self, obj):
+    def get_destination(self, obj) -> str:
         return obj.row.did.destination
 
-    def get_ring_timeout(self, obj):
+    def get_ring_timeout(self, obj) -> int | None:
         return obj.row.did.ring_timeout
 
 

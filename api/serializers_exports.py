@@ -23,7 +23,7 @@ class ExportSerializer(serializers.ModelSerializer):
             "filters",
         ]
 
-    def get_url(self, export):
+    def get_url(self, export) -> str | None:
         """Where the gzipped CSV is fetched with the key, once completed."""
         if export.status != Export.Status.COMPLETED:
             return None
