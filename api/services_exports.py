@@ -27,6 +27,10 @@ from .models import Export
 logger = logging.getLogger(__name__)
 
 EXPORT_TYPES = {"dids": "the account's numbers"}
+# Exports an account may have waiting at once (a script cannot queue work without bound),
+# and how long a finished export is kept (DIDWW deletes them after a month).
+EXPORTS_WAITING_MAX = 5
+EXPORT_KEEP_DAYS = 30
 COLUMNS = [
     "id",
     "number",
@@ -92,6 +96,14 @@ def export_create(
                 "callback_url": "Exports are not called back here: read GET /v3/exports/<id> "
                 "until its status is completed."
             }
+        )
+    waiting = Export.objects.filter(
+        account=key.account, status__in=(Export.Status.PENDING, Export.Status.PROCESSING)
+    ).count()
+    if waiting >= EXPORTS_WAITING_MAX:
+        raise ValidationError(
+            f"{waiting} exports of this account are still being written: wait until they are "
+            "completed, then ask again."
         )
     export = Export.objects.create(
         account=key.account,
@@ -206,11 +218,29 @@ def _write(export) -> int:
 
 
 def exports_sweep(*, older_than_seconds=60, now=None) -> int:
-    """Enqueue pending exports whose enqueue was lost (a broker outage); returns how many."""
+    """Enqueue pending exports whose enqueue was lost (a broker outage), and delete exports
+    finished more than EXPORT_KEEP_DAYS ago with their files. Returns how many it enqueued."""
     now = now or timezone.now()
     cutoff = now - timezone.timedelta(seconds=older_than_seconds)
     pending = Export.objects.filter(status=Export.Status.PENDING, created_at__lt=cutoff)
     ids = list(pending.order_by("pk").values_list("pk", flat=True)[:500])
     for export_id in ids:
         export_enqueue(export_id=export_id)
+    exports_expire(now=now)
     return len(ids)
+
+
+def exports_expire(*, now=None) -> int:
+    """Delete exports created more than EXPORT_KEEP_DAYS ago (their files first: a file
+    whose row is gone would never be found again). Returns how many were deleted."""
+    now = now or timezone.now()
+    old = Export.objects.filter(
+        created_at__lt=now - timezone.timedelta(days=EXPORT_KEEP_DAYS)
+    ).exclude(status__in=(Export.Status.PENDING, Export.Status.PROCESSING))
+    deleted = 0
+    for export in old.order_by("pk")[:500]:
+        if export.file:
+            export.file.delete(save=False)
+        export.delete()
+        deleted += 1
+    return deleted

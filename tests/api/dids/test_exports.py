@@ -180,3 +180,26 @@ def test_a_failed_write_says_so(customer_admin, monkeypatch):
     assert export_write(export_id=export.pk).status == "failed"
     attrs = jsonapi_client(customer_admin).get(f"/v3/exports/{export.pk}").json()["data"]
     assert attrs["attributes"]["status"] == "failed" and attrs["attributes"]["url"] is None
+
+
+def test_waiting_exports_are_capped_and_old_ones_deleted_with_their_files(customer_admin):
+    from api.services_exports import EXPORTS_WAITING_MAX, exports_expire  # noqa: PLC0415
+
+    key, _secret = key_for(customer_admin)
+    client = jsonapi_client(customer_admin)
+    for _ in range(EXPORTS_WAITING_MAX):
+        assert create(client, export_type="dids").status_code == 201
+    refused = create(client, export_type="dids")
+    assert refused.status_code == 422
+    assert "still being written" in refused.json()["errors"][0]["detail"]
+
+    first = Export.objects.order_by("pk").first()
+    export_write(export_id=first.pk)
+    first.refresh_from_db()
+    storage, name = first.file.storage, first.file.name
+    assert storage.exists(name)
+    Export.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(days=31))
+    assert exports_expire() == 1
+    assert not storage.exists(name)
+    assert not Export.objects.filter(pk=first.pk).exists()
+    assert Export.objects.count() == EXPORTS_WAITING_MAX - 1  # the waiting ones stay
