@@ -40,12 +40,13 @@ def _resources(document):
 def prune_linkage(document, request=None):
     resources = _resources(document)
     present = {(r.get("type"), r.get("id")) for r in resources if isinstance(r, dict)}
+    urls = {}  # a page of 50 numbers links the same few groups: each URL is made once
     for resource in resources:
         for relationship in (resource.get("relationships") or {}).values():
-            _prune(relationship, present, request)
+            _prune(relationship, present, request, urls)
 
 
-def _prune(relationship, present, request):
+def _prune(relationship, present, request, urls):
     if not isinstance(relationship, dict) or "data" not in relationship:
         return
     linkage = relationship["data"]
@@ -54,7 +55,10 @@ def _prune(relationship, present, request):
         return
     del relationship["data"]
     if isinstance(linkage, dict):
-        url = _detail_url(linkage, request)
+        key = (linkage.get("type"), linkage.get("id"))
+        if key not in urls:
+            urls[key] = _detail_url(linkage, request)
+        url = urls[key]
         if url:
             relationship.setdefault("links", {})["related"] = url
     else:
