@@ -438,3 +438,47 @@ def test_a_number_awaiting_registration_is_cancelled_from_its_registration(funde
     assert error["source"]["pointer"] == "/data/attributes/terminated"
     rental.refresh_from_db()
     assert rental.status == S.PENDING
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"capacity_limit": "abc"},
+        {"capacity_limit": True},
+        {"capacity_limit": 10**12},
+        {"capacity_limit": []},
+        {"description": {"a": 1}},
+        {"description": "nul\x00byte"},
+        {"terminated": "perhaps"},
+        {"terminated": None},
+        {"destination": "+31\x00"},
+        {"destination": ["sip:a@b.c"]},
+        {"ring_timeout": "30s"},
+        {"billing_cycles_count": -1},
+        {"billing_cycles_count": 0, "terminated": False},
+    ],
+)
+def test_odd_bodies_are_refused_not_500(funded, customer_admin, attributes):
+    rental = rent(funded, "+31205550001")
+    response = patch(jsonapi_client(customer_admin), rental.did_id, **attributes)
+    assert response.status_code in (400, 422), response.content
+    assert response.json()["errors"][0]["status"] in ("400", "422")
+    rental.refresh_from_db()
+    did = DID.objects.get(pk=rental.did_id)
+    assert (rental.status, did.description, did.destination) == (S.ACTIVE, "", "")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"data": {"type": "orders", "id": "1", "attributes": {}}},
+        {"data": []},
+        {"data": {"type": "dids", "attributes": {"description": "x"}}},
+        {"nothing": True},
+    ],
+)
+def test_malformed_documents_are_refused(funded, customer_admin, body):
+    rental = rent(funded, "+31205550001")
+    response = jsonapi_client(customer_admin).patch(f"/v3/dids/{rental.did_id}", body)
+    assert 400 <= response.status_code < 500, response.content
+    assert DID.objects.get(pk=rental.did_id).description == ""
