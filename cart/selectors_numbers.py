@@ -255,6 +255,11 @@ def _row(did):
     )
 
 
+def number_rows(dids):
+    """``NumberRow``s of numbers read through ``my_numbers_queryset`` (the API's pages)."""
+    return [_row(did) for did in dids]
+
+
 def my_numbers_page(user, *, search="", status="", page=None):
     """One page (PAGE_SIZE) of the account's numbers, by number; ``page.rows`` are
     NumberRows. ``status``: "active", "hold", "awaiting_registration" or "ending" (cancelled,

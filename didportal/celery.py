@@ -23,6 +23,8 @@ app.conf.beat_schedule = {
     # Webhook deliveries whose enqueue failed (Redis down) and retries that are due.
     "sweep-webhooks": {"task": "webhooks.tasks.sweep_webhooks", "schedule": 60.0},
     # Cart holds last CART_HOLD_MINUTES; a released number is back in the counts within a minute.
+    # API exports whose enqueue was lost (Redis down when the export was created).
+    "sweep-api-exports": {"task": "api.tasks.sweep_exports", "schedule": 60.0},
     "release-cart-holds": {
         "task": "cart.tasks.release_cart_holds",
         "schedule": 60.0,

@@ -121,3 +121,25 @@ def did_users_assign(*, did, actor, users):
     did._history_user = actor
     did.save(update_fields=["updated_at"])
     return sorted(found.values(), key=lambda u: (u.full_name, u.email))
+
+
+DESCRIPTION_MAX = DID._meta.get_field("description").max_length
+
+
+@transaction.atomic
+def did_description_set(*, did, actor, description):
+    """Label ``did`` with the owner's own ``description`` (trimmed, spaces collapsed; "" for
+    none). Whoever may set where its calls go may label it. Returns the refreshed number."""
+    description = " ".join(str(description or "").split())
+    if len(description) > DESCRIPTION_MAX:
+        raise ValidationError(
+            {"description": f"A description is at most {DESCRIPTION_MAX} characters."}
+        )
+    did = _locked_own_did(did, actor, admins_only=False)
+    if did.description == description:
+        return did
+    did.description = description
+    did._change_reason = "description changed"
+    did._history_user = actor
+    did.save(update_fields=["description", "updated_at"])
+    return did

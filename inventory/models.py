@@ -277,6 +277,9 @@ class DID(models.Model):
         max_length=255, blank=True, validators=[validate_destination], help_text="E.164 or sip:"
     )
     channels = models.PositiveIntegerField(null=True, blank=True, help_text="Blank: block default.")
+    # The owner's own label for the number (DIDWW's ``description``); cleared when the number
+    # leaves its owner, as the destination is. Written by ``inventory.customer`` only.
+    description = models.CharField(max_length=100, blank=True)
     # How long a forwarded call rings before it gives up; blank rings until answered.
     ring_timeout = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Seconds (5–300); blank: ring forever."

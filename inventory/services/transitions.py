@@ -40,6 +40,7 @@ TRANSITION_FIELDS = [
     "owner",
     "client_package",
     "destination",
+    "description",
     "hold_started_at",
     "unpaid",
     "ever_sold",
@@ -159,6 +160,7 @@ def _apply_transition(did, *, to_status, owner, client_package, now):
         did.owner = None
         did.client_package = None
         did.destination = ""
+        did.description = ""
         did.hold_started_at = None
     if to_status != S.HOLD:
         did.unpaid = False  # only a held number can be held for non-payment
