@@ -34,6 +34,7 @@ from billing.services.capacity import (
     number_rental_cancel,
     number_rental_keep,
 )
+from billing.services.subscriptions import lock_after_number
 from cart.models_orders import OrderItem
 from cart.selectors_numbers import my_number, my_numbers_queryset, number_rows
 from inventory.choices import DIDStatus
@@ -375,15 +376,21 @@ def did_update(*, row, actor, **changes) -> bool:
 
 def _channels_set(row, actor, wanted):
     rental = row.rental
-    current = row.channels.total
-    if wanted == current:
+    if wanted == row.channels.total:
         return
     if rental is None:
         raise ValidationError({"capacity_limit": "This number has no rental to change."})
+    # Decide under the rental's lock (taken as the capacity services take it), on a fresh
+    # read: a twin request that bought the channels meanwhile has committed by then.
+    lock_after_number(Subscription.objects, pk=rental.pk)
+    row = my_number(actor, row.did.pk)
+    rental, current = row.rental, row.channels.total
+    if wanted == current:
+        return
     if wanted < current:
         capacity_reduce(number_subscription=rental, channels=wanted, actor=actor)
         return
-    # Two identical requests racing read the same purchases and share one key: one charge.
+    # Identical requests share one key (a retry after a lost answer buys nothing more).
     bought = Subscription.objects.filter(
         did=row.did, account_id=rental.account_id, kind=Kind.CAPACITY
     ).count()

@@ -14,6 +14,7 @@ from cart.models_orders import Order
 
 from .base import ApiMixin
 from .models import DidReservation
+from .selectors_resellers import CustomerFilterSet, records_owner
 from .serializers_orders import (
     MAX_ID,
     STATUS_IN,
@@ -123,8 +124,8 @@ class StatusFilter(django_filters.Filter):
         return qs.filter(status__in=[ours for s in value for ours in STATUS_IN[s]])
 
 
-class OrderFilter(django_filters.FilterSet):
-    """DIDWW's order filters."""
+class OrderFilter(CustomerFilterSet):
+    """DIDWW's order filters (and, for resellers' keys, ``customer.id``)."""
 
     id = IdListFilter()
     reference = IdListFilter(references=True)
@@ -139,7 +140,8 @@ class OrderFilter(django_filters.FilterSet):
 
 
 class OrderViewSet(ReadViewSet):
-    """The key's account's orders: list (filters, sort, pages), show, create."""
+    """The key's account's orders: list (filters, sort, pages), show, create. A reseller's
+    key reads one customer's with ``filter[customer.id]`` (``api.selectors_resellers``)."""
 
     resource_name = "orders"
     serializer_class = OrderSerializer
@@ -156,7 +158,7 @@ class OrderViewSet(ReadViewSet):
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI document's dry run
             return Order.objects.none()
         return (
-            Order.objects.filter(account=self.account)
+            Order.objects.filter(account=records_owner(self.request, "orders"))
             .annotate(amount=F("gross"))
             .prefetch_related(Prefetch("items", queryset=order_items(), to_attr="_api_items"))
         )

@@ -10,6 +10,7 @@ from django.utils import timezone
 from cart.models_orders import Order
 from tests.api.conftest import fund, jsonapi_client
 from tests.api.orders.conftest import numbers_of, order_body, reservation_body, sku_of
+from tests.factories import AccountFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -124,3 +125,39 @@ def test_list_query_count_does_not_grow_with_orders(client_of, orders, buyer, bl
     with CaptureQueriesContext(connection) as more:
         client_of.get("/v3/orders")
     assert len(more) == len(few)
+
+
+def test_a_resellers_key_reads_one_customers_orders_with_filter_customer_id(
+    block, reseller, stranger
+):
+    """A reseller's own orders by default; a customer's with ``filter[customer.id]``;
+    another reseller's customer or a direct customer is 404, a customer's key cannot use it."""
+    admin = UserFactory(account=reseller, role="reseller_admin")
+    fund(reseller, "100.00")
+    shop = AccountFactory(kind="customer", parent=reseller, name="Shop")
+    shop_admin = UserFactory(account=shop, role="customer_admin")
+    fund(shop, "100.00")
+    placed = jsonapi_client(shop_admin).post(
+        "/v3/orders", order_body({"sku_id": sku_of(block), "qty": 1})
+    )
+    assert placed.status_code == 201, placed.json()
+    order_id = placed.json()["data"]["id"]
+
+    reseller_api = jsonapi_client(admin)
+    assert reseller_api.get("/v3/orders").json()["data"] == []  # its own: none yet
+    listed = reseller_api.get(f"/v3/orders?filter[customer.id]={shop.pk}").json()
+    assert [row["id"] for row in listed["data"]] == [order_id]
+    shown = reseller_api.get(f"/v3/orders/{order_id}?filter[customer.id]={shop.pk}")
+    assert shown.status_code == 200
+    assert reseller_api.get(f"/v3/orders/{order_id}").status_code == 404  # not its own
+
+    other_reseller = UserFactory(
+        account=AccountFactory(kind="reseller", name="Other"), role="reseller_admin"
+    )
+    for client, customer_id in (
+        (jsonapi_client(other_reseller), shop.pk),
+        (reseller_api, stranger.account_id),
+        (jsonapi_client(shop_admin), shop.pk),
+    ):
+        response = client.get(f"/v3/orders?filter[customer.id]={customer_id}")
+        assert response.status_code == 404, response.json()
