@@ -3,12 +3,14 @@ other parts of the API add (a JSON:API ModelViewSet with a relationship, ``inclu
 ``filter[...]``, ``sort``, paging, PATCH and DELETE; a create that a business rule may
 refuse with 422). They prove that the OpenAPI document, the fuzzer and the tenancy walker
 pick up endpoints by themselves, and that each notices a broken one (``Leaky…``,
-``ScopeIgnoring…``, ``Crashing…``). Never routed outside these tests."""
+``ScopeIgnoring…``, ``Crashing…``, ``Misdescribed…``). Never routed outside these tests."""
 
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.urls import include, path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 from rest_framework_json_api import serializers
@@ -33,7 +35,9 @@ class ExampleNumberSerializer(serializers.ModelSerializer):
     description = serializers.CharField(
         source="notes", max_length=100, allow_blank=True, required=False
     )
-    ring_timeout = serializers.IntegerField(min_value=5, max_value=120, required=False)
+    ring_timeout = serializers.IntegerField(
+        min_value=5, max_value=120, required=False, allow_null=True
+    )
     did_group = ResourceRelatedField(source="block", read_only=True, model=NumberBlock)
 
     class Meta:
@@ -113,12 +117,29 @@ class ScopeIgnoringNumberViewSet(ExampleNumberViewSet):
 
 
 class CrashingNumberViewSet(ExampleNumberViewSet):
-    """Broken on purpose: a filter value with a digit 7 in it is a server error."""
+    """Broken on purpose: a list filtered by number is a server error."""
 
     def get_queryset(self):
-        if "7" in self.request.query_params.get("filter[number]", ""):
+        if self.request.query_params.get("filter[number]"):
             raise RuntimeError("boom")
         return super().get_queryset()
+
+
+class MisdescribedNumberSerializer(ExampleNumberSerializer):
+    """Broken on purpose: says ``ring_timeout`` is an integer, sends a word."""
+
+    ring_timeout = serializers.SerializerMethodField()
+
+    class Meta(ExampleNumberSerializer.Meta):
+        pass
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_ring_timeout(self, instance):
+        return "soon"
+
+
+class MisdescribedNumberViewSet(ExampleNumberViewSet):
+    serializer_class = MisdescribedNumberSerializer
 
 
 def _router(*registrations):
@@ -154,6 +175,10 @@ class ScopeIgnoring:
 
 class Crashing:
     urlpatterns = _urlconf(("example_numbers", CrashingNumberViewSet))
+
+
+class Misdescribed:
+    urlpatterns = _urlconf(("example_numbers", MisdescribedNumberViewSet))
 
 
 class Unclassified:
