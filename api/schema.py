@@ -204,15 +204,7 @@ PAGE_META = {
 class JsonApiAutoSchema(AutoSchema):
     """drf-spectacular's AutoSchema, speaking JSON:API (see the module's docstring)."""
 
-    # --- media types, tags ------------------------------------------------------------------
-
-    def map_parsers(self):
-        return [MEDIA_TYPE]
-
-    def map_renderers(self, attribute):
-        if attribute == "media_type":
-            return [MEDIA_TYPE]
-        return super().map_renderers(attribute)
+    # --- tags ------------------------------------------------------------------------------
 
     def get_tags(self):
         resource = self._resource_type()
@@ -355,7 +347,8 @@ class JsonApiAutoSchema(AutoSchema):
         instance = force_instance(serializer)
         resource = self._resource_type()
         if not (resource and is_serializer(instance) and status_code.startswith("2")):
-            return super()._get_response_for_code(serializer, status_code, [MEDIA_TYPE], direction)
+            # an explicit answer (@extend_schema: a CSV download, an empty 204…) as declared
+            return super()._get_response_for_code(serializer, status_code, media_types, direction)
         many = is_list_serializer(instance) or (
             self._is_list_view(instance) and status_code == "200"
         )

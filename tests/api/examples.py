@@ -8,9 +8,11 @@ pick up endpoints by themselves, and that each notices a broken one (``Leaky…`
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.http import HttpResponse
 from django.urls import include, path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 from rest_framework_json_api import serializers
@@ -96,6 +98,14 @@ class ExampleExportViewSet(ModelViewSet):
 
     def get_queryset(self):
         return Export.objects.filter(account=self.account).order_by("-pk")
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        """The export's file: not JSON:API, so its answer is declared; errors (an unknown
+        id) stay JSON:API documents."""
+        export = self.get_object()
+        return HttpResponse(f"number\r\n# export {export.pk}\r\n", content_type="text/csv")
 
     def perform_create(self, serializer):
         if serializer.validated_data["export_type"] != "dids":

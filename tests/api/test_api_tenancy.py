@@ -255,6 +255,13 @@ def _resource_type(route):
     return getattr(meta, "resource_name", None) or route.segment
 
 
+def _answered_id(response):
+    """The primary data's id of a JSON:API answer (None: another kind of answer, a file)."""
+    if not response["Content-Type"].startswith("application/vnd.api+json"):
+        return None
+    return str(response.json()["data"]["id"])
+
+
 def _ids(response):
     return {str(item["id"]) for item in response.json().get("data", [])}
 
@@ -337,7 +344,7 @@ def _walk_object(world, route, kind, maker, urlconf, visited):
                 expected = 200 if may_reach else 404
                 if status != expected:
                     problems.append(f"{said}, expected {expected}")
-                elif status == 200 and str(response.json()["data"]["id"]) != str(object_id):
+                elif status == 200 and _answered_id(response) not in (None, str(object_id)):
                     problems.append(f"{said}, but answered another object")
                 continue
             if read_only:
@@ -420,6 +427,7 @@ def test_endpoints_added_later_are_walked_and_pass(settings):
     assert "POST v3/^example_exports$ stranger" not in visited  # no id: a list, not walked
     assert "GET v3/^example_exports$ stranger" in visited
     assert "GET v3/^example_exports/(?P<pk>[^/.]+)$ its reseller" in visited
+    assert "GET v3/^example_exports/(?P<pk>[^/.]+)/download$ stranger" in visited
 
 
 def test_a_route_nobody_classified_fails_the_walk(settings):

@@ -136,6 +136,7 @@ def test_endpoints_added_later_are_fuzzed_too(live_server, unthrottled, seeded, 
         "PATCH /v3/example_numbers/{id}",
         "DELETE /v3/example_numbers/{id}",
         "POST /v3/example_exports",
+        "GET /v3/example_exports/{id}/download",
     ):
         assert requests[label] >= 15, requests
 

@@ -99,7 +99,11 @@ def test_endpoints_added_later_are_described_from_their_views(examples):
         ("/v3/example_numbers/{id}", "PATCH"),
         ("/v3/example_numbers/{id}", "DELETE"),
         ("/v3/example_exports", "POST"),
+        ("/v3/example_exports/{id}/download", "GET"),
     } <= documented(document)
+    download = document["paths"]["/v3/example_exports/{id}/download"]["get"]["responses"]
+    assert list(download["200"]["content"]) == ["text/csv"]  # declared, kept
+    assert list(download["404"]["content"]) == [MEDIA_TYPE]
 
 
 def test_the_whole_document_builds_without_a_warning(examples):
