@@ -456,3 +456,25 @@ def test_the_walk_notices_a_read_only_key_that_writes(settings):
     ), problems
     assert any("read-only key: 204" in p and "'inventory_did'" in p for p in problems), problems
     assert not any("stranger" in p for p in problems)
+
+
+@pytest.mark.parametrize("urlconf", [None, "tests.api.urlconfs.examples"])
+def test_every_v3_operation_refuses_a_request_without_a_key(settings, client, urlconf):
+    """No key, no answer but 401 (as a JSON:API error), whatever the id: nothing is found
+    or refused for a caller nobody knows."""
+    if urlconf:
+        settings.ROOT_URLCONF = urlconf
+    sent = []
+    for route in v3_routes():
+        if route.name in NOT_TENANT_URL_NAMES or not route.is_drf:
+            continue
+        kwargs = {name: 1 for name in route.params}
+        url = reverse(route.name, kwargs=kwargs)
+        for method in route.methods:
+            response = client.generic(method, url, HTTP_ACCEPT="application/vnd.api+json")
+            assert response.status_code == 401, (method, url, response.status_code)
+            assert response.json()["errors"][0]["status"] == "401"
+            sent.append(f"{method} {url}")
+    assert "GET /v3/balance" in sent
+    if urlconf:
+        assert {"PATCH /v3/example_numbers/1", "POST /v3/example_exports"} <= set(sent)
