@@ -96,7 +96,12 @@ class Route:
         view = self.callback.cls
         actions = getattr(self.callback, "actions", None)
         if actions:
-            return sorted(m.upper() for m in actions if m in view.http_method_names)
+            # (DRF adds "head" to a viewset's actions once it served a GET)
+            return sorted(
+                m.upper()
+                for m in actions
+                if m in view.http_method_names and m not in ("head", "options", "trace")
+            )
         return sorted(
             m.upper()
             for m in view.http_method_names

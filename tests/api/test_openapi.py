@@ -52,7 +52,12 @@ def _methods(callback):
     view = callback.cls
     actions = getattr(callback, "actions", None)
     if actions:
-        return {method.upper() for method in actions if method in view.http_method_names}
+        # (DRF adds "head" to a viewset's actions once it served a GET)
+        return {
+            method.upper()
+            for method in actions
+            if method in view.http_method_names and method not in ("head", "options", "trace")
+        }
     return {
         method.upper()
         for method in view.http_method_names
