@@ -3,7 +3,8 @@ other parts of the API add (a JSON:API ModelViewSet with a relationship, ``inclu
 ``filter[...]``, ``sort``, paging, PATCH and DELETE; a create that a business rule may
 refuse with 422). They prove that the OpenAPI document, the fuzzer and the tenancy walker
 pick up endpoints by themselves, and that each notices a broken one (``Leaky…``,
-``ScopeIgnoring…``, ``Crashing…``, ``Misdescribed…``). Never routed outside these tests."""
+``ScopeIgnoring…``, ``Crashing…``, ``Misdescribed…``,
+``KeyedQueryset…``). Never routed outside these tests."""
 
 import django_filters
 from django.core.exceptions import ValidationError
@@ -152,6 +153,12 @@ class MisdescribedNumberViewSet(ExampleNumberViewSet):
     serializer_class = MisdescribedNumberSerializer
 
 
+class KeyedQuerysetNumberViewSet(ExampleNumberViewSet):
+    """Careless on purpose: no class-level queryset, so describing it needs a key."""
+
+    queryset = None
+
+
 def _router(*registrations):
     router = SimpleRouter(trailing_slash=False)
     for prefix, viewset in registrations:
@@ -189,6 +196,10 @@ class Crashing:
 
 class Misdescribed:
     urlpatterns = _urlconf(("example_numbers", MisdescribedNumberViewSet))
+
+
+class KeyedQueryset:
+    urlpatterns = _urlconf(("example_numbers", KeyedQuerysetNumberViewSet))
 
 
 class Unclassified:
