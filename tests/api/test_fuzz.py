@@ -38,23 +38,23 @@ OWNER = "A's customer"  # a reseller's customer: the longest price chain
 
 def fuzz(base_url, secret, ids, max_examples=EXAMPLES):
     """Fuzzes every operation of the document at ``base_url``; returns ``(failures,
-    requests)``: the first failure per operation (its message), and how many requests each
-    operation was sent. ``ids`` maps a path segment (``dids``) to a real object's id, put
-    into half of the generated paths."""
+    requests, statuses)``: the first failure per operation (its message), how many requests
+    each operation was sent, and how many answers had each status. ``ids`` maps a path
+    segment (``dids``) to a real object's id, put into half of the generated paths."""
     schema = schemathesis.openapi.from_url(f"{base_url}/v3/openapi.json")
-    failures, requests = {}, Counter()
+    failures, requests, statuses = {}, Counter(), Counter()
     for result in schema.get_all_operations():
         operation = result.ok()
         for mode in _modes(operation):
-            run = _runner(operation, mode, base_url, secret, ids, max_examples, requests)
+            run = _runner(operation, mode, base_url, secret, ids, max_examples, requests, statuses)
             try:
                 run()
             except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 (the result)
                 failures.setdefault(operation.label, f"{mode}: {exc}"[:4000])
-    return failures, requests
+    return failures, requests, statuses
 
 
-def _runner(operation, mode, base_url, secret, ids, max_examples, requests):
+def _runner(operation, mode, base_url, secret, ids, max_examples, requests, statuses):
     known = _known_id(operation.path, ids)
 
     @settings(
@@ -70,8 +70,12 @@ def _runner(operation, mode, base_url, secret, ids, max_examples, requests):
         if use_known and known and case.path_parameters:
             name, value = known
             case.path_parameters[name] = value
-        response = case.call(base_url=base_url, headers={"Api-Key": secret}, timeout=30)
+        # the real key always (invalid requests mutate the document's Api-Key header too,
+        # which would test only the 401, and count as a brute-forcing address)
+        case.headers = {**(case.headers or {}), "Api-Key": secret}
+        response = case.call(base_url=base_url, timeout=30)
         requests[operation.label] += 1
+        statuses[response.status_code] += 1
         case.validate_response(response, checks=CHECKS)
 
     return run
@@ -115,9 +119,10 @@ def seeded():
 
 def test_every_v3_operation_survives_the_fuzzer(live_server, unthrottled, seeded):
     secret, ids = seeded
-    failures, requests = fuzz(live_server.url, secret, ids)
+    failures, requests, statuses = fuzz(live_server.url, secret, ids)
     assert not failures, "\n\n".join(f"{op}\n{message}" for op, message in failures.items())
     assert requests["GET /v3/balance"] > 0
+    assert statuses[200] > 0 and statuses[401] == 0  # the real key, always
 
 
 @pytest.fixture
@@ -128,7 +133,7 @@ def examples_routed(settings):
 def test_endpoints_added_later_are_fuzzed_too(live_server, unthrottled, seeded, examples_routed):
     secret, ids = seeded
     ids = {"example_numbers": ids["dids"], "example_exports": ids["exports"]}
-    failures, requests = fuzz(live_server.url, secret, ids, max_examples=15)
+    failures, requests, statuses = fuzz(live_server.url, secret, ids, max_examples=15)
     assert not failures, "\n\n".join(f"{op}\n{message}" for op, message in failures.items())
     for label in (
         "GET /v3/example_numbers",
@@ -139,6 +144,9 @@ def test_endpoints_added_later_are_fuzzed_too(live_server, unthrottled, seeded, 
         "GET /v3/example_exports/{id}/download",
     ):
         assert requests[label] >= 15, requests
+    # real objects were reached, invalid requests refused, a business rule said no
+    assert statuses[200] and statuses[404] and statuses[400] and statuses[422], statuses
+    assert statuses[401] == 0, statuses
 
 
 @pytest.mark.parametrize(
@@ -153,6 +161,8 @@ def test_the_fuzzer_fails_a_crashing_or_misdescribed_endpoint(
 ):
     settings.ROOT_URLCONF = urlconf
     secret, ids = seeded
-    failures, _requests = fuzz(live_server.url, secret, {"example_numbers": ids["dids"]}, 15)
+    failures, _requests, _statuses = fuzz(
+        live_server.url, secret, {"example_numbers": ids["dids"]}, 15
+    )
     assert set(failures) >= {"GET /v3/example_numbers"}, failures
     assert check in failures["GET /v3/example_numbers"]

@@ -310,3 +310,22 @@ def test_the_reference_renders_and_tries_a_request_with_a_key(page, customer_adm
     assert not problems, problems
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     assert html.unescape(page.title()).startswith("API v3 reference")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"type": "example_exports", "attributes": 3},
+        {"type": "example_exports", "attributes": ["export_type"]},
+        {"type": "example_exports", "attributes": {}, "relationships": "x"},
+        {"type": "example_exports", "attributes": {}, "relationships": {"key": 1}},
+        {"type": "example_exports", "attributes": {}, "relationships": {"key": [1]}},
+    ],
+)
+def test_a_body_of_the_wrong_shape_is_a_400_not_a_server_error(examples, customer_admin, data):
+    """Found by the fuzz test: the JSON:API parser failed on such bodies (500)."""
+    client = jsonapi_client(customer_admin)
+    client.raise_request_exception = False
+    response = client.post("/v3/example_exports", json.dumps({"data": data}))
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"][0]["status"] == "400"
