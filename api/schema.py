@@ -44,10 +44,7 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.settings import api_settings
 from rest_framework_json_api.django_filters import DjangoFilterBackend as JsonApiFilterBackend
 from rest_framework_json_api.filters import QueryParameterValidationFilter
-from rest_framework_json_api.relations import (
-    ManySerializerMethodResourceRelatedField,
-    SkipDataMixin,
-)
+from rest_framework_json_api.relations import ManySerializerMethodResourceRelatedField
 from rest_framework_json_api.utils import (
     format_field_name,
     get_related_resource_type,
@@ -487,17 +484,17 @@ class JsonApiAutoSchema(AutoSchema):
         )
         if direction == "request":
             return {"type": "object", "required": ["data"], "properties": {"data": data}}
-        schema = {
+        # linkage (data), links or meta: at least one; which ones depends on the renderer
+        # (linkage may be sent only for included resources) and the field
+        return {
             "type": "object",
+            "minProperties": 1,
             "properties": {
                 "data": data,
                 "links": {"type": "object"},
                 "meta": {"type": "object"},
             },
         }
-        if not isinstance(field, SkipDataMixin):
-            schema["required"] = ["data"]
-        return schema
 
     # --- components -------------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ route without one, its last segment):
 - ``SINGLETONS``: the key's account's one resource (``balance``): each key reads its own;
 - ``NOT_TENANT``: the same for every key (the catalog), with the reason;
 - ``NOT_TENANT_URL_NAMES``: the description of the API and its 404.
-A route that is none of these fails ``test_every_v3_route_is_classified``. The walk itself
+Plain Django views under /v3/ (a fallback 404) are not API endpoints and are skipped.
+A DRF route that is none of these fails ``test_every_v3_route_is_classified``. The walk itself
 returns the problems it found, so the tests below also prove it notices a leaking endpoint,
 one that lets a read-only key write, and an unclassified one (``tests/api/examples.py``).
 """
@@ -146,7 +147,7 @@ def classification(route):
 
 
 def unclassified(urlconf=None):
-    return sorted(r.route for r in v3_routes(urlconf) if classification(r) is None)
+    return sorted(r.route for r in v3_routes(urlconf) if r.is_drf and classification(r) is None)
 
 
 # --- the tenants, their keys, the objects ---------------------------------------------------

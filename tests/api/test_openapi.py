@@ -33,8 +33,8 @@ def v3_operations(urlconf=None):
             if isinstance(entry, URLResolver):
                 walk(entry.url_patterns, route)
             elif isinstance(entry, URLPattern) and route.startswith("v3/"):
-                if entry.name in NOT_DESCRIBED:
-                    continue
+                if entry.name in NOT_DESCRIBED or not hasattr(entry.callback, "cls"):
+                    continue  # the description itself, a plain Django view (a fallback)
                 path = "/" + re.sub(r"\(\?P<(\w+)>[^)]*\)|<(?:\w+:)?(\w+)>", _param, route)
                 for method in _methods(entry.callback):
                     found.add((path, method))
