@@ -418,6 +418,8 @@ class JsonApiAutoSchema(AutoSchema):
         """A resource object of type ``resource`` built from ``serializer``'s fields, as
         the JSON:API renderer writes it (response) or the parser reads it (request)."""
         partial = direction == "request" and self.method == "PATCH"
+        # fields the renderer moves into the resource's meta (DJA's Meta.meta_fields)
+        in_meta = set(getattr(getattr(serializer, "Meta", None), "meta_fields", ()) or ())
         attributes, required_attributes = {}, []
         relationships, required_relationships = {}, []
         for field in serializer.fields.values():
@@ -429,6 +431,8 @@ class JsonApiAutoSchema(AutoSchema):
             if (direction == "response" and field.write_only) or (
                 direction == "request" and field.read_only
             ):
+                continue
+            if direction == "response" and name in in_meta:
                 continue
             member = format_field_name(name)
             required = field.required and not partial if direction == "request" else True
@@ -484,11 +488,10 @@ class JsonApiAutoSchema(AutoSchema):
         )
         if direction == "request":
             return {"type": "object", "required": ["data"], "properties": {"data": data}}
-        # linkage (data), links or meta: at least one; which ones depends on the renderer
-        # (linkage may be sent only for included resources) and the field
+        # linkage (data), links, meta: which ones depends on the renderer (linkage may be
+        # sent only for included resources) and the field
         return {
             "type": "object",
-            "minProperties": 1,
             "properties": {
                 "data": data,
                 "links": {"type": "object"},
