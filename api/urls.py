@@ -1,9 +1,9 @@
 """``/v3/``: DIDWW's API v3 paths, without trailing slashes (the SDK calls ``countries``,
 ``countries/<id>``). Each part of the API keeps its routes in its own ``urls_*`` module."""
 
-from django.urls import include, path, re_path
+from django.urls import include, path
 
-from . import views_balance, views_fallback
+from . import views_balance
 
 app_name = "api"
 
@@ -12,6 +12,5 @@ urlpatterns = [
     path("", include("api.urls_catalog")),
     path("", include("api.urls_orders")),
     path("", include("api.urls_dids")),
-    path("", include("api.urls_docs")),
-    re_path(r"^(?P<path>.*)$", views_fallback.not_found),  # last: whatever else is asked
+    path("", include("api.urls_docs")),  # last: its catch-all answers unknown paths
 ]

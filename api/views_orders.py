@@ -9,12 +9,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
+from accounts.scoping import scoped
 from accounts.throttles import client_ip
 from cart.models_orders import Order
 
 from .base import ApiMixin
 from .models import DidReservation
-from .selectors_resellers import CustomerFilterSet, records_owner
+from .selectors_resellers import PARAM, CustomerFilterSet, records_owner
 from .serializers_orders import (
     MAX_ID,
     STATUS_IN,
@@ -154,11 +155,18 @@ class OrderViewSet(ReadViewSet):
             return OrderCreateSerializer
         return OrderSerializer
 
+    def _orders(self):
+        """A list reads one account's (``records_owner``); a show opens any order the key's
+        user may see on the web's Orders page (a reseller's: its customers' too)."""
+        if self.action == "retrieve" and PARAM not in self.request.query_params:
+            return scoped(Order.objects.all(), self.request.user)
+        return Order.objects.filter(account=records_owner(self.request, "orders"))
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI document's dry run
             return Order.objects.none()
         return (
-            Order.objects.filter(account=records_owner(self.request, "orders"))
+            self._orders()
             .annotate(amount=F("gross"))
             .prefetch_related(Prefetch("items", queryset=order_items(), to_attr="_api_items"))
         )

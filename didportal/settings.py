@@ -418,7 +418,7 @@ BILLING_BANK_DETAILS = env(
 REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
-    "DEFAULT_PARSER_CLASSES": ("rest_framework_json_api.parsers.JSONParser",),
+    "DEFAULT_PARSER_CLASSES": ("api.parsers.JsonApiParser",),
     "DEFAULT_RENDERER_CLASSES": ("api.linkage.IncludedLinkageRenderer",),
     "DEFAULT_METADATA_CLASS": "rest_framework_json_api.metadata.JSONAPIMetadata",
     "DEFAULT_FILTER_BACKENDS": (
@@ -430,7 +430,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ("api.permissions.KeyScope",),
     "DEFAULT_THROTTLE_CLASSES": ("api.throttling.PerKeyRateThrottle",),
     "DEFAULT_THROTTLE_RATES": {"api_key": env("API_RATE_LIMIT", default="600/min")},
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.JsonApiAutoSchema",
     "ORDERING_PARAM": "sort",
     "UNAUTHENTICATED_USER": None,
     "TEST_REQUEST_RENDERER_CLASSES": ("rest_framework_json_api.renderers.JSONRenderer",),

@@ -49,9 +49,8 @@ NOT_TENANT_OBJECTS = {
     "payments:stripe_webhook_seller": "a reseller's webhook token: Stripe calls it, signed",
 }
 
-# Django admin: operations superusers only. /v3/ (api): authenticated by an Api-Key header,
-# not a session; each part of the API tests strangers' ids (404) itself, and the docs lane's
-# tests/api/test_api_tenancy.py walks every /v3/ route with an id.
+# Django admin: operations superusers only. /v3/ (the API, keys not sessions): every route
+# and key kind is walked by tests/api/test_api_tenancy.py.
 SKIPPED_NAMESPACES = {"admin", "api"}
 
 
