@@ -1,6 +1,6 @@
 from .branding import brand_for_request
 from .navigation import navigation_for
-from .permissions import manages_team
+from .permissions import manages_team, may_manage_api_keys, may_manage_webhooks
 
 
 def navigation(request):
@@ -10,6 +10,9 @@ def navigation(request):
     return {
         "nav_items": items,
         "manages_team": signed_in and manages_team(user),
+        # The account menu's tools for scripts (the main bar has no room for them).
+        "manages_api_keys": signed_in and may_manage_api_keys(user),
+        "manages_webhooks": signed_in and may_manage_webhooks(user),
     }
 
 

@@ -1,6 +1,5 @@
 """Role-aware navigation. Items whose page is not built yet show as disabled."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
@@ -12,8 +11,6 @@ from . import permissions
 class NavItem:
     label: str
     url_name: str
-    # Shown only to users it admits (within a group several roles share).
-    only: Callable | None = None
 
 
 NAVIGATION = [
@@ -26,8 +23,6 @@ NAVIGATION = [
             NavItem("Cart", "cart:cart"),
             NavItem("Registrations", "compliance:registrations"),
             NavItem("Balance & invoices", "billing:balance"),
-            NavItem("API keys", "api_keys:list", only=permissions.may_manage_api_keys),
-            NavItem("Webhooks", "webhooks:list", only=permissions.may_manage_webhooks),
         ],
     ),
     (
@@ -84,8 +79,6 @@ NAVIGATION = [
             NavItem("Payments", "payments:home"),
             NavItem("Pricing", "catalog:reseller_pricing"),
             NavItem("Brand", "accounts:brand"),
-            NavItem("API keys", "api_keys:list"),
-            NavItem("Webhooks", "webhooks:list"),
         ],
     ),
     (
@@ -113,8 +106,7 @@ def navigation_for(user, current_path=""):
     """List of dicts (label, url, active, available) for the user's role."""
     for predicate, items in NAVIGATION:
         if predicate(user):
-            shown = [item for item in items if item.only is None or item.only(user)]
-            return _one_active([_resolve(item, current_path) for item in shown])
+            return _one_active([_resolve(item, current_path) for item in items])
     return []
 
 

@@ -161,8 +161,6 @@ def test_navigation_is_role_aware(client, customer_admin, platform_admin):
         "Cart",
         "Registrations",
         "Balance & invoices",
-        "API keys",
-        "Webhooks",
     ]
     client.force_login(platform_admin)
     labels = [item["label"] for item in client.get("/").context["nav_items"]]
@@ -177,6 +175,18 @@ def test_navigation_is_role_aware(client, customer_admin, platform_admin):
         "Compliance",
         "Review queue",
     ]
+
+
+def test_the_account_menu_offers_api_keys_and_webhooks_to_admins_only(
+    client, customer_admin, customer_member
+):
+    client.force_login(customer_admin)
+    page = client.get("/").content.decode()
+    assert 'href="/account/api-keys/">API keys</a>' in page
+    assert 'href="/account/webhooks/">Webhooks</a>' in page
+    client.force_login(customer_member)
+    page = client.get("/").content.decode()
+    assert "/account/api-keys/" not in page and "/account/webhooks/" not in page
 
 
 def test_customers_who_may_not_buy_still_follow_registrations(client, customer_admin):

@@ -42,9 +42,9 @@ def test_add_test_resend_delete(page, width, customer_admin, receiver):
     sign_in(page, customer_admin)
     if width < 576:
         page.get_by_role("button", name="Toggle navigation").click()
-    page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "link", name="Webhooks"
-    ).click()
+    navigation = page.get_by_role("navigation", name="Main navigation")
+    navigation.locator(".dropdown-toggle").click()  # the account menu
+    navigation.get_by_role("link", name="Webhooks").click()
     expect(page.get_by_role("heading", name="Webhooks")).to_be_visible()
     expect(page.get_by_text("No endpoints yet.")).to_be_visible()
     assert fits(page)
