@@ -45,7 +45,14 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server, request):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    # Reduced motion, as a person may ask of their system: Bootstrap then shows and hides its
+    # modals without a fade, during which it ignores a click on "close" (a test that closed a
+    # panel mid-fade on a loaded machine waited for it forever).
+    context = browser.new_context(
+        base_url=live_server.url,
+        viewport={"width": 1280, "height": 900},
+        reduced_motion="reduce",
+    )
     context.set_default_timeout(15_000)
     page = context.new_page()
     yield page
