@@ -41,6 +41,7 @@ from drf_spectacular.plumbing import (
 )
 from rest_framework import serializers as drf_serializers
 from rest_framework.filters import OrderingFilter
+from rest_framework.generics import GenericAPIView
 from rest_framework.settings import api_settings
 from rest_framework_json_api.django_filters import DjangoFilterBackend as JsonApiFilterBackend
 from rest_framework_json_api.filters import QueryParameterValidationFilter
@@ -298,6 +299,8 @@ class JsonApiAutoSchema(AutoSchema):
         return parameter
 
     def _include_parameter(self):
+        if not self._declares_serializer():
+            return None  # a file or a plain answer (@extend_schema): nothing to include
         serializer = force_instance(self._get_serializer())
         if is_list_serializer(serializer):
             serializer = serializer.child
@@ -315,6 +318,17 @@ class JsonApiAutoSchema(AutoSchema):
                 _("Related resources to add under included: %s.") % ", ".join(names)
             ),
         }
+
+    def _declares_serializer(self):
+        """Whether the view names a serializer (drf-spectacular reports one that does not
+        as an error when asked for it)."""
+        view = self.view
+        return (
+            isinstance(view, GenericAPIView)
+            or callable(getattr(view, "get_serializer", None))
+            or callable(getattr(view, "get_serializer_class", None))
+            or hasattr(view, "serializer_class")
+        )
 
     # --- responses --------------------------------------------------------------------------
 

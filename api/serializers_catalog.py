@@ -2,12 +2,12 @@
 official SDK reads these names: ``didww/resources/*.py``).
 
 The resources are plain objects (``api.selectors_catalog``), not models, so relationships
-say their type themselves (``Related``) instead of asking a model for it.
+say their type themselves (``Related``) instead of asking a model for it; the OpenAPI
+document (``api.schema``) reads that type as the renderer does.
 """
 
 from types import SimpleNamespace
 
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework_json_api import serializers
 from rest_framework_json_api.relations import ResourceRelatedField
 
@@ -28,25 +28,6 @@ class Related(ResourceRelatedField):
 
     def to_representation(self, value):
         return {"type": self.resource_type, "id": str(value.pk)}
-
-
-class RelatedSchema(OpenApiSerializerFieldExtension):
-    """How the OpenAPI document describes a ``Related`` (drf-spectacular would look for a
-    model): a resource identifier of its type."""
-
-    target_class = Related
-
-    def map_serializer_field(self, auto_schema, direction):
-        field = self.target
-        return {
-            "type": "object",
-            "properties": {
-                "type": {"type": "string", "enum": [field.resource_type]},
-                "id": {"type": "string"},
-            },
-            "required": ["type", "id"],
-            **({"nullable": True} if field.allow_null else {}),
-        }
 
 
 def _many(resource_type):

@@ -8,6 +8,10 @@ from api.models import Export
 
 class ExportSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
+    # null when empty (``to_representation``), as DIDWW writes an unset one
+    callback_url = serializers.URLField(read_only=True, allow_null=True)
+    callback_method = serializers.CharField(read_only=True, allow_null=True)
+    external_reference_id = serializers.CharField(read_only=True, allow_null=True)
 
     class Meta:
         model = Export

@@ -80,9 +80,17 @@ def export_filters_clean(*, user, filters) -> dict:
 
 @transaction.atomic
 def export_create(
-    *, key, user, export_type, filters=None, external_reference_id="", callback_url=""
+    *,
+    key,
+    user,
+    export_type,
+    filters=None,
+    external_reference_id="",
+    callback_url="",
+    callback_method="",
 ) -> Export:
-    """A pending export of ``key``'s account, written after commit by a worker."""
+    """A pending export of ``key``'s account, written after commit by a worker. DIDWW's
+    ``callback_url`` / ``callback_method`` are refused (exports are read, not called back)."""
     if export_type not in EXPORT_TYPES:
         raise ValidationError(
             {
@@ -90,13 +98,14 @@ def export_create(
                 "exports “dids” (your numbers as CSV)."
             }
         )
-    if callback_url:
-        raise ValidationError(
-            {
-                "callback_url": "Exports are not called back here: read GET /v3/exports/<id> "
-                "until its status is completed."
-            }
-        )
+    for name, value in (("callback_url", callback_url), ("callback_method", callback_method)):
+        if value:
+            raise ValidationError(
+                {
+                    name: "Exports are not called back here: read GET /v3/exports/<id> "
+                    "until its status is completed."
+                }
+            )
     waiting = Export.objects.filter(
         account=key.account, status__in=(Export.Status.PENDING, Export.Status.PROCESSING)
     ).count()

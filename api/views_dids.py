@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import BooleanField, Case, Exists, OuterRef, Subquery, Value, When
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import ValidationError as BadRequest
 from rest_framework.renderers import JSONRenderer as PlainJSONRenderer
@@ -112,10 +112,28 @@ def _country(text):
     return code
 
 
+def _list_of(pattern, what):
+    """The OpenAPI schema of an array filter: ``pattern`` values, comma-separated."""
+    return {
+        "type": "string",
+        "pattern": rf"^\s*{pattern}\s*(,\s*{pattern}\s*)*$",
+        "description": f"One or more {what}, comma-separated.",
+    }
+
+
+IDS = _list_of(r"[0-9]{1,18}", "ids")
+NUMBERS = _list_of(r"\+?[0-9]{1,15}", "numbers (digits, E.164, with or without +)")
+COUNTRIES = _list_of(r"[A-Za-z]{2}", "country ids (ISO 3166 alpha-2 codes)")
+
+
 class ListFilter(django_filters.Filter):
-    def __init__(self, *, item, **kwargs):
+    """An array filter (``ListField``); ``schema`` describes it in the OpenAPI document
+    (drf-spectacular cannot read it from the model: it is not one field's lookup)."""
+
+    def __init__(self, *, item, schema, **kwargs):
         self.item = item
         super().__init__(**kwargs)
+        extend_schema_field(schema)(self)
 
     @property
     def field(self):
@@ -136,6 +154,13 @@ class TruthField(forms.CharField):
         return "true" if text in ("true", "1") else "false"
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": ["true", "false"],
+        "description": "true or false (1 and 0, in any case, too).",
+    }
+)
 class TruthFilter(django_filters.Filter):
     field_class = TruthField
 
@@ -152,15 +177,17 @@ def _terminated():
 
 
 class DidFilterSet(CustomerFilterSet):
-    id = ListFilter(item=_id, method="_in", field_name="pk")
-    number = ListFilter(item=_number, method="_in", field_name="number")
+    id = ListFilter(item=_id, schema=IDS, method="_in", field_name="pk")
+    number = ListFilter(item=_number, schema=NUMBERS, method="_in", field_name="number")
     description = django_filters.CharFilter(method="_description", max_length=100)
     terminated = TruthFilter(method="_terminated")
     awaiting_registration = TruthFilter(method="_status")
     blocked = TruthFilter(method="_status")
-    did_group__id = ListFilter(item=_id, method="_in", field_name="block_id")
-    country__id = ListFilter(item=_country, method="_in", field_name="block__country")
-    order__id = ListFilter(item=_id, method="_order")
+    did_group__id = ListFilter(item=_id, schema=IDS, method="_in", field_name="block_id")
+    country__id = ListFilter(
+        item=_country, schema=COUNTRIES, method="_in", field_name="block__country"
+    )
+    order__id = ListFilter(item=_id, schema=IDS, method="_order")
 
     class Meta:
         model = DID

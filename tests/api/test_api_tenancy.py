@@ -202,11 +202,15 @@ def make_did_reservation(world, owner):
 
 
 def make_export(world, owner):
+    """A completed export with its file (a pending one has no file to fetch: 404 for all)."""
     from api.models import Export
+    from api.services_exports import export_write
 
-    return Export.objects.create(
+    export = Export.objects.create(
         account=world.tenants[owner].account, key=world.key(owner)[0], export_type="dids"
-    ).pk
+    )
+    assert export_write(export_id=export.pk).status == Export.Status.COMPLETED
+    return export.pk
 
 
 def make_customer(world, owner):

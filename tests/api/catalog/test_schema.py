@@ -1,11 +1,13 @@
-"""The catalog in the OpenAPI document: every route, its filters, sort and includes (what
-the docs page shows and the fuzzer sends), and relationships as resource identifiers."""
+"""The catalog in the OpenAPI document (``/v3/openapi.json``, built by ``api.schema``):
+every route, its filters, sort and includes (what the docs page shows and the fuzzer sends),
+and relationships as resource identifiers of the related type."""
 
-from drf_spectacular.generators import SchemaGenerator
+from api.views_docs import openapi_document
+from tests.api.test_openapi import resolve
 
 
 def test_catalog_routes_and_their_parameters_are_described():
-    schema = SchemaGenerator().get_schema(request=None, public=True)
+    schema = openapi_document()
     paths = schema["paths"]
     for resource in (
         "countries",
@@ -26,6 +28,15 @@ def test_catalog_routes_and_their_parameters_are_described():
     detail = {p["name"] for p in paths["/v3/did_groups/{id}"]["get"]["parameters"]}
     assert "include" in detail
     assert not any(name.startswith("filter[") for name in detail)
-    city = schema["components"]["schemas"]["City"]["properties"]["region"]
-    assert city["properties"]["type"]["enum"] == ["regions"]
-    assert city["nullable"] is True
+
+    answer = paths["/v3/cities/{id}"]["get"]["responses"]["200"]["content"]
+    document = resolve(schema, answer["application/vnd.api+json"]["schema"])
+    city = resolve(schema, document["properties"]["data"])
+    region = city["properties"]["relationships"]["properties"]["region"]["properties"]["data"]
+    assert resolve(schema, region["properties"]["type"])["enum"] == ["regions"]
+    assert region["required"] == ["type", "id"]
+    assert region["nullable"] is True
+    group = schema["components"]["schemas"]["DidGroupResource"]["properties"]["relationships"]
+    skus = group["properties"]["stock_keeping_units"]["properties"]["data"]
+    assert skus["type"] == "array"
+    assert resolve(schema, skus["items"]["properties"]["type"])["enum"] == ["stock_keeping_units"]

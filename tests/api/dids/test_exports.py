@@ -109,6 +109,8 @@ def test_filters_are_the_lists_and_are_checked(owned, customer_admin):
         ({"export_type": "cdr_in"}, 422, "dids"),
         ({"export_type": "anything"}, 422, "Unknown export type"),
         ({"export_type": "dids", "callback_url": "https://example.com/cb"}, 422, "not called"),
+        # the service did not take callback_method: a server error (found by the fuzz test)
+        ({"export_type": "dids", "callback_method": "POST"}, 422, "not called"),
         ({}, 400, "required"),
     ],
 )
@@ -117,6 +119,21 @@ def test_refused_exports_save_nothing(customer_admin, attributes, status, word):
     assert response.status_code == status
     assert word in str(response.json()["errors"])
     assert not Export.objects.exists()
+
+
+def test_unset_callback_and_reference_are_null_both_ways(customer_admin):
+    """DIDWW's SDK sends and reads them as null (the document says so: the fuzz test)."""
+    unset = {"callback_url": None, "callback_method": None, "external_reference_id": None}
+    response = create(jsonapi_client(customer_admin), export_type="dids", **unset)
+    assert response.status_code == 201, response.content
+    attributes = response.json()["data"]["attributes"]
+    assert {name: attributes[name] for name in unset} == unset
+    export = Export.objects.get()
+    assert (export.callback_url, export.callback_method, export.external_reference_id) == (
+        "",
+        "",
+        "",
+    )
 
 
 def test_read_only_key_may_list_not_create(owned, customer_admin):
