@@ -23,6 +23,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import override_settings
 
+from bench.bench_catalog import percentile, timed
 from bench.throwaway_db import throwaway_database
 
 NUMBERS = int(os.environ.get("BENCH_API_NUMBERS", 1_000_000))
@@ -91,9 +92,9 @@ def _fixture():
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO inventory_did (number, status, after_hold_status, destination, tag, "
-            "notes, ever_sold, unpaid, created_at, updated_at, block_id) "
+            "notes, description, ever_sold, unpaid, created_at, updated_at, block_id) "
             "SELECT '+' || b.tag || lpad(g::text, 6, '0'), 'in_stock', 'in_stock', '', '', '', "
-            "false, false, now(), now(), b.id "
+            "'', false, false, now(), now(), b.id "
             "FROM inventory_numberblock b CROSS JOIN generate_series(0, %s) g",
             [per_block - 1],
         )
@@ -114,21 +115,6 @@ def _fixture():
         cursor.execute("VACUUM ANALYZE")  # a table at rest, as autovacuum leaves it
     _key, secret = api_key_create(user=user, name="bench", read_only=True)
     return user, secret
-
-
-def _p(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
-
-
-def _time(fn):
-    samples = []
-    for i in range(REPEAT + 3):
-        start = time.perf_counter()
-        fn()
-        if i >= 3:  # warm-up
-            samples.append((time.perf_counter() - start) * 1000)
-    return samples
 
 
 def _raw(user_pk, offset):
@@ -171,8 +157,8 @@ def _measure(user, secret):
             body = response.json()
             assert len(body["data"]) == PAGE
             total = body["meta"]["total_records"]
-            view = _time(lambda url=url: client.get(url))
-            raw = _time(_raw(user.pk, offset))
+            view = timed(lambda url=url: client.get(url), REPEAT)
+            raw = timed(_raw(user.pk, offset), REPEAT)
             name = f"api_available_dids{label}"
             detail = (
                 f"GET {url}: p50 {statistics.median(view):.2f} ms over {REPEAT} requests, "
@@ -180,12 +166,12 @@ def _measure(user, secret):
                 "buyable (meta.total_records)"
             )
             results[f"{name}_p95_ms"] = {
-                "value": round(_p(view, 0.95), 2),
+                "value": round(percentile(view, 0.95), 2),
                 "unit": "ms",
                 "detail": detail,
             }
             results[f"{name}_raw_sql_p95_ms"] = {
-                "value": round(_p(raw, 0.95), 2),
+                "value": round(percentile(raw, 0.95), 2),
                 "unit": "ms",
                 "detail": "the page, the stock sum, the held count and the page's blocks, raw SQL",
             }
@@ -194,9 +180,9 @@ def _measure(user, secret):
                 "unit": "x",
                 "detail": "view p50 ÷ raw-SQL p50 (p95s above)",
             }
-        naive = _time(_raw_count(user.pk))
+        naive = timed(_raw_count(user.pk), REPEAT)
         results["api_available_dids_naive_count_p95_ms"] = {
-            "value": round(_p(naive, 0.95), 2),
+            "value": round(percentile(naive, 0.95), 2),
             "unit": "ms",
             "detail": "count(*) of the buyable numbers, what total_records would cost on each "
             "page without the stock deltas",

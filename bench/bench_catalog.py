@@ -75,14 +75,15 @@ def _fixture():
     return blocks
 
 
-def _p(values, q):
+def percentile(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-def _time(fn):
+def timed(fn, repeat):
+    """``repeat`` durations of ``fn()`` in milliseconds, after three warm-up calls."""
     samples = []
-    for i in range(REPEAT + 3):
+    for i in range(repeat + 3):
         start = time.perf_counter()
         fn()
         if i >= 3:  # warm-up
@@ -183,12 +184,12 @@ def _measure(blocks):
         for name, url, sql, params in _queries(blocks):
             status = client.get(url).status_code
             assert status == 200, (url, status)
-            view = _time(lambda url=url: client.get(url))
-            raw = _time(_raw(sql, params))
+            view = timed(lambda url=url: client.get(url), REPEAT)
+            raw = timed(_raw(sql, params), REPEAT)
             view_total += statistics.median(view)
             raw_total += statistics.median(raw)
             results[f"catalog_{name}_p95_ms"] = {
-                "value": round(_p(view, 0.95), 2),
+                "value": round(percentile(view, 0.95), 2),
                 "unit": "ms",
                 "detail": (
                     f"GET {url}: p50 {statistics.median(view):.2f} ms over {REPEAT} requests; "
