@@ -67,7 +67,9 @@ def test_a_resellers_brand_on_its_own_host(host_page, tmp_path, settings):
     page.get_by_label("Support phone").fill("+31207942000")
     page.get_by_role("button", name="Save brand").click()
     page.get_by_text("Brand saved").wait_for()
-    assert page.locator("#brand-preview img").evaluate("img => img.naturalWidth") == 120
+    preview = page.locator("#brand-preview img")
+    page.wait_for_function("img => img.complete", arg=preview.element_handle())
+    assert preview.evaluate("img => img.naturalWidth") == 120
 
     # The platform registers the reseller's host; a visitor there sees the brand.
     branding.brand_host_add(account=voxel, host=HOST)
