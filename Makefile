@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= $(if $(DATABASE_URL),auto,0)
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: run test lint format bench worker beat migrate seed clean
+.PHONY: run test lint format bench faults worker beat migrate seed clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ format: $(STAMP_TEST)
 
 bench: $(STAMP_TEST)
 	$(BIN)/python -m bench
+
+# Fault runs against real processes (gunicorn, Celery worker and beat, Redis, PostgreSQL):
+# bench/faults.json; fails if a figure the money path promises is not 0.
+faults: $(STAMP_TEST)
+	$(BIN)/python -m faults
 
 worker: $(STAMP_RUN)
 	$(BIN)/celery -A didportal worker --loglevel=INFO
