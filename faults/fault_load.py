@@ -108,8 +108,8 @@ def run(stack):
     race_s = max((h["started"] + h["seconds"] for h in race_hits), default=0)
     detail = (
         f"{result['signed_in']}/{result['buyers']} signed in through the sign-in page "
-        f"({WEB_WORKERS} at a time), then raced: {len(race_hits)} requests in {race_s:.0f} s against "
-        f"gunicorn with {WEB_WORKERS} workers"
+        f"({WEB_WORKERS} at a time), then raced: {len(race_hits)} requests in {race_s:.0f} s "
+        f"against gunicorn with {WEB_WORKERS} workers"
     )
     return {
         "load_double_sells": {
