@@ -136,8 +136,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache --------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
+    # A cache, not a dependency: an unreachable Redis is a miss (didportal/redis_cache.py),
+    # found out within these timeouts, then left alone for REDIS_CACHE_RETRY_SECONDS.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "didportal.redis_cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("REDIS_CACHE_CONNECT_TIMEOUT", default=1.0),
+                "socket_timeout": env.float("REDIS_CACHE_SOCKET_TIMEOUT", default=1.0),
+                "retry_after": env.float("REDIS_CACHE_RETRY_SECONDS", default=5.0),
+            },
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
