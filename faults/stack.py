@@ -65,6 +65,7 @@ class Stack:
             "SECURE_HSTS_SECONDS": "0",
             "EMAIL_URL": "dummymail://",
             "PRIVATE_STORAGE_ROOT": str(self.workdir / "private"),
+            "STATIC_ROOT": str(self.workdir / "static"),
             "PYTHONUNBUFFERED": "1",
         }
         env.update({k: str(v) for k, v in extra.items()})
@@ -198,6 +199,9 @@ class Stack:
         )
 
     def web_start(self, workers=4, name="web", **env):
+        # Production settings serve static files from collectstatic's manifest (once a run).
+        if not (self.workdir / "static" / "staticfiles.json").exists():
+            self.manage("collectstatic", "--noinput")
         self._spawn(
             name,
             [
