@@ -30,7 +30,7 @@ SEED = 15
 BUYERS = 10
 STOCK = 500  # numbers on sale to the buyers
 FAULT_SECONDS = 50
-RENEWAL_ACCOUNTS = 24  # direct customers, each with SUBS_PER_ACCOUNT daily rentals
+RENEWAL_ACCOUNTS = 18  # direct customers, each with SUBS_PER_ACCOUNT daily rentals
 RESOLD_ACCOUNTS = 4  # a reseller's customers, same
 SUBS_PER_ACCOUNT = 20
 SHORT_EVERY = 6  # every 6th renewal account can pay only part of its renewals
@@ -49,6 +49,7 @@ TOKEN_FIELD = re.compile(r'name="token" value="([^"]+)"')
 def _seed():
     """Buyers with money and a block of stock; renewal accounts with daily rentals whose
     periods 1–3 are due now. Returns what the checks need."""
+    from django.contrib.auth.hashers import make_password
     from django.db import transaction
     from django.utils import timezone
 
@@ -65,8 +66,9 @@ def _seed():
         defaults={"name": "Faults Carrier", "legal_name": "Faults Carrier B.V.", "country": "NL"},
     )
     admin = User.objects.create_user(
-        email="admin@faults.test", password=PASSWORD, account=platform, role="platform_admin"
+        email="admin@faults.test", account=platform, role="platform_admin"
     )
+    password = make_password(PASSWORD)  # hashed once (Argon2): every buyer signs in with it
     operator = Operator.objects.create(name="Faults Range")
     block = NumberBlock.objects.create(
         operator=operator,
@@ -114,8 +116,10 @@ def _seed():
             country="US",
         )
         user = User.objects.create_user(
-            email=f"buyer{n}@faults.test", password=PASSWORD, account=account, role="customer_admin"
+            email=f"buyer{n}@faults.test", account=account, role="customer_admin"
         )
+        user.password = password
+        user.save(update_fields=["password"])
         fund(account, "5000.00", 0)
         buyers.append(user.email)
 
@@ -336,7 +340,7 @@ class Terminator:
         try:
             while not self.stop.wait(self.rng.uniform(0.3, 1.8)):
                 roll = self.rng.random()
-                if self.renewing.is_set() and roll < 0.4:
+                if self.renewing.is_set() and roll < 0.15:
                     self.kill(f"application_name = '{WORKER_APP}' AND state <> 'idle'", "worker")
                 elif roll < 0.93:  # one request's connection, mid-statement or mid-transaction
                     self.kill(f"application_name = '{WEB_APP}' AND state <> 'idle'", "web", 1)
@@ -491,11 +495,27 @@ def run(stack):
     stack.wait_queue_idle(timeout=180)
     recovered = _renewal_state()
     half_done = _half_done(seeded["block"])
+    # The follow-ups a killed task dropped: the periodic safety nets pick them up.
+    from billing.models import Invoice
+    from billing.tasks import render_missing_invoice_pdfs
+    from outbox.models import OutgoingEmail
+    from outbox.tasks import flush_outbox
+
+    pdfs_missing_before = Invoice.objects.filter(pdf_path="").count()
+    render_missing_invoice_pdfs.delay()
+    flush_outbox.delay()
+    stack.wait_queue_idle(timeout=180)
+    lost = {
+        "invoice PDFs missing": Invoice.objects.filter(pdf_path="").count(),
+        "e-mails unsent": OutgoingEmail.objects.exclude(status="sent").count(),
+    }
 
     from cart.models_orders import Order
 
     orders = Order.objects.count()
-    worker_failures = stack.log("worker1").count("raised unexpected")
+    worker_log = stack.log("worker1")
+    renewal_retries = len(re.findall(r"renew_subscriptions\[[^]]+\] retry:", worker_log))
+    worker_failures = worker_log.count("raised unexpected")
     expected = seeded["expected_renewals"]
     missed = (
         recovered["due"]
@@ -538,12 +558,24 @@ def run(stack):
             "unit": "count",
             "expected": 0,
             "detail": (
-                f"{faulted_runs} renewal runs under the faults left {after_faults['due']} "
+                f"{faulted_runs} renewal run(s) under the faults, each tried again on a lost "
+                f"connection, left {after_faults['due']} "
                 f"rentals due ({after_faults['renewal_charges']} of {expected} renewal charges "
                 f"made); the next run: {recovered['due']} due, "
                 f"{recovered['renewal_charges']} of {expected} charges, "
                 f"{recovered['wholesale_renewal_charges']} wholesale, {recovered['held']} on "
-                f"hold for short balances; worker task failures logged: {worker_failures}"
+                f"hold for short balances; renewal runs retried after a lost connection: "
+                f"{renewal_retries}; worker tasks failed (any): {worker_failures}"
+            ),
+        },
+        "pg_terminate_lost_followups": {
+            "value": sum(lost.values()),
+            "unit": "count",
+            "expected": 0,
+            "detail": (
+                f"after the safety-net tasks (render_missing_invoice_pdfs, flush_outbox): "
+                f"{', '.join(f'{k} {v}' for k, v in lost.items())}; invoice PDFs the faults "
+                f"had left missing before them: {pdfs_missing_before}"
             ),
         },
         "pg_terminate_http_500s": {
