@@ -119,13 +119,22 @@ def subscriptions_renew_due(*, now=None, job="renew_subscriptions", batch_size=5
     counts = {"renewed": 0, "hold": 0, "ended": 0, "skipped": 0, "failed": 0}
     failed = set()
     notices = {}  # reseller id → its customers' subscriptions held for "reseller unpaid"
-    while True:
-        claimed = _renew_batch(
-            now=now, job=job, batch_size=batch_size, exclude=failed, counts=counts, notices=notices
-        )
-        if claimed < batch_size:
-            _reseller_notices_send(notices, now=now)
-            return counts
+    try:
+        while True:
+            claimed = _renew_batch(
+                now=now,
+                job=job,
+                batch_size=batch_size,
+                exclude=failed,
+                counts=counts,
+                notices=notices,
+            )
+            if claimed < batch_size:
+                return counts
+    finally:
+        # Also when a later batch raised: the holds committed before it are not held again
+        # by the retry, so their resellers are told now or never.
+        _reseller_notices_send(notices, now=now)
 
 
 @transaction.atomic

@@ -11,12 +11,14 @@ import time_machine
 from django.db import OperationalError, connection
 
 from billing import tasks
-from billing.models import LedgerEntry, SubscriptionCharge
+from billing.models import LedgerEntry, Subscription, SubscriptionCharge
 from billing.selectors import balance_mismatches
 from billing.services.renewals import subscriptions_renew_due
+from outbox.models import OutgoingEmail
 from tests.billing.factories import fund
+from tests.billing.resellers import customer_of, resold
 from tests.billing.test_subscriptions_helpers import start
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -28,15 +30,15 @@ def backend_pid():
 
 
 @contextmanager
-def connection_lost_before(statement):
+def connection_lost_before(statement, nth=1):
     """``pg_terminate_backend`` of this test's connection, from another one, just before
-    the first statement starting with ``statement`` runs. Yields the statements seen."""
+    the ``nth`` statement containing ``statement`` runs. Yields the statements seen."""
     seen, pid = [], backend_pid()
 
     def wrapper(execute, sql, params, many, context):
-        if sql.startswith(statement):
+        if statement in sql:
             seen.append(sql)
-            if len(seen) == 1:
+            if len(seen) == nth:
                 with psycopg.connect(**connection.get_connection_params()) as admin:
                     admin.execute("SELECT pg_terminate_backend(%s)", [pid])
                     admin.commit()
@@ -97,3 +99,23 @@ def test_the_renewal_task_retries_a_run_that_lost_its_connection(due):
     assert result.result["renewed"] == len(subs)
     assert len(seen) == 2  # the lost batch's, then the retry's
     assert_books_whole(3, subs)
+
+
+def test_resellers_are_told_of_holds_committed_before_the_run_lost_its_connection():
+    reseller = AccountFactory(kind="reseller", country="US")  # no VAT on either side
+    UserFactory(account=reseller, role="reseller_admin")
+    customer = customer_of(reseller)
+    # Each start uses up the reseller's funding: every renewal is short on its side.
+    subs = [
+        resold(customer, retail="10.00", wholesale="6.00", reseller_funds="6.00", unit="day")
+        for _ in range(4)
+    ]
+    later = max(s.next_renewal_at for s in subs) + timedelta(hours=1)
+
+    # The first batch (2 rows) commits its "reseller unpaid" holds; the second's claim dies.
+    with connection_lost_before("SKIP LOCKED", nth=2), pytest.raises(OperationalError):
+        subscriptions_renew_due(now=later, batch_size=2)
+
+    assert Subscription.objects.filter(status="hold", hold_cause="reseller_unpaid").count() == 2
+    notice = OutgoingEmail.objects.get(key__startswith=f"reseller-unpaid-renewals:{reseller.pk}:")
+    assert "2 of your customers' numbers on hold" in notice.subject
