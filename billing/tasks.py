@@ -5,6 +5,7 @@ lost) is caught up by the next one; the per-object ones are enqueued on commit.
 """
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from .models import Subscription
 from .services.invoices import (
@@ -27,7 +28,16 @@ from .services.subscriptions import (
 )
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    # A lost database connection (PostgreSQL restarted, a backend terminated) rolls back
+    # the batch it was in; the run is tried again soon rather than at the next beat.
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=5,
+)
 def renew_subscriptions():
     """Renew every subscription due; then retry held ones whose balance is now enough.
     Resellers' renewal price changes due today are applied first, so a renewal on the

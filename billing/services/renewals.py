@@ -27,7 +27,7 @@ A resume that finds the other side short changes the cause to that side.
 
 import logging
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -112,19 +112,29 @@ def subscriptions_renew_due(*, now=None, job="renew_subscriptions", batch_size=5
     so several workers share a run and a second run finds nothing due. Rows are processed
     in account order, so two workers take balance locks in the same order (no deadlock).
     Should a batch fail, it is rolled back and renewed one subscription at a time (each a
-    batch of one in its own savepoint), so one failure leaves the others renewed.
+    batch of one in its own savepoint), so one failure leaves the others renewed; a batch
+    whose connection is lost is rolled back whole and the run raises (its task retries).
     """
     now = now or timezone.now()
     counts = {"renewed": 0, "hold": 0, "ended": 0, "skipped": 0, "failed": 0}
     failed = set()
     notices = {}  # reseller id → its customers' subscriptions held for "reseller unpaid"
-    while True:
-        claimed = _renew_batch(
-            now=now, job=job, batch_size=batch_size, exclude=failed, counts=counts, notices=notices
-        )
-        if claimed < batch_size:
-            _reseller_notices_send(notices, now=now)
-            return counts
+    try:
+        while True:
+            claimed = _renew_batch(
+                now=now,
+                job=job,
+                batch_size=batch_size,
+                exclude=failed,
+                counts=counts,
+                notices=notices,
+            )
+            if claimed < batch_size:
+                return counts
+    finally:
+        # Also when a later batch raised: the holds committed before it are not held again
+        # by the retry, so their resellers are told now or never.
+        _reseller_notices_send(notices, now=now)
 
 
 @transaction.atomic
@@ -141,6 +151,11 @@ def _renew_batch(*, now, job, batch_size, exclude, counts, notices):
         with transaction.atomic():
             outcomes = renew_locked(claimed, now=now, job=job, reseller_holds=held)
     except Exception:  # e.g. IntegrityError on a key: the slow path sorts it out, per row
+        if transaction.get_rollback() or not connection.is_usable():
+            # Not one row's fault: the batch's transaction is broken (its connection was
+            # lost, say), so no row can be renewed in it. Rolled back whole, the run fails
+            # and is retried, rather than reporting every row "failed" and skipping it.
+            raise
         logger.warning("renewing %s subscriptions together failed", len(claimed), exc_info=True)
         held = {}
         outcomes = [
