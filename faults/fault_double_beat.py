@@ -17,7 +17,8 @@ E-mails go to files (Django's file backend), so a message sent twice is seen.
 a renewal debit without its charge, a balance not matching its ledger) + duplicate invoices
 (a charge billed twice; more than one daily invoice for an account's day and VAT regime) +
 duplicate e-mails (one message sent twice; two messages with the same recipients, subject
-and body).
+and body) + duplicate webhooks (a delivery received twice by a receiver on loopback: every
+account hears of its numbers' renewals).
 """
 
 import random
@@ -112,12 +113,52 @@ def seed(now, spread_s):
     )
 
 
-def count(mail_dir):
+class Receiver:
+    """A webhook receiver on loopback counting each delivery (by its X-Didportal-Delivery id)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        received = self.received = Counter()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's name)
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                received[self.headers.get("X-Didportal-Delivery")] += 1
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+def endpoints_create(url):
+    """Every paying account (and reseller) hears of its numbers' renewals."""
+    from django.test import override_settings
+
+    from accounts.models import User
+    from webhooks.services import endpoint_create
+
+    with override_settings(WEBHOOK_ALLOW_PRIVATE_URLS=True):
+        for user in User.objects.filter(role__in=["customer_admin", "reseller_admin"]):
+            endpoint_create(actor=user, account=user.account, url=url, events=["number.renewed"])
+
+
+def count(mail_dir, receiver):
     from django.db.models import F
 
     from billing.models import Invoice, InvoiceLine, LedgerEntry, SubscriptionCharge
     from billing.selectors import balance_mismatches
     from outbox.models import OutgoingEmail
+    from webhooks.models import Delivery
 
     charges = SubscriptionCharge.objects.all()
     renewal_debits = LedgerEntry.objects.filter(kind="charge", created_by_job="renew_subscriptions")
@@ -146,12 +187,15 @@ def count(mail_dir):
         "charges": duplicate_charges,
         "invoices": duplicate_invoices,
         "emails": duplicate_emails,
+        "webhooks": sum(n - 1 for n in receiver.received.values() if n > 1),
     }
     made = {
         "renewal charges": renewal_debits.count(),
         "daily invoices": daily.count(),
         "e-mails sent": sum(sent.values()),
         "e-mails queued": OutgoingEmail.objects.filter(status="queued").count(),
+        "webhooks received": sum(receiver.received.values()),
+        "webhooks pending": Delivery.objects.filter(status="pending").count(),
     }
     return figures, made
 
@@ -176,14 +220,16 @@ def run(stack):
     real_seconds = SIMULATED_MINUTES * 60 / SPEED
     started = time.monotonic()
     seed(timezone.now(), spread_s=real_seconds + 90)  # seeding and starting take ~1 min
+    receiver = Receiver()
+    endpoints_create(receiver.url)
     seeded = time.monotonic() - started
-    email = {"EMAIL_URL": f"filemail:///{mail_dir}"}
+    env = {"EMAIL_URL": f"filemail:///{mail_dir}", "WEBHOOK_ALLOW_PRIVATE_URLS": "True"}
     for name in WORKERS:
-        stack.worker_start(name, concurrency=2, wait=False, **email)
+        stack.worker_start(name, concurrency=2, wait=False, **env)
     for name in WORKERS:
         stack.worker_wait_ready(name)
     for name in BEATS:
-        stack.beat_start(name, prefix=("faketime", "-f", f"+0 x{SPEED}"), **email)
+        stack.beat_start(name, prefix=("faketime", "-f", f"+0 x{SPEED}"), **env)
     # The simulated hour runs from the moment both beats are up (starting takes seconds).
     for name in BEATS:
         stack._wait(lambda name=name: "beat: Starting" in stack.log(name), name, 60)
@@ -196,7 +242,8 @@ def run(stack):
             if "Sending due task" in line:
                 sent[name] += 1
     stack.wait_tasks_done(WORKERS, timeout=180)
-    figures, made = count(mail_dir)
+    figures, made = count(mail_dir, receiver)
+    receiver.close()
     detail = (
         f"{SIMULATED_MINUTES} simulated minutes under faketime x{SPEED}, beats sent"
         f" {dict(sent)} tasks to two workers; duplicates: {figures}; made: {made};"

@@ -75,6 +75,7 @@ def seed():
             (pair for pair in accounts for _ in range(PER_ACCOUNT)), start=1
         )
     )
+    _seed_short_payers(now, block, platform)
     for serial, did in enumerate(dids, start=1):
         account, reseller = accounts[(serial - 1) // PER_ACCOUNT]
         unit = rng.choice(["day", "day", "week", "month"])
@@ -102,6 +103,48 @@ def seed():
         )
 
 
+def _seed_short_payers(now, block, platform):
+    """A reseller whose balance covers 8 of its 20 customers' renewals ("reseller unpaid"
+    holds, told in one notice per batch) and a customer whose balance covers 4 of its 10
+    ("renewal failed" e-mails): a kill must lose none of those e-mails."""
+    from accounts.models import Account
+    from billing.services.subscriptions import subscription_start
+    from inventory.choices import DIDStatus
+    from inventory.models import DID
+    from tests.billing.factories import fund
+    from tests.factories import AccountFactory, UserFactory
+
+    reseller = AccountFactory(kind=Account.Kind.RESELLER, name="Short reseller", country="US")
+    UserFactory(account=reseller, role="reseller_admin")
+    customer = AccountFactory(name="Short customer", parent=platform(), country="US")
+    UserFactory(account=customer, role="customer_admin")
+    resold = AccountFactory(name="Short reseller's customer", parent=reseller, country="US")
+    UserFactory(account=resold, role="customer_admin")
+    fund(reseller, "28.00")  # 20 first periods of 1.00 wholesale, then 8 renewals
+    fund(customer, "14.00")  # 10 first periods of 1.00, then 4 renewals
+    fund(resold, "1000.00")
+    for n, account in enumerate([resold] * 20 + [customer] * 10):
+        did = DID.objects.create(
+            number=f"+3129{n:07d}",
+            block=block,
+            status=DIDStatus.ACTIVE,
+            ever_sold=True,
+            owner=account,
+        )
+        wholesale = {"wholesale_recurring_price": Decimal("1.00")} if account == resold else {}
+        subscription_start(
+            account=account,
+            did=did,
+            billing_type="recurring",
+            period_unit="day",
+            recurring_price=Decimal("1.50" if account == resold else "1.00"),
+            idempotency_key=f"faults:renew:short:{n}",
+            job="faults",
+            now=now - timedelta(days=1, hours=2),
+            **wholesale,
+        )
+
+
 def expected_periods(now):
     """(subscription, side) → the period indexes due by ``now`` after the first."""
     from billing.models import Subscription
@@ -121,7 +164,7 @@ def expected_periods(now):
 
 
 def count(expected):
-    from billing.models import LedgerEntry, SubscriptionCharge
+    from billing.models import LedgerEntry, Subscription, SubscriptionCharge
     from billing.selectors import balance_mismatches
 
     charged = Counter(
@@ -132,7 +175,10 @@ def count(expected):
     wanted = {(pk, side, i) for (pk, side), indexes in expected.items() for i in indexes}
     twice = sum(n - 1 for n in charged.values())
     beyond = sum(1 for key in charged if key not in wanted)
-    missed = sum(1 for key in wanted if key not in charged)
+    # A period of a subscription on hold is not charged: its payer ran short (and is told).
+    held = set(Subscription.objects.filter(status="hold").values_list("pk", flat=True))
+    missed = sum(1 for key in wanted if key not in charged and key[0] not in held)
+    unpaid = sum(1 for key in wanted if key not in charged and key[0] in held)
     debits = LedgerEntry.objects.filter(kind="charge", created_by_job=JOB)
     unlinked = debits.filter(subscription_charge__isnull=True).count()
     return {
@@ -140,8 +186,36 @@ def count(expected):
         "expected": len(wanted),
         "duplicates": twice + beyond + unlinked,
         "missed": missed,
+        "unpaid": unpaid,
         "mismatches": len(list(balance_mismatches())),
+        "held": len(held),
+        "untold": _untold_holds(),
     }
+
+
+def _untold_holds():
+    """Subscriptions on hold whose payer was not told: a "renewal failed" e-mail to the
+    customer, or the number in a reseller's notice."""
+    from billing.models import Subscription
+    from outbox.models import OutgoingEmail
+
+    notices = " ".join(
+        OutgoingEmail.objects.filter(key__startswith="reseller-unpaid-renewals:").values_list(
+            "text", flat=True
+        )
+    )
+    failed = set(
+        OutgoingEmail.objects.filter(key__startswith="renewal-failed:").values_list(
+            "key", flat=True
+        )
+    )
+    untold = 0
+    for sub in Subscription.objects.filter(status="hold").select_related("did"):
+        if sub.hold_cause == "reseller_unpaid":
+            untold += sub.did.number not in notices
+        else:
+            untold += f"renewal-failed:{sub.pk}:{sub.renewal_failed_at.isoformat()}" not in failed
+    return untold
 
 
 def run(stack):
@@ -164,8 +238,9 @@ def run(stack):
         enqueued = time.monotonic()
         renew_subscriptions.delay()
         renew_subscriptions.delay()
-        # The run takes ~1-3 s here: a kill anywhere from before its first batch commits to
-        # just after it has ended.
+        # From the moment a worker takes a run: the run takes ~1-3 s here, so a kill lands
+        # anywhere from inside its first batch to just after it has ended.
+        stack._wait(lambda: _taken(stack), "a worker to take the run", 60)
         time.sleep(rng.uniform(0.0, KILL_WINDOW_S))
         victims = list(WORKERS) if rng.random() < 0.25 else [rng.choice(WORKERS)]
         for name in victims:
@@ -188,7 +263,8 @@ def run(stack):
     detail = (
         f"{SEEDS} seeds, two workers, {kills} SIGKILLs (landing {dict(sorted(landed.items()))}),"
         f" then restart and the next tick: {totals['charges']} renewal charges made vs"
-        f" {totals['expected']} expected; {totals['mismatches']} balances not matching their"
+        f" {totals['expected']} due ({totals['unpaid']} of them unpaid: on hold, the payer"
+        f" short); {totals['mismatches']} balances not matching their"
         f" ledger; seeded in {seeded:.0f} s, {sum(run_seconds) / SEEDS:.1f} s per seed"
     )
     return {
@@ -204,6 +280,13 @@ def run(stack):
             "detail": detail,
             "expected": 0,
         },
+        "renewal_kill9_untold_holds": {
+            "value": totals["untold"],
+            "unit": "count",
+            "detail": f"{totals['held']} holds over {SEEDS} seeds (a payer short), each told"
+            " by e-mail: the customer's renewal failed, or the number in its reseller's notice",
+            "expected": 0,
+        },
     }
 
 
@@ -212,6 +295,14 @@ def _workers_start(stack, names):
         stack.worker_start(name, concurrency=1, wait=False, CONN_MAX_AGE=0)
     for name in names:
         stack.worker_wait_ready(name)
+
+
+def _taken(stack):
+    return any(
+        "renew_subscriptions[" in line and line.endswith("received")
+        for name in WORKERS
+        for line in stack.log(name).splitlines()
+    )
 
 
 def _charged():
@@ -224,7 +315,7 @@ def _where(at_kill, expected):
     """Where in the run a kill landed, by the charges committed at that moment."""
     due = sum(len(indexes) for indexes in expected.values())
     if at_kill == 0:
-        return "before a batch committed"
+        return "in or before the first batch"
     return "mid-run" if at_kill < due else "after the run"
 
 
