@@ -100,10 +100,12 @@ class Stack:
         self.manage("migrate", "--noinput", env={"DATABASE_URL": url})
         self._recreate(self.db_name, template)
 
-    def database_reset(self, snapshot=None):
+    def database_reset(self, snapshot=None, keep=()):
         """Back to the migrated template (or to a ``database_save`` snapshot). Stops every
-        process of the stack first: a copy needs the database without connections."""
-        self.stop_all(keep=("redis",))
+        process of the stack first (a copy needs the database without connections) but
+        ``keep``: idle workers started with ``CONN_MAX_AGE=0`` hold no connection between
+        tasks, and may stay (any connection left is cut by the forced drop)."""
+        self.stop_all(keep=("redis", *keep))
         self._close_django()
         source = f"{self.db_name}_{snapshot}" if snapshot else f"{self.db_name}_template"
         self._recreate(self.db_name, source)
@@ -187,6 +189,35 @@ class Stack:
         time.sleep(settle)
         self._wait(self.queue_idle, "the Celery queue to drain", timeout)
 
+    def tasks_unfinished(self, names):
+        """Task ids the running workers ``names`` received and have not finished, from their
+        logs (a worker's log starts afresh with each start)."""
+        import re
+
+        unfinished = set()
+        for name in names:
+            received, finished = set(), set()
+            for line in self.log(name).splitlines():
+                match = re.search(
+                    r"Task [\w.]+\[([\w-]+)\] (received|succeeded|raised|failed)", line
+                )
+                if match:
+                    (received if match[2] == "received" else finished).add(match[1])
+            unfinished |= received - finished
+        return unfinished
+
+    def wait_tasks_done(self, names, timeout=120, settle=1.0):
+        """Nothing waiting in the broker and every task the running workers ``names`` took
+        finished. Unlike ``wait_queue_idle`` it ignores what a killed worker took: that waits
+        in Redis's unacked set for the broker's visibility timeout."""
+
+        def done():
+            return self.redis().llen("celery") == 0 and not self.tasks_unfinished(names)
+
+        self._wait(done, "the workers to finish their tasks", timeout)
+        time.sleep(settle)
+        self._wait(done, "the workers to finish their tasks", timeout)
+
     # --- processes -----------------------------------------------------------------------
 
     def manage(self, *args, env=None):
@@ -224,7 +255,9 @@ class Stack:
         except Exception:  # noqa: BLE001 (not up yet)
             return False
 
-    def worker_start(self, name="worker1", concurrency=2, **env):
+    def worker_start(self, name="worker1", concurrency=2, wait=True, **env):
+        """A Celery worker; ``wait=False`` returns at once (start several, then
+        ``worker_wait_ready`` each: they start in parallel)."""
         log = self.workdir / f"{name}.log"
         log.write_text("")
         self._spawn(
@@ -238,7 +271,11 @@ class Stack:
             ],
             env,
         )  # fmt: skip
-        self._wait(lambda: " ready." in log.read_text(errors="replace"), f"worker {name}", 60)
+        if wait:
+            self.worker_wait_ready(name)
+
+    def worker_wait_ready(self, name, timeout=60):
+        self._wait(lambda: " ready." in self.log(name), f"worker {name}", timeout)
 
     def beat_start(self, name="beat1", prefix=(), **env):
         """A beat process; ``prefix`` runs it under another command (e.g. ``faketime``)."""

@@ -17,8 +17,9 @@ was not made is the hold's cause (``Subscription.HoldCause``):
 - ``customer_unpaid``: the customer's balance is short — it is e-mailed to top up, and its
   top-up resumes it;
 - ``reseller_unpaid``: the reseller's balance is short for the wholesale side — the
-  customer is not charged and not e-mailed; the reseller's admins get one e-mail per run
-  listing them, and the reseller's top-up resumes them, oldest first;
+  customer is not charged and not e-mailed; the reseller's admins get one e-mail per
+  renewal batch listing them, queued in the batch's transaction (so a worker killed after
+  the batch commits loses no notice), and the reseller's top-up resumes them, oldest first;
 - ``account_suspended``: a suspended customer is not renewed (its numbers work until the
   paid period ends, then wait here, uncharged, unmailed); its reactivation resumes them
   (``subscriptions_resume_after_reactivation``).
@@ -96,12 +97,16 @@ def subscription_renew(*, subscription, now=None, job="renew_subscriptions"):
 
 def _reseller_notices_send(notices, *, now):
     """One e-mail per reseller listing its customers' subscriptions put on hold for
-    "reseller unpaid" (``notices``: reseller id → subscription ids) in a run at ``now``."""
+    "reseller unpaid" (``notices``: reseller id → subscription ids) by a batch of a run at
+    ``now``; call it in the batch's transaction. A subscription is held once, so its id
+    names the e-mail of its batch."""
     for reseller_id, subscription_ids in sorted(notices.items()):
         reseller_unpaid_renewals_email_send(
             reseller_id=reseller_id,
             subscription_ids=subscription_ids,
-            key=f"reseller-unpaid-renewals:{reseller_id}:{now.isoformat()}",
+            key=(
+                f"reseller-unpaid-renewals:{reseller_id}:{now.isoformat()}:{min(subscription_ids)}"
+            ),
         )
 
 
@@ -118,27 +123,16 @@ def subscriptions_renew_due(*, now=None, job="renew_subscriptions", batch_size=5
     now = now or timezone.now()
     counts = {"renewed": 0, "hold": 0, "ended": 0, "skipped": 0, "failed": 0}
     failed = set()
-    notices = {}  # reseller id → its customers' subscriptions held for "reseller unpaid"
-    try:
-        while True:
-            claimed = _renew_batch(
-                now=now,
-                job=job,
-                batch_size=batch_size,
-                exclude=failed,
-                counts=counts,
-                notices=notices,
-            )
-            if claimed < batch_size:
-                return counts
-    finally:
-        # Also when a later batch raised: the holds committed before it are not held again
-        # by the retry, so their resellers are told now or never.
-        _reseller_notices_send(notices, now=now)
+    while True:
+        claimed = _renew_batch(
+            now=now, job=job, batch_size=batch_size, exclude=failed, counts=counts
+        )
+        if claimed < batch_size:
+            return counts
 
 
 @transaction.atomic
-def _renew_batch(*, now, job, batch_size, exclude, counts, notices):
+def _renew_batch(*, now, job, batch_size, exclude, counts):
     claimed = list(
         _due(now)
         .select_for_update(skip_locked=True, of=("self",))
@@ -162,9 +156,8 @@ def _renew_batch(*, now, job, batch_size, exclude, counts, notices):
             _renew_alone(row.pk, now=now, job=job, exclude=exclude, reseller_holds=held)
             for row in claimed
         ]
-    # Told after the run, once per reseller, only about holds this batch committed.
-    for reseller_id, ids in held.items():
-        notices.setdefault(reseller_id, []).extend(ids)
+    # Told once per reseller, about the holds this batch commits, in its transaction.
+    _reseller_notices_send(held, now=now)
     for outcome in outcomes:
         counts[outcome] += 1
     return len(claimed)
@@ -202,7 +195,7 @@ def renew_locked(subscriptions, *, now, job, reseller_holds=None):
     one statement (``LedgerBatch``). Holds and ends, rare, go one by one.
 
     Reseller-unpaid holds are added to ``reseller_holds`` (reseller id → subscription ids)
-    for the caller to report once per run; without it they are reported here (a batch of
+    for the caller to report once per batch; without it they are reported here (a batch of
     one). Returns the outcomes in order.
     """
     debits = LedgerBatch(job=job)

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from billing.models import Balance, LedgerEntry, Subscription, SubscriptionCharge
 from billing.selectors import balance_mismatches
-from billing.services import InsufficientBalance, LedgerBatch
+from billing.services import InsufficientBalance, LedgerBatch, renewals
 from billing.services.capacity import capacity_add, capacity_reduce
 from billing.services.renewals import (
     subscription_renew,
@@ -294,6 +294,40 @@ def test_reseller_short_holds_for_reseller_unpaid_without_charging_or_mailing_th
     (notice,) = emails_to(reseller, "on hold")
     assert first.did.number in notice.text and second.did.number in notice.text
     no_mismatch()
+
+
+class WorkerKilled(BaseException):
+    """What a kill -9 looks like from inside: the run stops where it is (no handler runs)."""
+
+
+def test_a_run_killed_after_a_batch_still_tells_the_reseller_about_its_holds(monkeypatch):
+    # The reseller's notice is queued with the holds it reports: a run killed after a batch
+    # commits (kill -9 of the worker) loses none, and the next run never holds them again.
+    with time_machine.travel(T0, tick=False):
+        reseller = reseller_account()
+        customer = customer_of(reseller)
+        fund(customer, "50.00")
+        fund(reseller, "3.20")  # the first periods of both rentals, nothing more
+        first, second = rent(customer), rent(customer)
+    batches = []
+    real_renew_locked = renewals.renew_locked
+
+    def killed_at_the_second_batch(subscriptions, **kwargs):
+        batches.append([row.pk for row in subscriptions])
+        if len(batches) == 2:
+            raise WorkerKilled
+        return real_renew_locked(subscriptions, **kwargs)
+
+    monkeypatch.setattr(renewals, "renew_locked", killed_at_the_second_batch)
+    with time_machine.travel(AFTER_FIRST, tick=False), pytest.raises(WorkerKilled):
+        subscriptions_renew_due(batch_size=1)
+    (held_pk,) = batches[0]
+    held = Subscription.objects.get(pk=held_pk)
+    assert (held.status, held.hold_cause) == (S.HOLD, Cause.RESELLER_UNPAID)
+    (notice,) = emails_to(reseller, "on hold")
+    assert held.did.number in notice.text
+    other = second if held.pk == first.pk else first
+    assert other.did.number not in notice.text
 
 
 def test_customer_short_holds_for_customer_unpaid_and_tells_the_customer():
