@@ -263,15 +263,24 @@ class DID(models.Model):
     # On hold (also) because a renewal went unpaid: a reactivated package alone does not
     # bring it back; billing clears it when the renewal is paid (inventory.services).
     unpaid = models.BooleanField(default=False)
+    # These three foreign keys are blank on every number in stock: their indexes (Meta) are
+    # partial, so the stock's NULLs, which no lookup by owner, package or holder reads, are
+    # not written into three indexes by every import.
     owner = models.ForeignKey(
         "accounts.Account",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        db_index=False,
         related_name="dids",
     )
     client_package = models.ForeignKey(
-        ClientPackage, on_delete=models.PROTECT, null=True, blank=True, related_name="dids"
+        ClientPackage,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,
+        related_name="dids",
     )
     destination = models.CharField(
         max_length=255, blank=True, validators=[validate_destination], help_text="E.164 or sip:"
@@ -301,6 +310,7 @@ class DID(models.Model):
         null=True,
         blank=True,
         editable=False,
+        db_index=False,
         related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)
@@ -342,6 +352,19 @@ class DID(models.Model):
                 fields=["cart_held_until"],
                 condition=Q(cart_held_until__isnull=False),
                 name="did_cart_held_until",
+            ),
+            # Foreign keys' lookups (owner_id = …, also the checks of a referenced row's
+            # delete): a partial index answers them, as "= …" never matches NULL.
+            models.Index(fields=["owner"], condition=Q(owner__isnull=False), name="did_owner_set"),
+            models.Index(
+                fields=["client_package"],
+                condition=Q(client_package__isnull=False),
+                name="did_client_package_set",
+            ),
+            models.Index(
+                fields=["cart_held_by"],
+                condition=Q(cart_held_by__isnull=False),
+                name="did_cart_held_by_set",
             ),
         ]
         constraints = [

@@ -130,7 +130,9 @@ def _saved(block, *, actor, reason):
         new = NumberBlock(operator=block.operator, **block.values)
         new._history_user = actor
         new._change_reason = reason
-        new.full_clean(exclude=["requirement"])
+        # The row checks validated these values; the database checks the constraints (the
+        # queries full_clean sends for them took ~50 ms per block, measured).
+        new.full_clean(exclude=["requirement"], validate_constraints=False)
         new.save()
         block.block = new
     return block.block
