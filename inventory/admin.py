@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import DID, ClientPackage, ImportJob, NumberBlock, Operator, Package
+from .models import DID, ClientPackage, ImportBatch, ImportJob, NumberBlock, Operator, Package
 
 
 @admin.register(Operator)
@@ -42,6 +42,7 @@ class DIDAdmin(SimpleHistoryAdmin):
         "client_package",
         "hold_started_at",
         "ever_sold",
+        "import_batch",
         "created_at",
         "updated_at",
     )
@@ -74,4 +75,22 @@ class ImportJobAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    """Read-only: the audit record of numbers imported together (DID.import_batch)."""
+
+    list_display = ("pk", "created_at", "created_by", "job", "block", "status", "number_count")
+    list_select_related = ("created_by", "job", "block__operator")
+    raw_id_fields = ("job", "block", "created_by")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -76,36 +76,48 @@ def insert_dids(template, numbers):
 
     Database errors (a number added meanwhile) surface as Django's IntegrityError.
     """
+    insert_dids_batches([(template, numbers)])
+
+
+def insert_dids_batches(batches):
+    """``insert_dids`` for several ``(template, numbers)`` pairs, in one COPY on PostgreSQL."""
     fields = [field for field in DID._meta.concrete_fields if not field.primary_key]
     number_index = fields.index(DID._meta.get_field("number"))
-    row = [field.get_db_prep_save(getattr(template, field.attname), connection) for field in fields]
     table = _quote(DID._meta.db_table)
     columns = ", ".join(_quote(field.column) for field in fields)
 
+    def row_of(template):
+        return [
+            field.get_db_prep_save(getattr(template, field.attname), connection) for field in fields
+        ]
+
     with connection.wrap_database_errors, connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # The row is the same but for the number: format it once, around the number
-            # (E.164 digits need no escaping), and send text blocks.
-            texts = [_copy_text(value) for value in row]
-            before = "\t".join(texts[:number_index])
-            before = f"{before}\t" if before else ""
-            after = "\t".join(texts[number_index + 1 :])
-            after = f"\t{after}\n" if after else "\n"
             with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for chunk in chunks(numbers, 10_000):
-                    copy.write("".join(f"{before}{number}{after}" for number in chunk))
+                for template, numbers in batches:
+                    # The row is the same but for the number: format it once, around the
+                    # number (E.164 digits need no escaping), and send text blocks.
+                    texts = [_copy_text(value) for value in row_of(template)]
+                    before = "\t".join(texts[:number_index])
+                    before = f"{before}\t" if before else ""
+                    after = "\t".join(texts[number_index + 1 :])
+                    after = f"\t{after}\n" if after else "\n"
+                    for chunk in chunks(numbers, 10_000):
+                        copy.write("".join(f"{before}{number}{after}" for number in chunk))
         else:
-
-            def rows():
-                for number in numbers:
-                    row[number_index] = number
-                    yield tuple(row)
-
             placeholders = ", ".join(["%s"] * len(fields))
-            cursor.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
-                rows(),
-            )
+            for template, numbers in batches:
+                row = row_of(template)
+
+                def rows(row=row, numbers=numbers):
+                    for number in numbers:
+                        row[number_index] = number
+                        yield tuple(row)
+
+                cursor.executemany(
+                    f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
+                    rows(),
+                )
 
 
 def update_dids(dids, attnames):

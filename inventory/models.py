@@ -263,15 +263,24 @@ class DID(models.Model):
     # On hold (also) because a renewal went unpaid: a reactivated package alone does not
     # bring it back; billing clears it when the renewal is paid (inventory.services).
     unpaid = models.BooleanField(default=False)
+    # These three foreign keys are blank on every number in stock: their indexes (Meta) are
+    # partial, so the stock's NULLs, which no lookup by owner, package or holder reads, are
+    # not written into three indexes by every import.
     owner = models.ForeignKey(
         "accounts.Account",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        db_index=False,
         related_name="dids",
     )
     client_package = models.ForeignKey(
-        ClientPackage, on_delete=models.PROTECT, null=True, blank=True, related_name="dids"
+        ClientPackage,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,
+        related_name="dids",
     )
     destination = models.CharField(
         max_length=255, blank=True, validators=[validate_destination], help_text="E.164 or sip:"
@@ -301,10 +310,23 @@ class DID(models.Model):
         null=True,
         blank=True,
         editable=False,
+        db_index=False,
         related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # An imported number's origin: the batch says who added it, when, why and as what. Such a
+    # number has no history row of its own until its first later change (see ImportBatch).
+    # No index: nothing looks numbers up by batch but an audit, and every import pays for one.
+    import_batch = models.ForeignKey(
+        "ImportBatch",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=False,
+        related_name="dids",
+    )
 
     # A cart hold is a passing claim, not part of the number's story.
     history = HistoricalRecords(excluded_fields=["cart_held_until", "cart_held_by"])
@@ -330,6 +352,19 @@ class DID(models.Model):
                 fields=["cart_held_until"],
                 condition=Q(cart_held_until__isnull=False),
                 name="did_cart_held_until",
+            ),
+            # Foreign keys' lookups (owner_id = …, also the checks of a referenced row's
+            # delete): a partial index answers them, as "= …" never matches NULL.
+            models.Index(fields=["owner"], condition=Q(owner__isnull=False), name="did_owner_set"),
+            models.Index(
+                fields=["client_package"],
+                condition=Q(client_package__isnull=False),
+                name="did_client_package_set",
+            ),
+            models.Index(
+                fields=["cart_held_by"],
+                condition=Q(cart_held_by__isnull=False),
+                name="did_cart_held_by_set",
             ),
         ]
         constraints = [
@@ -463,3 +498,38 @@ class ImportJob(models.Model):
         if not self.total_rows:
             return 0
         return min(100, round(100 * self.processed_rows / self.total_rows))
+
+
+class ImportBatch(models.Model):
+    """The audit record of numbers imported together: one per import and group of rows.
+
+    Every number of a batch was added at ``created_at`` by ``created_by`` (a system job when
+    blank; ``reason`` names it) to ``block`` with ``status``, ``tag`` and ``notes``, and
+    points here (``DID.import_batch``). This replaces a history row per imported number,
+    which made up most of an import's time: a number's history rows start at its first later
+    change, and ``inventory.selectors`` shows the batch as its "Added" entry and compares
+    that first change against it, field by field.
+    """
+
+    job = models.ForeignKey(
+        ImportJob, on_delete=models.PROTECT, null=True, blank=True, related_name="batches"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    block = models.ForeignKey(NumberBlock, on_delete=models.PROTECT, related_name="import_batches")
+    status = models.CharField(max_length=24, choices=DIDStatus.choices)
+    after_hold_status = models.CharField(
+        max_length=16, choices=[(s.value, s.label) for s in AFTER_HOLD_STATUSES]
+    )
+    tag = models.CharField(max_length=64, blank=True)
+    notes = models.TextField(blank=True)
+    number_count = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"Import batch #{self.pk}: {self.number_count} numbers"

@@ -11,7 +11,7 @@ from accounts.scoping import scoped
 
 from .choices import OWNED_STATUSES, DIDStatus
 from .importing import columns as import_columns
-from .models import DID, ClientPackage, NumberBlock, Operator, Package
+from .models import DID, ClientPackage, ImportBatch, NumberBlock, Operator, Package
 
 
 def dids_for(user, *, status=None, search=""):
@@ -369,8 +369,19 @@ DID_HISTORY_SHOWN = 200  # older changes are in the global audit log
 
 
 def did_history(did):
+    """The number's history, newest first; an imported number's batch is its "Added" entry."""
     records = DID.history.filter(id=did.pk).order_by("-history_date", "-history_id")
-    return _audit_entries(list(_history_with_relations(records)[:DID_HISTORY_SHOWN]))
+    records = list(_history_with_relations(records)[:DID_HISTORY_SHOWN])
+    entries = _audit_entries(records)
+    if (
+        did.import_batch_id
+        and len(records) < DID_HISTORY_SHOWN
+        and not any(record.history_type == "+" for record in records)
+    ):
+        batches = _import_batches([did.import_batch_id])
+        added = _added_by_batch(batches[did.import_batch_id], did_id=did.pk, number=did.number)
+        entries.append(AuditEntry(added, _changes(None, added)))
+    return entries
 
 
 def audit_log_filtered(*, number="", user="", date_from=None, date_to=None, change_type=""):
@@ -413,11 +424,52 @@ def _audit_entries(records):
     not grow with its page size.
     """
     previous = _previous_records(records)
+    # An imported number's first history row is its first change since the import: compare
+    # it with what the import batch added.
+    batches = _import_batches(
+        {
+            record.import_batch_id
+            for record in records
+            if record.history_id not in previous
+            and record.history_type != "+"
+            and record.import_batch_id
+        }
+    )
     entries = []
     for record in records:
         before = previous.get(record.history_id)
+        if before is None and record.history_type != "+" and record.import_batch_id in batches:
+            before = _added_by_batch(
+                batches[record.import_batch_id], did_id=record.id, number=record.number
+            )
         entries.append(AuditEntry(record, _changes(before, record)))
     return entries
+
+
+def _import_batches(ids):
+    if not ids:
+        return {}
+    return ImportBatch.objects.select_related("created_by", "block__operator").in_bulk(ids)
+
+
+def _added_by_batch(batch, *, did_id, number):
+    """The history row the import would have written for ``number`` (unsaved)."""
+    return DID.history.model(
+        id=did_id,
+        number=number,
+        block=batch.block,
+        status=batch.status,
+        after_hold_status=batch.after_hold_status,
+        tag=batch.tag,
+        notes=batch.notes,
+        import_batch=batch,
+        created_at=batch.created_at,
+        updated_at=batch.created_at,
+        history_type="+",
+        history_date=batch.created_at,
+        history_change_reason=batch.reason,
+        history_user=batch.created_by,
+    )
 
 
 def _previous_records(records):

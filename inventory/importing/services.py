@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from .. import bulk
 from ..choices import DIDStatus
-from ..models import DID, ImportJob, NumberBlock
+from ..models import DID, ImportBatch, ImportJob, NumberBlock
 from .reader import ImportFileError, check_name_and_size, open_table
 from .validation import NewBlock, RowChecker
 
@@ -67,11 +67,12 @@ def file_check(*, path, name, progress=None, total=None):
 
 
 @transaction.atomic
-def plan_import(*, plan, actor=None, reason):
-    """Write a checked plan: new blocks, the DIDs by COPY and one history row each.
+def plan_import(*, plan, actor=None, reason, job=None):
+    """Write a checked plan: new blocks, one ``ImportBatch`` per group and the DIDs by COPY.
 
     All or nothing. A number added meanwhile (or a block removed) raises ImportRejected
-    with the rows named; ``reason`` goes into every history row with ``actor``.
+    with the rows named. The batch is each number's audit record (who: ``actor``, why:
+    ``reason``, from which ``job``); no history row is written per number.
     """
     if plan.error_count:
         plan.add_existing_errors()  # so the report is complete
@@ -79,27 +80,47 @@ def plan_import(*, plan, actor=None, reason):
     now = timezone.now()
     try:
         with transaction.atomic():
-            for block, status, tag, notes, numbers in plan.groups():
-                template = DID(
-                    block=_saved(block, actor=actor, reason=reason),
+            groups = [
+                (_saved(block, actor=actor, reason=reason), status, tag, notes, numbers)
+                for block, status, tag, notes, numbers in plan.groups()
+            ]
+            batches = ImportBatch.objects.bulk_create(
+                ImportBatch(
+                    job=job,
+                    created_by=actor,
+                    reason=reason,
+                    created_at=now,
+                    block=block,
                     status=status,
                     after_hold_status=DIDStatus.IN_STOCK,
                     tag=tag,
                     notes=notes,
-                    created_at=now,
-                    updated_at=now,
+                    number_count=len(numbers),
                 )
-                bulk.insert_dids(template, numbers)
+                for block, status, tag, notes, numbers in groups
+            )
+            bulk.insert_dids_batches(
+                (
+                    DID(
+                        block=batch.block,
+                        status=batch.status,
+                        after_hold_status=batch.after_hold_status,
+                        tag=batch.tag,
+                        notes=batch.notes,
+                        import_batch=batch,
+                        created_at=now,
+                        updated_at=now,
+                    ),
+                    numbers,
+                )
+                for batch, (*_group, numbers) in zip(batches, groups, strict=True)
+            )
     except IntegrityError:
         plan.add_existing_errors()
         if not plan.error_count:
             plan.add_error(0, "", "The stock changed during the import; check the file again.")
         raise ImportRejected(plan=plan) from None
-    numbers = plan.numbers()
-    bulk.record_history(
-        column="number", values=numbers, history_type="+", actor=actor, reason=reason, now=now
-    )
-    return len(numbers)
+    return sum(batch.number_count for batch in batches)
 
 
 def _saved(block, *, actor, reason):
@@ -109,7 +130,9 @@ def _saved(block, *, actor, reason):
         new = NumberBlock(operator=block.operator, **block.values)
         new._history_user = actor
         new._change_reason = reason
-        new.full_clean(exclude=["requirement"])
+        # The row checks validated these values; the database checks the constraints (the
+        # queries full_clean sends for them took ~50 ms per block, measured).
+        new.full_clean(exclude=["requirement"], validate_constraints=False)
         new.save()
         block.block = new
     return block.block
@@ -202,7 +225,7 @@ def import_job_run(*, job_id):
             locked = ImportJob.objects.select_for_update().get(pk=job_id)
             if locked.status != Status.IMPORTING:  # another run finished it meanwhile
                 return locked
-            imported = plan_import(plan=plan, actor=job.created_by, reason=reason)
+            imported = plan_import(plan=plan, actor=job.created_by, reason=reason, job=locked)
             return _finish(locked, status=Status.DONE, plan=plan, imported=imported)
     except ImportRejected as exc:
         return _finish(job, status=Status.FAILED, plan=exc.plan, file_error=exc.file_error)

@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from inventory.models import DID, NumberBlock
+from inventory.models import DID, ImportBatch, NumberBlock
 from tests.inventory.factories import OperatorFactory
 from tests.inventory.import_files import amsterdam_rows, csv_bytes, row
 
@@ -39,12 +39,15 @@ def test_dry_run_saves_nothing(file):
 def test_import_with_a_user(file, platform_admin):
     out, _ = run(file(amsterdam_rows(4)), "--user", platform_admin.email)
     assert out == "Imported 4 numbers into 1 blocks (1 new).\n"
-    assert DID.history.filter(history_user=platform_admin).count() == 4
+    batch = ImportBatch.objects.get()
+    assert (batch.created_by, batch.number_count, batch.job) == (platform_admin, 4, None)
+    assert DID.objects.filter(import_batch=batch).count() == 4
 
 
 def test_import_without_a_user_is_signed_by_the_command(file):
     run(file(amsterdam_rows(1)))
-    assert DID.history.get().history_change_reason == "import_dids: imported from numbers.csv"
+    batch = DID.objects.get().import_batch
+    assert (batch.created_by, batch.reason) == (None, "import_dids: imported from numbers.csv")
 
 
 @pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])

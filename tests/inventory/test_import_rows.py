@@ -6,6 +6,8 @@ import pytest
 
 from inventory.importing.services import ImportRejected, file_check, file_import
 from inventory.models import DID, NumberBlock
+from inventory.selectors import audit_entries, audit_log_filtered, did_history
+from inventory.services.console import dids_bulk_edit, dids_delete_unsold
 from tests.inventory.factories import DIDFactory, NumberBlockFactory, OperatorFactory
 from tests.inventory.import_files import amsterdam_rows, csv_bytes, row
 
@@ -53,10 +55,36 @@ def test_rows_make_a_new_block_and_history_says_who(kpn, write, platform_admin):
     assert block.history.get().history_user == platform_admin
     did = DID.objects.get(number="+31205550001")
     assert (did.block, did.status, did.tag, did.notes) == (block, "in_stock", "batch-1", "from KPN")
-    record = did.history.get()
+    # Its origin is the import batch, shown as the number's "Added" history entry.
+    assert not did.history.exists()
+    [added] = did_history(did)
+    record = added.record
     assert record.history_type == "+"
     assert record.history_user == platform_admin
     assert record.history_change_reason == "imported from numbers.csv"
+    assert ("tag", "", "batch-1") in added.changes and ("notes", "", "from KPN") in added.changes
+
+
+def test_an_imported_numbers_first_change_is_compared_with_its_import(kpn, write, platform_admin):
+    file_import(path=write(amsterdam_rows(2, tag="batch-1")), name="n.csv", actor=platform_admin)
+    did = DID.objects.get(number="+31205550001")
+    dids_bulk_edit(dids_queryset_or_ids=[did.pk], actor=platform_admin, tag="sold-out")
+    changed, added = did_history(did)
+    assert (changed.record.history_type, changed.changes) == ("~", [("tag", "batch-1", "sold-out")])
+    assert changed.record.import_batch == did.import_batch
+    assert (added.record.history_type, added.record.history_user) == ("+", platform_admin)
+    # The global audit log pairs it the same way.
+    [entry] = audit_entries(audit_log_filtered(number="+31205550001"))
+    assert entry.changes == [("tag", "batch-1", "sold-out")]
+
+
+def test_a_deleted_imported_number_keeps_its_origin(kpn, write, platform_admin):
+    file_import(path=write(amsterdam_rows(1)), name="n.csv", actor=platform_admin)
+    did = DID.objects.get()
+    batch = did.import_batch
+    dids_delete_unsold(dids_queryset_or_ids=[did.pk], actor=platform_admin)
+    assert DID.history.get(history_type="-").import_batch == batch
+    assert (batch.number_count, batch.created_by) == (1, platform_admin)
 
 
 def test_an_existing_block_is_reused(kpn, write, platform_admin):
@@ -221,7 +249,8 @@ def test_one_bad_row_saves_nothing_then_the_fixed_file_imports_everything(
 
     rows[36] = row("+31205550036")
     assert file_import(path=write(rows), name="x.csv", actor=platform_admin).number_count == 50
-    assert DID.objects.count() == 50 == DID.history.filter(history_user=platform_admin).count()
+    assert DID.objects.count() == 50
+    assert DID.objects.filter(import_batch__created_by=platform_admin).count() == 50
 
 
 def test_every_error_is_counted_but_only_some_are_kept(kpn, write, settings):
