@@ -65,7 +65,7 @@ from inventory.services.sales import (
     sale_packages_lock,
 )
 from outbox.services import email_queue
-from webhooks.services import event_emit
+from webhooks.services import events_emit
 
 from .models import CartItem
 from .models_orders import Order, OrderItem
@@ -248,11 +248,11 @@ def _place(*, user, token, agreed, ip_address, code, now, account, items=None, b
         reason="placed at checkout",
         now=now,
     )
-    items_written, reseller_short, registering = _sell(
+    items_written, reseller_short, registering, events = _sell(
         order, quote, user=user, now=now, balances=balances
     )
     sold = [item for item in items_written if item.status == OrderItem.Status.COMPLETED]
-    _finish(order, items_written, user=user, now=now)
+    _finish(order, items_written, user=user, now=now, events=events)
     if reseller_short:
         reseller_unpaid_checkout_email_send(
             reseller=account.reseller,
@@ -311,7 +311,8 @@ def _seller_name(reseller):
 def _sell(order, quote, *, user, now, balances):
     """Claim, sell and charge every number of the quote; returns the order's items (failed
     ones are written too, uncharged) in position order, the numbers that failed because the
-    buyer's reseller could not pay their wholesale price, and the registrations needed.
+    buyer's reseller could not pay their wholesale price, the registrations needed and the
+    numbers' webhook events still to emit.
 
     On PostgreSQL every number is sold, subscribed and charged together (``_sell_together``:
     a few statements whatever the order's size) in one savepoint; a constraint it did not
@@ -340,10 +341,10 @@ def _sell(order, quote, *, user, now, balances):
         try:
             with transaction.atomic():
                 together = _sell_together(*sell, user=user, now=now, quote=quote, balances=balances)
-            return (*together, registering)
+            return together[0], together[1], registering, together[2]
         except (IntegrityError, ValidationError) as exc:
             logger.warning("order %s: selling one by one: %r", order.pk, exc)
-    return (*_sell_each(*sell, user=user, now=now, quote=quote), registering)
+    return (*_sell_each(*sell, user=user, now=now, quote=quote), registering, [])
 
 
 def _short_reason(order, did, exc, reseller_short):
@@ -426,7 +427,7 @@ def _sell_together(order, claims, package, registering, *, user, now, quote, bal
                 order, position, item, line, did=did or item.did, reason=reason, charge=charge
             )
         )
-    dids_sell(
+    events = dids_sell(
         dids=selling,
         account=order.account,
         client_package=package,
@@ -439,7 +440,7 @@ def _sell_together(order, claims, package, registering, *, user, now, quote, bal
         account=order.account, sales=registrations, order_id=order.pk, now=now
     )
     OrderItem.objects.bulk_create(items)
-    return items, reseller_short
+    return items, reseller_short, events
 
 
 def _registrations_needed(account, blocks):
@@ -568,8 +569,9 @@ def _write_item(order, position, item, line, *, did, reason="", subscription=Non
     return order_item
 
 
-def _finish(order, items, *, user, now):
-    """The order's totals (what was charged) and its final status, saved together."""
+def _finish(order, items, *, user, now, events=()):
+    """The order's totals (what was charged) and its final status, saved together; its
+    webhook event, after ``events`` (its numbers', when not emitted yet), in one go."""
     sold = [item for item in items if item.status == OrderItem.Status.COMPLETED]
     failed = len(items) - len(sold)
     totals = []
@@ -588,7 +590,7 @@ def _finish(order, items, *, user, now):
         order=order, to_status=status, actor=user, reason=reason, now=now, also_saving=totals
     )
     event = "order.failed" if status == Order.Status.FAILED else "order.completed"
-    event_emit(account=order.account, event=event, data=_order_event_data(order, items), now=now)
+    events_emit([*events, (order.account, event, _order_event_data(order, items))], now=now)
 
 
 def _order_event_data(order, items):
