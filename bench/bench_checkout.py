@@ -6,12 +6,17 @@ gap-free number, outbox e-mail) for its own account. ``checkout_vs_raw_sql_ratio
 number of orders written as bare SQL (claim a number, debit the balance, one ledger row) by
 the same threads, divided by ours: how much of the work is the portal's bookkeeping.
 ``checkout_race_double_sells``: ROUNDS rounds of 20 buyers racing for the same 5 numbers;
-numbers sold more than once (must be 0).
+numbers sold more than once (must be 0). ``checkout_1000_numbers_statements_per_number`` and
+``checkout_1000_numbers_s``: one order of 1,000 numbers (a reseller's bulk buy, placed as the
+API places it: no e-mailed code), its SQL statements (counted by a connection execute
+wrapper, BEGIN to COMMIT and the idempotency look-up before) per number and its time; the
+detail gives the statements per number of 1-, 10- and 100-number orders too.
 """
 
 import os
 import threading
 import time
+from contextlib import contextmanager
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -22,6 +27,7 @@ WORKERS = int(os.environ.get("BENCH_CHECKOUT_WORKERS", 4))
 ORDERS_PER_WORKER = int(os.environ.get("BENCH_CHECKOUT_ORDERS", 100))
 ROUNDS = int(os.environ.get("BENCH_CHECKOUT_ROUNDS", 10))
 RACERS, CONTESTED = 20, 5
+BULK_SIZES = (1, 10, 100, 1000)
 
 
 def _threads(work, count):
@@ -177,19 +183,58 @@ def _race(platform):
     return sold_twice, sold
 
 
-def _fixture_block():
+@contextmanager
+def _counting():
+    """Count the statements sent on this thread's connection."""
+    sent = []
+
+    def count(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        yield sent
+
+
+def _bulk_orders(platform):
+    """One order per size in BULK_SIZES; returns {size: (statements, seconds)}."""
+    from cart.models import Cart, CartItem
+    from cart.orders import order_place
+
+    block = _fixture_block(
+        stock=sum(BULK_SIZES), city="Hamburg", area_code="40", name="Bulk operator"
+    )
+    user = _buyer(platform, "Bulk buyer", funds="1000000.00")
+    cart = Cart.objects.create(user=user, account=user.account)
+    figures = {}
+    for size in BULK_SIZES:
+        CartItem.objects.create(
+            cart=cart, block=block, quantity=size, channels=1, billing_period="monthly"
+        )
+        with _counting() as sent:
+            started = time.perf_counter()
+            order = order_place(user=user, token=f"bulk-{size}", by_api_key=True)
+            elapsed = time.perf_counter() - started
+        if order.status != "completed" or order.items.count() != size:
+            raise AssertionError(f"bulk order of {size}: {order.status}")
+        figures[size] = (len(sent), elapsed)
+    return figures
+
+
+def _fixture_block(stock=ROUNDS * CONTESTED, city="Munich", area_code="89", name="Race operator"):
     from inventory.models import DID, NumberBlock, Operator
 
     block = NumberBlock.objects.create(
-        operator=Operator.objects.create(name="Race operator"),
+        operator=Operator.objects.create(name=name),
         country="DE",
-        city="Munich",
-        area_code="89",
+        city=city,
+        area_code=area_code,
         number_type="local",
         monthly_price=Decimal("2.00"),
     )
     DID.objects.bulk_create(
-        DID(number=f"+4989{5000000 + i}", block=block) for i in range(ROUNDS * CONTESTED)
+        (DID(number=f"+49{area_code}{5000000 + i}", block=block) for i in range(stock)),
+        batch_size=5000,
     )
     return block
 
@@ -209,6 +254,7 @@ def run():
         elapsed = _orders(platform, block)
         raw_elapsed = _raw_orders(platform, block)
         sold_twice, sold = _race(platform)
+        bulk = _bulk_orders(platform)
         mismatches = balance_mismatches().exclude(name__startswith="Raw").count()
     if mismatches or sold != ROUNDS * CONTESTED:
         raise AssertionError(f"checkout bench: {mismatches} mismatches, {sold} sold in the race")
@@ -229,5 +275,19 @@ def run():
             "unit": "numbers",
             "detail": f"{ROUNDS} rounds of {RACERS} buyers racing for the same {CONTESTED} "
             f"numbers: {sold} sold, each once",
+        },
+        "checkout_1000_numbers_statements_per_number": {
+            "value": round(bulk[1000][0] / 1000, 3),
+            "unit": "statements/number",
+            "detail": f"{bulk[1000][0]} SQL statements for one 1,000-number order; per number "
+            + ", ".join(f"{n}: {count / n:.2f}" for n, (count, _) in bulk.items())
+            + " (numbers in the order: statements per number)",
+        },
+        "checkout_1000_numbers_s": {
+            "value": round(bulk[1000][1], 2),
+            "unit": "s",
+            "detail": "one 1,000-number order through order_place (sale and history, "
+            "subscriptions, VAT charges, invoice, e-mail); "
+            + ", ".join(f"{n}: {seconds:.3f}s" for n, (_, seconds) in bulk.items()),
         },
     }

@@ -28,8 +28,11 @@ class InvalidOrderTransition(ValidationError):
     pass
 
 
-def order_transition(*, order, to_status, reason, actor=None, job="", now=None) -> Order:
-    """Move ``order`` (saved, or new with ``status=""``) to ``to_status`` and record it.
+def order_transition(
+    *, order, to_status, reason, actor=None, job="", now=None, also_saving=()
+) -> Order:
+    """Move ``order`` (saved, or new with ``status=""``) to ``to_status`` and record it;
+    ``also_saving``: other fields of a saved order changed with its status, saved with it.
 
     Call it inside the transaction that changes the order (checkout's own); raises
     ``InvalidOrderTransition`` for a move the table does not allow.
@@ -42,7 +45,7 @@ def order_transition(*, order, to_status, reason, actor=None, job="", now=None) 
         )
     now = now or timezone.now()
     order.status = to_status
-    order.save(update_fields=None if order.pk is None else ["status"])
+    order.save(update_fields=None if order.pk is None else ["status", *also_saving])
     OrderStatusChange.objects.create(
         order=order,
         from_status=from_status,

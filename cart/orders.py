@@ -27,7 +27,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -36,10 +36,11 @@ from accounts.codes import confirmation_code_spend, confirmation_code_verify
 from accounts.permissions import require_may_buy, require_may_buy_for
 from billing.models import Invoice, Subscription
 from billing.notifications import reseller_unpaid_checkout_email_send
-from billing.services import InsufficientBalance, balances_lock
+from billing.services import InsufficientBalance, LedgerBatch, balances_lock
 from billing.services.invoices import invoice_for_charges
 from billing.services.subscriptions import (
     BLOCK_PERIODS,
+    SubscriptionStarts,
     subscription_start,
 )
 from billing.tax import sale_tax_for
@@ -51,16 +52,20 @@ from compliance.selectors import (
 )
 from compliance.selectors_checkout import registrations_of_order
 from compliance.services import agreements_record
-from compliance.services.registrations import number_registration_record
+from compliance.services.registrations import (
+    number_registration_record,
+    number_registrations_record,
+)
 from inventory.services.sales import (
     did_sell,
     dids_lock_any,
     dids_lock_specific,
+    dids_sell,
     sale_package,
     sale_packages_lock,
 )
 from outbox.services import email_queue
-from webhooks.services import event_emit
+from webhooks.services import events_emit
 
 from .models import CartItem
 from .models_orders import Order, OrderItem
@@ -196,7 +201,8 @@ def order_place(
 @transaction.atomic
 def _place(*, user, token, agreed, ip_address, code, now, account, items=None, by_api_key=False):
     now = now or timezone.now()
-    balance = balances_lock([account, account.reseller])[account.pk]
+    balances = balances_lock([account, account.reseller])
+    balance = balances[account.pk]
     existing = _existing_order(token, account)
     if existing is not None:
         return existing
@@ -242,8 +248,11 @@ def _place(*, user, token, agreed, ip_address, code, now, account, items=None, b
         reason="placed at checkout",
         now=now,
     )
-    sold, reseller_short = _sell(order, quote, user=user, now=now)
-    _finish(order, sold, user=user, now=now)
+    items_written, reseller_short, registering, events = _sell(
+        order, quote, user=user, now=now, balances=balances
+    )
+    sold = [item for item in items_written if item.status == OrderItem.Status.COMPLETED]
+    _finish(order, items_written, user=user, now=now, events=events)
     if reseller_short:
         reseller_unpaid_checkout_email_send(
             reseller=account.reseller,
@@ -261,16 +270,16 @@ def _place(*, user, token, agreed, ip_address, code, now, account, items=None, b
             ip_address=ip_address,
         )
     CartItem.objects.filter(pk__in=[item.pk for item in items if item.pk]).delete()
-    text, html = _render_confirmation(order)
+    text, html = _render_confirmation(
+        order, items_written, registrations=None if registering else {}
+    )
     # Last: the invoice number's row lock is held from here to commit.
     # Numbers awaiting registration are invoiced when approved (their period starts then).
     invoiced = [item for item in sold if item.subscription.status != Subscription.Status.PENDING]
     if invoiced:
         order.invoice = invoice_for_charges(
             account=account,
-            charges=[
-                item.subscription.charges.get(period_index=0, side="sale") for item in invoiced
-            ],
+            charges=[item.charge for item in invoiced],
             source=Invoice.Source.ORDER,
             idempotency_key=f"order:{order.pk}",
             reference=("order", order.pk),
@@ -299,10 +308,16 @@ def _seller_name(reseller):
     return getattr(brand, "display_name", "") or reseller.name
 
 
-def _sell(order, quote, *, user, now):
-    """Claim, sell and charge every number of the quote; returns the completed OrderItems
-    (failed ones are written too, uncharged) and the numbers that failed because the
-    buyer's reseller could not pay their wholesale price."""
+def _sell(order, quote, *, user, now, balances):
+    """Claim, sell and charge every number of the quote; returns the order's items (failed
+    ones are written too, uncharged) in position order, the numbers that failed because the
+    buyer's reseller could not pay their wholesale price, the registrations needed and the
+    numbers' webhook events still to emit.
+
+    On PostgreSQL every number is sold, subscribed and charged together (``_sell_together``:
+    a few statements whatever the order's size) in one savepoint; a constraint it did not
+    foresee (a number whose previous subscription is still running, ...) rolls that back and
+    the numbers are sold one by one, each in its own savepoint, so only that one fails."""
     packages = sale_packages_lock(account=order.account)
     specific = [item.did_id for item, _ in quote.lines if item.did_id]
     buyable = dids_lock_specific(ids=specific, user=user, now=now)
@@ -321,32 +336,111 @@ def _sell(order, quote, *, user, now):
         claims += [(item, line, None, reason)] * short
     package = sale_package(packages=packages, adding=sum(1 for c in claims if c[2]))
     registering = _registrations_needed(order.account, {item.block for item, _ in quote.lines})
+    sell = (order, claims, package, registering)
+    if connection.vendor == "postgresql":
+        try:
+            with transaction.atomic():
+                together = _sell_together(*sell, user=user, now=now, quote=quote, balances=balances)
+            return together[0], together[1], registering, together[2]
+        except (IntegrityError, ValidationError) as exc:
+            logger.warning("order %s: selling one by one: %r", order.pk, exc)
+    return (*_sell_each(*sell, user=user, now=now, quote=quote), registering, [])
+
+
+def _short_reason(order, did, exc, reseller_short):
+    """A number's failure reason when a balance did not cover it: the buyer's reseller's
+    (counted in ``reseller_short`` for its e-mail), else the buyer's own."""
     reseller = order.account.reseller
-    sold, reseller_short = [], []
+    if reseller is not None and exc.account_id == reseller.pk:
+        logger.info("order %s: %s: reseller balance short", order.pk, did.number)
+        reseller_short.append(formatted(did.number)[1])
+        return RESELLER_SHORT.format(seller=_seller_name(reseller))
+    # the buyer's own balance was checked on the quote
+    logger.warning("order %s: number %s not sold: %r", order.pk, did.number, exc)
+    return _failure_reason(exc)
+
+
+def _sell_each(order, claims, package, registering, *, user, now, quote):
+    """Sell the claimed numbers one by one, each in a savepoint: a number that cannot be
+    sold fails its item, not the order."""
+    items, reseller_short = [], []
     for position, (item, line, did, reason) in enumerate(claims, start=1):
         if did is not None:
             try:
                 with transaction.atomic():  # a savepoint: this number fails, not the order
                     requirement = registering.get(item.block.requirement_id)
-                    sold.append(
+                    items.append(
                         _sell_one(
                             order, position, did, item, line, package, user, now, quote, requirement
                         )
                     )
                 continue
             except InsufficientBalance as exc:
-                if reseller is not None and exc.account_id == reseller.pk:
-                    logger.info("order %s: %s: reseller balance short", order.pk, did.number)
-                    reason = RESELLER_SHORT.format(seller=_seller_name(reseller))
-                    reseller_short.append(formatted(did.number)[1])
-                else:  # the buyer's own balance was checked on the quote
-                    logger.warning("order %s: number %s not sold: %r", order.pk, did.number, exc)
-                    reason = _failure_reason(exc)
+                reason = _short_reason(order, did, exc, reseller_short)
             except (IntegrityError, ValidationError) as exc:
                 logger.warning("order %s: number %s not sold: %r", order.pk, did.number, exc)
                 reason = _failure_reason(exc)
-        _write_item(order, position, item, line, did=did or item.did, reason=reason)
-    return sold, reseller_short
+        items.append(_write_item(order, position, item, line, did=did or item.did, reason=reason))
+    return items, reseller_short
+
+
+def _sell_together(order, claims, package, registering, *, user, now, quote, balances):
+    """What ``_sell_each`` does, set-based: each number's subscription is built and its
+    first period's debits staged in position order (a balance short for one fails that
+    item, uncharged, as one by one), then the numbers are sold, the subscriptions, charges,
+    registrations and items written, one statement per kind of row."""
+    debits = LedgerBatch(created_by=user)
+    debits.balances.update(balances)  # locked by ``_place``
+    starts = SubscriptionStarts(
+        account=order.account,
+        actor=user,
+        now=now,
+        tax_decision=quote.decision,
+        debits=debits,
+        count=sum(1 for claim in claims if claim[2] is not None),
+    )
+    items, reseller_short, selling, awaiting, registrations = [], [], [], set(), []
+    for position, (item, line, did, reason) in enumerate(claims, start=1):
+        charge = None
+        if did is not None:
+            requirement = registering.get(item.block.requirement_id)
+            waits = requirement is not None and not requirement.approved
+            try:
+                charge = starts.add(
+                    did=did,
+                    awaiting_registration=waits,
+                    **_subscription_terms(order, position, did, item, line),
+                )
+            except InsufficientBalance as exc:
+                reason = _short_reason(order, did, exc, reseller_short)
+            except ValidationError as exc:
+                logger.warning("order %s: number %s not sold: %r", order.pk, did.number, exc)
+                reason = _failure_reason(exc)
+            else:
+                selling.append(did)
+                if waits:
+                    awaiting.add(did.pk)
+                if requirement is not None:
+                    registrations.append((did, requirement, waits, position))
+        items.append(
+            _order_item(
+                order, position, item, line, did=did or item.did, reason=reason, charge=charge
+            )
+        )
+    events = dids_sell(
+        dids=selling,
+        account=order.account,
+        client_package=package,
+        actor=user,
+        reason=f"sold in order {order.pk}",
+        awaiting=awaiting,
+    )
+    starts.save()
+    number_registrations_record(
+        account=order.account, sales=registrations, order_id=order.pk, now=now
+    )
+    OrderItem.objects.bulk_create(items)
+    return items, reseller_short, events
 
 
 def _registrations_needed(account, blocks):
@@ -404,27 +498,34 @@ def _failure_reason(exc):
     return NOT_SOLD
 
 
-def _subscribe(order, position, did, item, line, *, user, now, decision, awaiting=False):
+def _subscription_terms(order, position, did, item, line):
+    """``subscription_start``'s price, period and key for a number of ``line``."""
     if item.billing_period == "one_time":
         billing = {"billing_type": "one_time"}
     else:
         unit, count = BLOCK_PERIODS[item.billing_period]
         billing = {"billing_type": "recurring", "period_unit": unit, "period_count": count}
+    return {
+        "recurring_price": line.recurring,
+        "setup_fee": line.setup_fee,
+        "channels": item.channels,
+        "included_channels": item.channels - line.extra_channels,
+        "extra_channels_price": line.extra_capacity,
+        "idempotency_key": f"order:{order.pk}:item:{position}",
+        "description": _describe(did),
+        **billing,
+    }
+
+
+def _subscribe(order, position, did, item, line, *, user, now, decision, awaiting=False):
     return subscription_start(
         account=order.account,
         did=did,
-        recurring_price=line.recurring,
-        setup_fee=line.setup_fee,
-        channels=item.channels,
-        included_channels=item.channels - line.extra_channels,
-        extra_channels_price=line.extra_capacity,
-        idempotency_key=f"order:{order.pk}:item:{position}",
-        description=_describe(did),
         actor=user,
         now=now,
         tax_decision=decision,  # the quote's: its order's rate and its charges agree
         awaiting_registration=awaiting,
-        **billing,
+        **_subscription_terms(order, position, did, item, line),
     )
 
 
@@ -432,16 +533,18 @@ def _describe(did):
     return f"Number {formatted(did.number)[1]}"
 
 
-def _write_item(order, position, item, line, *, did, reason="", subscription=None):
-    charge = subscription.charges.get(period_index=0, side="sale") if subscription else None
-    return OrderItem.objects.create(
+def _order_item(order, position, item, line, *, did, reason="", charge=None):
+    """The unsaved item; ``charge``: the sale charge of its number's first period, its
+    subscription loaded (None: failed, with ``reason``). The charge stays on the item for
+    the order's invoice."""
+    order_item = OrderItem(
         order=order,
         position=position,
         block=item.block,
         did=did,
         description=_describe(did) if did else f"A number in {item.block}",
-        status=OrderItem.Status.COMPLETED if subscription else OrderItem.Status.FAILED,
-        failure_reason=reason,
+        status=OrderItem.Status.COMPLETED if charge else OrderItem.Status.FAILED,
+        failure_reason="" if charge else reason,
         channels=item.channels,
         billing_period=item.billing_period,
         setup_fee=line.setup_fee,
@@ -450,32 +553,49 @@ def _write_item(order, position, item, line, *, did, reason="", subscription=Non
         vat_rate=line.vat_rate,
         vat=charge.vat if charge else ZERO,
         gross=charge.amount if charge else ZERO,
-        subscription=subscription,
+        subscription=charge.subscription if charge else None,
     )
+    order_item.charge = charge
+    return order_item
 
 
-def _finish(order, sold, *, user, now):
-    """The order's totals (what was charged) and its final status."""
-    failed = order.items.filter(status=OrderItem.Status.FAILED).count()
+def _write_item(order, position, item, line, *, did, reason="", subscription=None):
+    charge = None
+    if subscription is not None:
+        charge = subscription.charges.get(period_index=0, side="sale")
+        charge.subscription = subscription
+    order_item = _order_item(order, position, item, line, did=did, reason=reason, charge=charge)
+    order_item.save()
+    return order_item
+
+
+def _finish(order, items, *, user, now, events=()):
+    """The order's totals (what was charged) and its final status, saved together; its
+    webhook event, after ``events`` (its numbers', when not emitted yet), in one go."""
+    sold = [item for item in items if item.status == OrderItem.Status.COMPLETED]
+    failed = len(items) - len(sold)
+    totals = []
     if sold:
         order.net = sum((item.net for item in sold), ZERO)
         order.vat = sum((item.vat for item in sold), ZERO)
         order.gross = sum((item.gross for item in sold), ZERO)
-        order.save(update_fields=["net", "vat", "gross"])
+        totals = ["net", "vat", "gross"]
     if not sold:
         status, reason = Order.Status.FAILED, "no number could be sold"
     elif failed:
         status, reason = Order.Status.PARTIAL, f"{failed} of {failed + len(sold)} items failed"
     else:
         status, reason = Order.Status.COMPLETED, "every number sold"
-    order_transition(order=order, to_status=status, actor=user, reason=reason, now=now)
+    order_transition(
+        order=order, to_status=status, actor=user, reason=reason, now=now, also_saving=totals
+    )
     event = "order.failed" if status == Order.Status.FAILED else "order.completed"
-    event_emit(account=order.account, event=event, data=_order_event_data(order), now=now)
+    events_emit([*events, (order.account, event, _order_event_data(order, items))], now=now)
 
 
-def _order_event_data(order):
-    """An order's webhook payload: totals and every item with its outcome."""
-    items = order.items.select_related("did").order_by("position")
+def _order_event_data(order, items):
+    """An order's webhook payload: totals and every item (in position order) with its
+    outcome."""
     return {
         "order": {
             "id": order.pk,
@@ -498,12 +618,15 @@ def _order_event_data(order):
     }
 
 
-def _render_confirmation(order):
+def _render_confirmation(order, items=None, *, registrations=None):
     """The confirmation e-mail's text and HTML, rendered before the invoice is numbered (no
     template is rendered while the sequence is locked): ``INVOICE_NUMBER_SLOT`` stands where
-    the number goes."""
-    items = list(order.items.select_related("did", "block").order_by("position"))
-    registrations = registrations_of_order(order)
+    the number goes. ``items`` (in position order) and ``registrations`` (by position; ``{}``
+    when none of the order's numbers needed one) are read when not given."""
+    if items is None:
+        items = list(order.items.select_related("did", "block").order_by("position"))
+    if registrations is None:
+        registrations = registrations_of_order(order)
     for item in items:
         item.registration = registrations.get(item.position)
     awaiting = [i for i in items if i.registration and i.registration.status == "awaiting"]

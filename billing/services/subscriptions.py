@@ -30,7 +30,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -432,6 +432,95 @@ def _check_did_held_by(did, account):
         raise ValidationError(f"The number {did.number} is not held by {account}.")
 
 
+def subscription_new(
+    *,
+    account,
+    did,
+    billing_type,
+    recurring_price,
+    idempotency_key,
+    setup_fee=Decimal("0.00"),
+    period_unit="",
+    period_count=1,
+    channels=0,
+    included_channels=None,
+    extra_channels_price=Decimal("0.00"),
+    kind=Subscription.Kind.NUMBER,
+    description="",
+    now=None,
+    wholesale_recurring_price=None,
+    wholesale_extra_channels_price=None,
+    wholesale_setup_fee=None,
+    awaiting_registration=False,
+) -> Subscription:
+    """The unsaved subscription ``subscription_start`` starts (its keywords, checked and
+    rounded; the wholesale snapshot for a reseller's customer; the first period's end):
+    nothing is read or written here."""
+    if billing_type not in BillingType.values:
+        raise ValidationError(f"Unknown billing type “{billing_type}”.")
+    recurring_price, setup_fee = money(recurring_price), money(setup_fee)
+    if recurring_price < 0 or setup_fee < 0:
+        raise ValidationError("Prices cannot be negative.")
+    included_channels = channels if included_channels is None else included_channels
+    extra_channels_price = money(extra_channels_price)
+    if not 0 <= included_channels <= channels or not 0 <= extra_channels_price <= recurring_price:
+        raise ValidationError("The extra channels do not fit the rental's channels and price.")
+    if billing_type == BillingType.ONE_TIME:
+        period_unit, period_count = "", 1
+    elif period_unit not in Subscription.PeriodUnit.values or period_count < 1:
+        raise ValidationError("A recurring subscription needs a period (day, week or month, N≥1).")
+    reseller = account.reseller
+    if reseller is None:
+        wholesale = {}
+    elif wholesale_recurring_price is None:
+        if did is None:
+            raise ValidationError("A reseller's customer's capacity needs its wholesale price.")
+        wholesale = wholesale_snapshot(
+            block=did.block,
+            reseller=reseller,
+            billing_type=billing_type,
+            period_unit=period_unit,
+            period_count=period_count,
+            extra_channels=channels - included_channels,
+        )
+    else:
+        wholesale = {
+            "wholesale_recurring_price": money(wholesale_recurring_price),
+            "wholesale_extra_channels_price": money(wholesale_extra_channels_price or 0),
+            "wholesale_setup_fee": money(wholesale_setup_fee or 0),
+        }
+    now = now or timezone.now()
+    subscription = Subscription(
+        account=account,
+        kind=kind,
+        did=did,
+        description=description or (f"Number {did.number}" if did else "Extra capacity"),
+        billing_type=billing_type,
+        period_unit=period_unit,
+        period_count=period_count,
+        anchor_at=now,
+        channels=channels,
+        included_channels=included_channels,
+        recurring_price=recurring_price,
+        extra_channels_price=extra_channels_price,
+        setup_fee=setup_fee,
+        currency=account.currency,
+        current_period_index=0,
+        current_period_start=now,
+        idempotency_key=idempotency_key,
+        created_at=now,
+        reseller=reseller,
+        **wholesale,
+    )
+    if subscription.is_recurring:
+        _, end = period_bounds_of(subscription, 0)
+        subscription.current_period_end = subscription.next_renewal_at = end
+    if awaiting_registration:
+        subscription.status = Status.PENDING
+        subscription.next_renewal_at = None
+    return subscription
+
+
 @transaction.atomic
 def subscription_start(
     *,
@@ -480,41 +569,28 @@ def subscription_start(
         if existing.account_id != account.pk:
             raise ValidationError("This idempotency key belongs to another subscription.")
         return existing
-    if billing_type not in BillingType.values:
-        raise ValidationError(f"Unknown billing type “{billing_type}”.")
-    recurring_price, setup_fee = money(recurring_price), money(setup_fee)
-    if recurring_price < 0 or setup_fee < 0:
-        raise ValidationError("Prices cannot be negative.")
-    included_channels = channels if included_channels is None else included_channels
-    extra_channels_price = money(extra_channels_price)
-    if not 0 <= included_channels <= channels or not 0 <= extra_channels_price <= recurring_price:
-        raise ValidationError("The extra channels do not fit the rental's channels and price.")
-    if billing_type == BillingType.ONE_TIME:
-        period_unit, period_count = "", 1
-    elif period_unit not in Subscription.PeriodUnit.values or period_count < 1:
-        raise ValidationError("A recurring subscription needs a period (day, week or month, N≥1).")
-    reseller = account.reseller
-    if reseller is None:
-        wholesale = {}
-    elif wholesale_recurring_price is None:
-        if did is None:
-            raise ValidationError("A reseller's customer's capacity needs its wholesale price.")
-        wholesale = wholesale_snapshot(
-            block=did.block,
-            reseller=reseller,
-            billing_type=billing_type,
-            period_unit=period_unit,
-            period_count=period_count,
-            extra_channels=channels - included_channels,
-        )
-    else:
-        wholesale = {
-            "wholesale_recurring_price": money(wholesale_recurring_price),
-            "wholesale_extra_channels_price": money(wholesale_extra_channels_price or 0),
-            "wholesale_setup_fee": money(wholesale_setup_fee or 0),
-        }
+    subscription = subscription_new(
+        account=account,
+        did=did,
+        billing_type=billing_type,
+        recurring_price=recurring_price,
+        idempotency_key=idempotency_key,
+        setup_fee=setup_fee,
+        period_unit=period_unit,
+        period_count=period_count,
+        channels=channels,
+        included_channels=included_channels,
+        extra_channels_price=extra_channels_price,
+        kind=kind,
+        description=description,
+        now=now,
+        wholesale_recurring_price=wholesale_recurring_price,
+        wholesale_extra_channels_price=wholesale_extra_channels_price,
+        wholesale_setup_fee=wholesale_setup_fee,
+        awaiting_registration=awaiting_registration,
+    )
     if did is not None:
-        did = DID.objects.select_for_update().get(pk=did.pk)
+        did = subscription.did = DID.objects.select_for_update().get(pk=did.pk)
         _check_did_held_by(did, account)
         running = did.subscriptions.filter(kind=kind, status__in=Subscription.RUNNING_STATUSES)
         if kind == Subscription.Kind.NUMBER and running.exists():
@@ -526,35 +602,7 @@ def subscription_start(
     elif kind == Subscription.Kind.NUMBER:
         raise ValidationError("A number subscription needs its number.")
 
-    now = now or timezone.now()
-    subscription = Subscription(
-        account=account,
-        kind=kind,
-        did=did,
-        description=description or (f"Number {did.number}" if did else "Extra capacity"),
-        billing_type=billing_type,
-        period_unit=period_unit,
-        period_count=period_count,
-        anchor_at=now,
-        channels=channels,
-        included_channels=included_channels,
-        recurring_price=recurring_price,
-        extra_channels_price=extra_channels_price,
-        setup_fee=setup_fee,
-        currency=account.currency,
-        current_period_index=0,
-        current_period_start=now,
-        idempotency_key=idempotency_key,
-        created_at=now,
-        reseller=reseller,
-        **wholesale,
-    )
-    if subscription.is_recurring:
-        _, end = period_bounds_of(subscription, 0)
-        subscription.current_period_end = subscription.next_renewal_at = end
-    if awaiting_registration:
-        subscription.status = Status.PENDING
-        subscription.next_renewal_at = None
+    now = subscription.created_at
     try:
         with transaction.atomic():
             subscription.save()
@@ -571,8 +619,8 @@ def subscription_start(
         index=0,
         start=now,
         end=subscription.current_period_end,
-        recurring=recurring_price,
-        setup=setup_fee,
+        recurring=subscription.recurring_price,
+        setup=subscription.setup_fee,
         wholesale_recurring=subscription.wholesale_recurring_price,
         wholesale_setup=subscription.wholesale_setup_fee,
         created_by=actor,
@@ -580,6 +628,90 @@ def subscription_start(
         decision=tax_decision,
     )
     return subscription
+
+
+class SubscriptionStarts:
+    """Number subscriptions started together, each with its first period charged: what
+    ``subscription_start`` does for one, in a few statements however many (checkout's
+    orders; PostgreSQL).
+
+    ``add`` builds a subscription by ``subscription_new`` (the same rules and snapshots)
+    and stages its first period's debits on ``debits`` (a ``LedgerBatch`` holding the
+    locked balances) all or nothing, raising ``InsufficientBalance`` (``.account``: whose
+    balance) or ``ValidationError`` with nothing staged, as ``subscription_start`` would;
+    it returns the sale charge. ``save`` writes every subscription, start event, ledger
+    entry, balance and charge, one statement each. The numbers must be held by the account
+    when ``save`` runs (the caller sells them in the same transaction). A key used before
+    or a number with a running subscription makes ``save`` raise ``IntegrityError`` (the
+    unique constraints): the caller then starts them one by one, which says which.
+    Subscription ids are taken from the sequence up front (one statement): the ledger keys
+    and descriptions name them before anything is written.
+    """
+
+    def __init__(self, *, account, actor, now, tax_decision, debits, count):
+        self.account, self.actor, self.now = account, actor, now
+        self.tax_decision, self.debits = tax_decision, debits
+        self.job = "" if actor else "subscription_start"
+        self.decisions = PeriodDecisions()
+        self.subscriptions, self.events, self.charges = [], [], []
+        self._ids = iter(_reserve_ids(Subscription, count))
+
+    def add(self, *, did, awaiting_registration=False, **keywords):
+        subscription = subscription_new(
+            account=self.account,
+            did=did,
+            now=self.now,
+            awaiting_registration=awaiting_registration,
+            **keywords,
+        )
+        subscription.pk = next(self._ids)  # before the rows: their keys name it
+        pairs = period_rows(
+            subscription,
+            index=0,
+            start=self.now,
+            end=subscription.current_period_end,
+            recurring=subscription.recurring_price,
+            setup=subscription.setup_fee,
+            wholesale_recurring=subscription.wholesale_recurring_price,
+            wholesale_setup=subscription.wholesale_setup_fee,
+            job=self.job,
+            decisions=self.decisions,
+            sale_decision=self.tax_decision,
+        )
+        rows = stage_period(self.debits, pairs)
+        self.subscriptions.append(subscription)
+        started = "started, awaiting registration" if awaiting_registration else "started"
+        self.events.append(
+            SubscriptionEvent(
+                subscription=subscription,
+                from_status="",
+                to_status=subscription.status,
+                actor=self.actor,
+                job=self.job,
+                reason=started,
+                created_at=self.now,
+            )
+        )
+        self.charges += rows
+        return rows[0]
+
+    def save(self):
+        Subscription.objects.bulk_create(self.subscriptions)
+        SubscriptionEvent.objects.bulk_create(self.events)
+        self.debits.post()
+        SubscriptionCharge.objects.bulk_create(self.charges)
+
+
+def _reserve_ids(model, count):
+    """``count`` primary keys taken from ``model``'s sequence (PostgreSQL)."""
+    if not count:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [model._meta.db_table, model._meta.pk.column, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 # --- Renewal --------------------------------------------------------------------------------

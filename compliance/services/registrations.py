@@ -72,23 +72,47 @@ def number_registration_record(
     the two never cross). ``awaiting``: sold awaiting registration, with its deadline (and
     the account's submission in progress, if any); else covered by the account's approved
     submission, recorded ``activated``. Returns the row."""
-    now = now or timezone.now()
-    submission = Submission.objects.filter(account=account, requirement=requirement).first()
-    covering = None if awaiting else submission
-    if not awaiting and (covering is None or covering.status != Status.APPROVED):
-        raise ValidationError(f"{did.number} needs an approved registration to go live.")
-    return NumberRegistration.objects.create(
-        submission=submission,
+    return number_registrations_record(
         account=account,
-        did=did,
-        requirement=requirement,
+        sales=[(did, requirement, awaiting, order_item_position)],
         order_id=order_id,
-        order_item_position=order_item_position,
-        status=Reg.ACTIVATED if covering else Reg.AWAITING,
-        deadline_at=now + timedelta(days=requirement.deadline_days),
-        activated_at=now if covering else None,
-        created_at=now,
-    )
+        now=now,
+    )[0]
+
+
+def number_registrations_record(*, account, sales, order_id=None, now=None):
+    """``number_registration_record`` for many numbers of one order at once: ``sales`` are
+    ``(did, requirement, awaiting, order item position)``; one query finds the account's
+    submissions, one INSERT writes the rows. Returns them."""
+    now = now or timezone.now()
+    requirement_ids = {requirement.pk for _, requirement, _, _ in sales}
+    submissions = {
+        submission.requirement_id: submission
+        for submission in Submission.objects.filter(
+            account=account, requirement_id__in=requirement_ids
+        )  # one per account and requirement (a unique constraint)
+    }
+    rows = []
+    for did, requirement, awaiting, position in sales:
+        submission = submissions.get(requirement.pk)
+        covering = None if awaiting else submission
+        if not awaiting and (covering is None or covering.status != Status.APPROVED):
+            raise ValidationError(f"{did.number} needs an approved registration to go live.")
+        rows.append(
+            NumberRegistration(
+                submission=submission,
+                account=account,
+                did=did,
+                requirement=requirement,
+                order_id=order_id,
+                order_item_position=position,
+                status=Reg.ACTIVATED if covering else Reg.AWAITING,
+                deadline_at=now + timedelta(days=requirement.deadline_days),
+                activated_at=now if covering else None,
+                created_at=now,
+            )
+        )
+    return NumberRegistration.objects.bulk_create(rows) if rows else []
 
 
 def _awaiting_of(account, requirement):

@@ -16,7 +16,7 @@ from ..models import DID, ClientPackage
 from ..selectors import allowance_of
 from .holds import cart_holdable
 from .packages import held_under
-from .transitions import did_transition
+from .transitions import before_move, did_transition, numbers_events, transition_locked
 
 
 def dids_lock_specific(*, ids, user, now=None) -> dict:
@@ -95,3 +95,29 @@ def did_sell(*, did, account, client_package=None, actor, reason, awaiting_regis
         actor=actor,
         reason=reason,
     )
+
+
+def dids_sell(*, dids, account, client_package=None, actor, reason, awaiting=frozenset()):
+    """``did_sell`` for many locked, buyable numbers at once, inside the caller's
+    transaction (checkout's set-based path): one UPDATE and one history INSERT per outcome,
+    active or, for the ids in ``awaiting``, awaiting registration. Returns the webhook
+    events (``numbers_events``) for the caller to emit with its own."""
+    events = []
+    for to_status, group in (
+        (S.ACTIVE, [did for did in dids if did.pk not in awaiting]),
+        (S.AWAITING_REGISTRATION, [did for did in dids if did.pk in awaiting]),
+    ):
+        if group:
+            before = before_move(group)
+            transition_locked(
+                group,
+                to_status=to_status,
+                reason=reason,
+                actor=actor,
+                job=None,
+                owner=account,
+                client_package=client_package,
+                emit=False,
+            )
+            events += numbers_events(group, before)
+    return events

@@ -184,7 +184,7 @@ def did_transition(
         raise InvalidTransition(_refusal(locked.status, to_status, [locked.number]))
     now = timezone.now()
     had_owner = locked.owner_id is not None
-    before = _before([locked])
+    before = before_move([locked])
     _apply_transition(
         locked,
         to_status=to_status,
@@ -244,11 +244,12 @@ def transition_locked(
     dids, *, to_status, reason, actor, job, owner=None, client_package=None, emit=True
 ):
     """Move locked ``dids``; ``emit=False`` sends no webhook events (a release's step
-    through hold: the release itself is the event)."""
+    through hold: the release itself is the event; a caller that emits them with its own,
+    ``numbers_events``)."""
     reason = reason_text(reason=reason, job=job, actor=actor)
     now = timezone.now()
     leaving = [did.pk for did in dids if did.owner_id is not None]
-    before = _before(dids) if emit else {}
+    before = before_move(dids) if emit else {}
     for did in dids:
         _apply_transition(
             did, to_status=to_status, owner=owner, client_package=client_package, now=now
@@ -272,7 +273,7 @@ def transition_locked(
 # --- Webhook events ------------------------------------------------------------------------
 
 
-def _before(dids):
+def before_move(dids):
     """``{pk: (status, owner id)}`` before a move, for ``numbers_emit``."""
     return {did.pk: (did.status, did.owner_id) for did in dids}
 
@@ -281,6 +282,14 @@ def numbers_emit(dids, before, *, now):
     """Webhook events for moved numbers, to their owner's endpoints (in this transaction):
     ``number.activated`` (bought, assigned, approved, back from hold), ``number.on_hold``,
     ``number.released`` (to the account that held it)."""
+    items = numbers_events(dids, before)
+    if items:
+        events_emit(items, now=now)
+
+
+def numbers_events(dids, before):
+    """``numbers_emit``'s events as ``events_emit`` items, for a caller that emits them
+    with its own."""
     items = []
     for did in dids:
         was, owner_id = before[did.pk]
@@ -296,8 +305,7 @@ def numbers_emit(dids, before, *, now):
             continue
         data = {"did": {"id": did.pk, "number": did.number, "status": did.status}, "from": was}
         items.append((account_id, event, data))
-    if items:
-        events_emit(items, now=now)
+    return items
 
 
 # --- Holds for non-payment ----------------------------------------------------------------
@@ -312,7 +320,7 @@ def did_hold_unpaid(*, did, job, reason):
     """A renewal of ``did`` went unpaid: it goes on hold (if it is not already) and stays
     there until ``did_paid``, whatever its package does meanwhile."""
     locked = DID.objects.select_for_update().get(pk=did.pk)
-    before, now = _before([locked]), timezone.now()
+    before, now = before_move([locked]), timezone.now()
     if locked.status == S.ACTIVE:
         _apply_transition(locked, to_status=S.HOLD, owner=None, client_package=None, now=now)
     elif locked.status != S.HOLD:
@@ -333,7 +341,7 @@ def did_paid(*, did, job, reason):
     if locked.status != S.HOLD:
         return locked
     locked.unpaid = False
-    before, now = _before([locked]), timezone.now()
+    before, now = before_move([locked]), timezone.now()
     package_holds = locked.client_package_id and not locked.client_package.active
     if not package_holds:
         _apply_transition(locked, to_status=S.ACTIVE, owner=None, client_package=None, now=now)
