@@ -70,7 +70,9 @@ def numbers(request, code):
     query = number_query_parse(request.GET.get("n", ""), code)  # only its ASCII digits are used
     params = NumberSearchQuery(request.GET).values()
     mode, block_ids = params["match"] or "starts", params["block"]
+    blocks = selectors.city_rows(code, filters)
     page = selectors.search_numbers(
+        blocks=blocks,
         country=code,
         filters=filters,
         block_ids=block_ids,
@@ -98,7 +100,7 @@ def numbers(request, code):
         search_notice=query.notice,
         match=mode,
         block_ids=block_ids,
-        blocks=selectors.city_rows(code, filters),
+        blocks=blocks,
         selected=set(request.GET.getlist("selected")),  # only compared with numbers shown
     )
     return render_page_or_results(
