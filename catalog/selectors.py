@@ -261,6 +261,8 @@ def search_numbers(
     number of a block starts with its country's calling code (``inventory.numbers`` refuses
     any other), and saying so keeps PostgreSQL from walking the index from the first
     country's numbers on (seconds at 10,000,000 numbers: it expects matches everywhere).
+    Ends-with goes without: the reversed-number index answers it block by block, and the
+    range only tempted PostgreSQL to AND a bitmap of the country's whole range with it.
     The page's ids come first, from the in-stock number index alone (catalog migration
     0006 carries block and cart hold, so a contains-filter is checked on the index entry),
     then the table is read for those rows only."""
@@ -272,7 +274,8 @@ def search_numbers(
     by_id = {block.pk: block for block in blocks}
     numbers = buyable_dids(holder).filter(block_id__in=list(by_id))
     calling_code = phonenumbers.country_code_for_region(country)
-    if calling_code:
+    ends_with = mode == "ends" and query is not None and query.digits
+    if calling_code and not ends_with:  # ends-with: block by block (catalog 0007's index)
         numbers = numbers.filter(_digits_prefix_range(f"+{calling_code}"))
     if query is not None:
         numbers = numbers_matching(numbers, query, country, mode)
