@@ -51,10 +51,10 @@ def country(request, code):
     viewer, host = _viewer(request)
     search = request.GET.get("q", "").strip()
     blocks = selectors.city_rows(code, filters, search)
-    rows = [
-        {"block": block, "prices": block_prices(block, viewer, host_reseller=host)}
-        for block in blocks
-    ]
+    rows = []
+    for block in blocks:
+        prices = block_prices(block, viewer, host_reseller=host)
+        rows.append({"block": block, "prices": prices, "price": vars(prices)})  # see numbers()
     context = _context(filters, code=code, country_name=countries.name(code), rows=rows, q=search)
     return render_page_or_results(
         request, "catalog/country.html", "catalog/_city_table.html", context
