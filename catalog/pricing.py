@@ -98,7 +98,10 @@ def block_prices(block, viewer_account=None, *, host_reseller=None) -> BlockPric
 def wholesale_prices(block, reseller) -> BlockPrices:
     """What ``reseller`` pays the platform for ``block``: the list price less its
     ``wholesale_discount`` percent, each part rounded half-up to 5 decimals."""
-    prices = list_prices(block)
+    return _wholesale_of(list_prices(block), reseller)
+
+
+def _wholesale_of(prices, reseller) -> BlockPrices:
     discount = Decimal(reseller.wholesale_discount or 0)
     if not discount:
         return prices
@@ -258,6 +261,25 @@ def list_prices(block) -> BlockPrices:
         rate_per_minute=block.rate_per_minute,
         one_time=block.billing_type == block.BillingType.ONE_TIME,
     )
+
+
+def uniform_pricing(viewer_account=None, *, host_reseller=None):
+    """When the viewer pays one rule for every block — the list price, or a reseller's
+    wholesale price with no markup rule in play — that rule as a function of a block's list
+    ``BlockPrices``; None when a price list's rules make it per block. The rule never
+    reverses the order of two prices (a discount rounded half-up), so the cheapest block's
+    list price is the cheapest the viewer sees: ``country_list`` takes minimums in SQL."""
+    if viewer_account is None:
+        reseller = host_reseller
+    elif viewer_account.is_reseller:
+        return lambda prices: _wholesale_of(prices, viewer_account)
+    else:
+        reseller = viewer_account.reseller
+    if reseller is None:
+        return lambda prices: prices
+    if price_list_of(reseller):
+        return None
+    return lambda prices: _wholesale_of(prices, reseller)
 
 
 def from_prices(blocks, viewer_account=None, *, host_reseller=None):

@@ -8,7 +8,7 @@ from catalog.selectors import CoverageFilters
 from compliance.models import Requirement
 from inventory import services as inventory_services
 from inventory.models import DID
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, reseller_account
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +130,21 @@ def test_number_search_pages_by_keyset(stock):
 
 def test_formatted_for_people():
     assert selectors.formatted("+31205550012") == ("020 555 0012", "+31 20 555 0012")
+
+
+@pytest.mark.parametrize("discount", [None, Decimal("0"), Decimal("12.5")])
+def test_country_list_grouped_in_sql_matches_block_by_block(stock, discount):
+    """The list and wholesale prices (one rule for every block) are grouped in SQL; the
+    result is what applying the viewer's price to each block and taking minimums gives."""
+    stock["munich"].monthly_price = Decimal("1.23457")  # rounding at the discount
+    stock["munich"].save()
+    viewer = None if discount is None else reseller_account(wholesale_discount=discount)
+    for filters in (CoverageFilters(), CoverageFilters(number_type="mobile")):
+        grouped = selectors.country_list(filters, viewer)
+        assert grouped == selectors._country_list_per_block(filters, viewer, None)
+        assert grouped  # not vacuous
+    if discount:
+        de = by_country()["DE"]
+        mine = {row["country"]: row for row in selectors.country_list(CoverageFilters(), viewer)}
+        assert mine["DE"]["from_monthly"] == Decimal("1.08025")  # 1.23457 × 0.875, half-up
+        assert mine["DE"]["from_monthly"] < de["from_monthly"]
