@@ -243,11 +243,11 @@ def run():
     if connection.vendor != "postgresql":
         return {}
     from billing.selectors import balance_mismatches
-    from didportal.celery import app
+    from didportal.celery import conf_override
 
     # Jobs enqueued after commit (PDF, e-mail) go to an in-memory broker: the figure is the
     # checkout's, not a broker's.
-    app.conf.broker_url = "memory://"
+    conf_override(broker_url="memory://")
     orders = WORKERS * ORDERS_PER_WORKER
     with throwaway_database("checkout_bench"):
         platform, block = _fixture(stock=2 * orders + 100)

@@ -68,3 +68,15 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/15"),
     },
 }
+
+
+def conf_override(**values):
+    """Change settings of the running app (tests, benches): ``conf_override(broker_url=…)``.
+    Celery 5.6 reads a namespaced app's ``CELERY_``-prefixed key (here from Django's
+    settings) before the plain one, so ``app.conf.broker_url = …`` alone changes nothing:
+    both keys are set. Returns the previous values, for a later ``conf_override(**saved)``."""
+    saved = {key: getattr(app.conf, key) for key in values}
+    for key, value in values.items():
+        app.conf[key] = value
+        app.conf[f"CELERY_{key.upper()}"] = value
+    return saved

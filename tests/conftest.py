@@ -66,18 +66,19 @@ def reset_broker_pools():
 @pytest.fixture
 def broker():
     """Point the Celery app at another broker for one test: ``broker(url, options)``."""
-    from didportal.celery import app  # noqa: PLC0415
+    from didportal.celery import app, conf_override  # noqa: PLC0415
 
-    conf = app.conf
-    saved = conf.broker_url, conf.broker_transport_options
+    saved = {
+        "broker_url": app.conf.broker_url,
+        "broker_transport_options": app.conf.broker_transport_options,
+    }
 
     def point(url, transport_options=None):
-        conf.broker_url = url
-        conf.broker_transport_options = transport_options or {}
+        conf_override(broker_url=url, broker_transport_options=transport_options or {})
         reset_broker_pools()
 
     yield point
-    conf.broker_url, conf.broker_transport_options = saved
+    conf_override(**saved)
     reset_broker_pools()
 
 

@@ -87,12 +87,11 @@ def allow_private(settings):
 @pytest.fixture
 def eager():
     """Tasks enqueued with ``.delay()``/``apply_async`` run at once, as a worker would."""
-    from didportal.celery import app  # noqa: PLC0415
+    from didportal.celery import conf_override  # noqa: PLC0415
 
-    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    saved = conf_override(task_always_eager=True, task_eager_propagates=True)
     yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+    conf_override(**saved)
 
 
 @pytest.fixture

@@ -141,13 +141,13 @@ def test_a_redis_outage_loses_nothing_the_sweep_sends_it(
     assert Delivery.objects.get(pk=delivery.pk).status == S.PENDING
     assert receiver.requests == []
     broker("memory://")
-    from didportal.celery import app
+    from didportal.celery import conf_override
 
-    app.conf.task_always_eager = True
+    saved = conf_override(task_always_eager=True)
     try:
         assert tasks.sweep_webhooks.apply().get() == 1  # as beat runs it
     finally:
-        app.conf.task_always_eager = False
+        conf_override(**saved)
     assert len(receiver.requests) == 1
     assert Delivery.objects.get(pk=delivery.pk).status == S.DELIVERED
 
