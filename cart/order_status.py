@@ -29,10 +29,24 @@ class InvalidOrderTransition(ValidationError):
 
 
 def order_transition(
-    *, order, to_status, reason, actor=None, job="", now=None, also_saving=()
+    *,
+    order,
+    to_status,
+    reason,
+    actor=None,
+    job="",
+    now=None,
+    also_saving=(),
+    history=None,
+    save_order=True,
 ) -> Order:
     """Move ``order`` (saved, or new with ``status=""``) to ``to_status`` and record it;
     ``also_saving``: other fields of a saved order changed with its status, saved with it.
+    ``history``: a list the unsaved ``OrderStatusChange`` is appended to, for the caller to
+    write in its transaction with the order's other moves (``OrderStatusChange.objects.
+    bulk_create``: one statement); without it the row is written here. ``save_order=False``
+    (a saved order): the caller saves its status (and ``also_saving``) later in the same
+    transaction, with its other changes (checkout: with its invoice, one ``UPDATE``).
 
     Call it inside the transaction that changes the order (checkout's own); raises
     ``InvalidOrderTransition`` for a move the table does not allow.
@@ -45,8 +59,9 @@ def order_transition(
         )
     now = now or timezone.now()
     order.status = to_status
-    order.save(update_fields=None if order.pk is None else ["status", *also_saving])
-    OrderStatusChange.objects.create(
+    if order.pk is None or save_order:
+        order.save(update_fields=None if order.pk is None else ["status", *also_saving])
+    change = OrderStatusChange(
         order=order,
         from_status=from_status,
         to_status=to_status,
@@ -55,4 +70,8 @@ def order_transition(
         reason=reason[:255],
         created_at=now,
     )
+    if history is None:
+        change.save()
+    else:
+        history.append(change)
     return order

@@ -68,7 +68,7 @@ from outbox.services import email_queue
 from webhooks.services import events_emit
 
 from .models import CartItem
-from .models_orders import Order, OrderItem
+from .models_orders import Order, OrderItem, OrderStatusChange
 from .order_status import order_transition
 from .pricing import items_quote
 
@@ -227,6 +227,7 @@ def _place(*, user, token, agreed, ip_address, code, now, account, items=None, b
         # Spent in this transaction: any refusal below rolls it back and the code still works.
         confirmation_code_spend(user=user, purpose=checkout_purpose(token), code=code)
 
+    history = []  # the order's status changes, written together by ``_finish``
     order = order_transition(
         order=Order(
             account=account,
@@ -247,12 +248,13 @@ def _place(*, user, token, agreed, ip_address, code, now, account, items=None, b
         actor=user,
         reason="placed at checkout",
         now=now,
+        history=history,
     )
     items_written, reseller_short, registering, events = _sell(
         order, quote, user=user, now=now, balances=balances
     )
     sold = [item for item in items_written if item.status == OrderItem.Status.COMPLETED]
-    _finish(order, items_written, user=user, now=now, events=events)
+    changed = _finish(order, items_written, user=user, now=now, events=events, history=history)
     if reseller_short:
         reseller_unpaid_checkout_email_send(
             reseller=account.reseller,
@@ -284,9 +286,11 @@ def _place(*, user, token, agreed, ip_address, code, now, account, items=None, b
             idempotency_key=f"order:{order.pk}",
             reference=("order", order.pk),
             actor=user,
+            new_key=True,  # names this new order
         )
         if order.invoice is not None:
-            order.save(update_fields=["invoice"])
+            changed.append("invoice")
+    order.save(update_fields=changed)  # its status and totals from ``_finish``, its invoice
     _queue_confirmation(order, text, html)
     return order
 
@@ -569,9 +573,12 @@ def _write_item(order, position, item, line, *, did, reason="", subscription=Non
     return order_item
 
 
-def _finish(order, items, *, user, now, events=()):
-    """The order's totals (what was charged) and its final status, saved together; its
-    webhook event, after ``events`` (its numbers', when not emitted yet), in one go."""
+def _finish(order, items, *, user, now, events=(), history=None):
+    """The order's totals (what was charged) and its final status, set (returns the fields
+    for the caller to save with its invoice), and its status changes (``history``: the
+    earlier ones not written yet, and this one) written in one statement; its webhook event,
+    after ``events`` (its numbers', when not emitted yet), in one go."""
+    history = [] if history is None else history
     sold = [item for item in items if item.status == OrderItem.Status.COMPLETED]
     failed = len(items) - len(sold)
     totals = []
@@ -587,10 +594,18 @@ def _finish(order, items, *, user, now, events=()):
     else:
         status, reason = Order.Status.COMPLETED, "every number sold"
     order_transition(
-        order=order, to_status=status, actor=user, reason=reason, now=now, also_saving=totals
+        order=order,
+        to_status=status,
+        actor=user,
+        reason=reason,
+        now=now,
+        history=history,
+        save_order=False,
     )
+    OrderStatusChange.objects.bulk_create(history)
     event = "order.failed" if status == Order.Status.FAILED else "order.completed"
     events_emit([*events, (order.account, event, _order_event_data(order, items))], now=now)
+    return ["status", *totals]
 
 
 def _order_event_data(order, items):
@@ -657,4 +672,5 @@ def _queue_confirmation(order, text, html):
         text=text.replace(INVOICE_NUMBER_SLOT, number),
         html=html.replace(INVOICE_NUMBER_SLOT, number),
         key=f"order-confirmation:{order.pk}",
+        new_key=True,  # names this new order
     )

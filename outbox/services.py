@@ -63,7 +63,7 @@ def _recipients(to) -> list[str]:
 
 
 def email_queue(
-    *, to, subject, text, html="", key=None, sensitive=False, account=None
+    *, to, subject, text, html="", key=None, sensitive=False, account=None, new_key=False
 ) -> OutgoingEmail:
     """Store an e-mail to send; call it inside the transaction of the write it reports on.
 
@@ -76,6 +76,9 @@ def email_queue(
     The e-mail commits or rolls back with that write. After commit its id goes to the
     ``send_email`` task; whatever happens to that, the periodic flush sends it when due.
     A ``key`` makes it idempotent: queuing the same key again returns the first e-mail.
+    ``new_key``: the key names a row made in the caller's transaction (an order), so no
+    e-mail can have it yet and the look-up is skipped; a repeat would still return the first
+    e-mail (the key's constraint, below), only later.
     ``sensitive`` e-mails (one-time codes) lose their bodies once sent or given up.
     """
     recipients = _recipients(to)
@@ -96,9 +99,11 @@ def email_queue(
         from_email=from_email,
         reply_to=reply_to,
     )
-    with transaction.atomic():
+    # No savepoint of its own: nothing below is caught here (inside a caller's transaction
+    # it would cost two statements and buy nothing); the insert's savepoint stays.
+    with transaction.atomic(savepoint=False):
         if key is not None:
-            existing = OutgoingEmail.objects.filter(key=key).first()
+            existing = None if new_key else OutgoingEmail.objects.filter(key=key).first()
             if existing is not None:
                 return existing
             try:

@@ -211,7 +211,6 @@ def _tax_summary(lines):
     return {"tax_country": tax_country, "reverse_charge": reverse_charge, "tax_note": note}
 
 
-@transaction.atomic
 def invoice_issue(
     *,
     account,
@@ -222,19 +221,42 @@ def invoice_issue(
     actor=None,
     job="",
     issue_date=None,
+    new_key=False,
 ) -> Invoice:
     """Issue a paid invoice to ``account`` with ``lines`` (``LineDraft``); numbered now in
     the series of its issuer (``invoice_issuer_for``).
 
     A repeated ``idempotency_key`` returns the first invoice. The PDF follows after commit.
+    ``new_key``: the key names a row made in the caller's transaction (an order), so no
+    invoice can have it yet and the look-up is skipped; a repeat would still return the
+    first invoice (the key's constraint, below), only later.
     """
-    existing = Invoice.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing
+    if not new_key:
+        existing = Invoice.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
     if not lines:
         raise ValidationError("An invoice needs at least one line.")
     if actor is None and not job:
         raise ValidationError("An invoice needs an author: actor or job.")
+    # No savepoint of its own (its callers' transactions hold it; nothing below is caught at
+    # this level): the invoice and its lines commit or roll back together either way.
+    with transaction.atomic(savepoint=False):
+        return _invoice_write(
+            account=account,
+            lines=lines,
+            source=source,
+            idempotency_key=idempotency_key,
+            reference=reference,
+            actor=actor,
+            job=job,
+            issue_date=issue_date,
+        )
+
+
+def _invoice_write(
+    *, account, lines, source, idempotency_key, reference, actor, job, issue_date
+) -> Invoice:
     issuer = invoice_issuer_for(account)
     issue_date = issue_date or timezone.localdate()
     reference_type, reference_id = reference or ("", "")
@@ -357,9 +379,10 @@ def charge_lines(charges) -> list[LineDraft]:
 
 
 def invoice_for_charges(
-    *, account, charges, source, idempotency_key, reference=None, actor=None, job=""
+    *, account, charges, source, idempotency_key, reference=None, actor=None, job="", new_key=False
 ):
-    """Invoice ``charges`` (SubscriptionCharge rows of ``account``); None when all are free."""
+    """Invoice ``charges`` (SubscriptionCharge rows of ``account``); None when all are free.
+    ``new_key`` as ``invoice_issue``'s."""
     charges = [c for c in charges if c.amount > 0]
     if any(c.account_id != account.pk for c in charges):
         raise ValidationError("Every charge on an invoice must belong to its account.")
@@ -373,6 +396,7 @@ def invoice_for_charges(
         reference=reference,
         actor=actor,
         job=job,
+        new_key=new_key,
     )
 
 

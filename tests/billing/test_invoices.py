@@ -82,6 +82,17 @@ def test_a_repeated_key_returns_the_same_invoice_and_uses_no_number(customer):
     assert InvoiceSequence.objects.get().last_number == 1
 
 
+def test_a_new_key_skips_the_look_up_and_a_repeat_still_returns_the_first_invoice(customer):
+    """``new_key`` (checkout's order invoice) skips the look-up; the key's constraint still
+    returns the first invoice, and the repeat's number is given back with its savepoint."""
+    first = issue(customer, "order:2", new_key=True)
+    again = issue(customer, "order:2", new_key=True)
+    assert again.pk == first.pk
+    assert Invoice.objects.count() == 1
+    assert InvoiceSequence.objects.get().last_number == 1
+    assert issue(customer, "order:3", new_key=True).number.endswith("-000002")
+
+
 def test_a_rolled_back_issue_gives_its_number_back(customer):
     with pytest.raises(RuntimeError), transaction.atomic():
         issue(customer, "doomed")

@@ -85,6 +85,19 @@ def test_the_same_key_stores_one_email(db, enqueued, django_capture_on_commit_ca
     assert enqueued == [first.pk]
 
 
+def test_a_new_key_skips_the_look_up_and_a_repeat_still_stores_one_email(
+    db, enqueued, django_capture_on_commit_callbacks
+):
+    """``new_key`` (checkout's confirmation) skips the look-up; the key's constraint still
+    keeps one e-mail, and the transaction stays usable after the refused insert."""
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        first = queue(key="order-confirmation:18", new_key=True)
+        again = queue(key="order-confirmation:18", subject="Something else", new_key=True)
+        assert OutgoingEmail.objects.count() == 1
+    assert again.pk == first.pk and again.subject == "Hello"
+    assert enqueued == [first.pk]
+
+
 def test_the_database_refuses_a_second_row_with_one_key(db):
     OutgoingEmail.objects.create(key="k", to=["a@example.test"], subject="s", text="t")
     with pytest.raises(IntegrityError), transaction.atomic():
