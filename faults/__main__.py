@@ -49,6 +49,9 @@ def main():
         for module in modules:
             started = time.monotonic()
             print(f"running {module} …", flush=True)
+            # Every scenario starts from the migrated, empty database and an empty Redis.
+            stack.database_reset()
+            stack.redis_flushall()
             try:
                 figures = importlib.import_module(f"faults.{module}").run(stack)
             finally:
