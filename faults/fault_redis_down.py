@@ -26,7 +26,10 @@ BEFORE_S = 15
 DOWN_S = 60
 BEFORE_FLUSH_S = 10
 AFTER_FLUSH_S = 10
-CATCH_UP_TIMEOUT_S = 150
+# The wait ends as soon as everything is there. Its bound covers rendering every order's
+# invoice PDF on an idle machine (800+ orders) and a webhook whose queued message the FLUSHALL
+# took: the sweep sends it again after webhooks.services.SWEEP_AGAIN_AFTER (5 min).
+CATCH_UP_TIMEOUT_S = 420
 THINK_S = 0.5
 
 
